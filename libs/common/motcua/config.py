@@ -1,0 +1,45 @@
+"""Configuration from environment variables, with defaults that run on one machine.
+
+Every setting has a safe default so `make run` works with nothing set; compose and
+Kubernetes override them. Secrets have no default that could ship to production.
+"""
+import os
+from pathlib import Path
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return default if value in (None, "") else value
+
+
+def env_int(name: str, default: int) -> int:
+    return int(env(name, str(default)))
+
+
+def env_float(name: str, default: float) -> float:
+    return float(env(name, str(default)))
+
+
+def env_bool(name: str, default: bool) -> bool:
+    return env(name, "1" if default else "0").lower() in ("1", "true", "yes", "on")
+
+
+def var_dir() -> Path:
+    """Where the single-machine run keeps its SQLite files and attachments."""
+    return Path(env("MOTCUA_VAR_DIR", "var")).resolve()
+
+
+def database_url(service: str) -> str:
+    """`<SERVICE>_DATABASE_URL`, else an SQLite file of that service under var/.
+
+    Each service owns its own database: there is deliberately no shared default URL.
+    """
+    url = env(f"{service.upper()}_DATABASE_URL")
+    if url:
+        return url
+    path = var_dir() / f"{service}.db"
+    return f"sqlite:///{path}"
+
+
+def amqp_uri() -> str:
+    return env("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672//")

@@ -1,0 +1,187 @@
+"""Database access for every service: engine, unit of work and the messaging tables.
+
+A unit of work is one transaction. Whatever a handler changes and the events it
+records (outbox) and the messages it has consumed (inbox) commit together or not at
+all, so no event is published for a change that did not commit and no change commits
+whose event could be lost.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from motcua.envelope import make_envelope
+
+log = logging.getLogger(__name__)
+
+_green_patch_lock = threading.Lock()
+_green_patched = False
+
+OUTBOX = "outbox_message"
+INBOX = "processed_message"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _patch_psycopg_for_eventlet() -> None:
+    # Without this, every query blocks the whole eventlet hub: concurrent workers queue.
+    global _green_patched
+    with _green_patch_lock:
+        if _green_patched:
+            return
+        try:
+            import eventlet.patcher
+
+            if eventlet.patcher.is_monkey_patched("socket"):
+                from psycogreen.eventlet import patch_psycopg
+
+                patch_psycopg()
+                _green_patched = True
+        except ImportError:
+            pass
+
+
+def make_engine(url: str, pool_size: int = 10) -> sa.Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @sa_event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            # WAL lets readers run while the relay or a worker writes; foreign keys are off by default.
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    _patch_psycopg_for_eventlet()
+    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def add_messaging_tables(metadata: sa.MetaData) -> None:
+    """Declare the outbox and inbox on a service's own metadata (and so in its migrations)."""
+    big_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+    sa.Table(
+        OUTBOX,
+        metadata,
+        sa.Column("seq", big_id, primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+        sa.Column("exchange", sa.String(200), nullable=False),
+        sa.Column("routing_key", sa.String(200), nullable=False),
+        sa.Column("body", sa.Text, nullable=False),
+        sa.Column("headers", sa.Text, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Index("ix_outbox_message_unpublished", "published_at", "seq"),
+    )
+    sa.Table(
+        INBOX,
+        metadata,
+        sa.Column("consumer", sa.String(200), primary_key=True),
+        sa.Column("message_id", sa.String(64), primary_key=True),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+class UnitOfWork:
+    """`with db.unit_of_work() as uow: ...; uow.commit()`: rolls back unless committed."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker,
+        metadata: sa.MetaData,
+        producer: str,
+        correlation_id: str | None,
+        on_commit: Callable[[], None] | None = None,
+    ):
+        self._session_factory = session_factory
+        self._outbox = metadata.tables[OUTBOX]
+        self._inbox = metadata.tables[INBOX]
+        self.producer = producer
+        self.correlation_id = correlation_id
+        self._on_commit = on_commit
+        self._recorded = 0
+        self.session: Session | None = None
+
+    def __enter__(self) -> "UnitOfWork":
+        self.session = self._session_factory()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.session.rollback()
+        self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+        if self._recorded and self._on_commit:
+            self._on_commit()
+        self._recorded = 0
+
+    def rollback(self) -> None:
+        self.session.rollback()
+        self._recorded = 0
+
+    def record_event(self, event_type: str, data: dict, dossier_code: str | None = None) -> dict:
+        """Stage an event in the outbox; the relay publishes it once this unit commits."""
+        envelope = make_envelope(
+            event_type=event_type,
+            producer=self.producer,
+            data=data,
+            dossier_code=dossier_code,
+            correlation_id=self.correlation_id,
+        )
+        headers = {"nameko.correlation_id": envelope["correlation_id"]}
+        self.session.execute(
+            self._outbox.insert().values(
+                event_id=envelope["event_id"],
+                exchange=f"{self.producer}.events",
+                routing_key=event_type,
+                body=json.dumps(envelope, ensure_ascii=False),
+                headers=json.dumps(headers),
+                created_at=utcnow(),
+            )
+        )
+        self._recorded += 1
+        return envelope
+
+    def claim_message(self, consumer: str, message_id: str) -> bool:
+        """Record that `consumer` handles `message_id` in this unit; False if it already did.
+
+        The row commits with the handler's effect, so a redelivered message finds it and
+        changes nothing the second time.
+        """
+        exists = self.session.execute(
+            sa.select(self._inbox.c.message_id).where(
+                self._inbox.c.consumer == consumer, self._inbox.c.message_id == message_id
+            )
+        ).first()
+        if exists:
+            return False
+        try:
+            with self.session.begin_nested():
+                self.session.execute(
+                    self._inbox.insert().values(consumer=consumer, message_id=message_id, processed_at=utcnow())
+                )
+        except IntegrityError:
+            return False
+        return True
+
+
+def new_correlation_id() -> str:
+    return uuid.uuid4().hex

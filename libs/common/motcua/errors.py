@@ -1,0 +1,111 @@
+"""One error contract for HTTP and RPC.
+
+Every refusal a client can act on is a `MotCuaError` carrying a stable code, a message
+for people and field-level messages. Each class is registered with nameko so that an
+error raised behind RPC arrives at the gateway as the same type, not a RemoteError,
+and maps to one HTTP status.
+"""
+from nameko.exceptions import deserialize_to_instance
+
+
+class MotCuaError(Exception):
+    http_status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, fields: dict | None = None, code: str | None = None):
+        super().__init__(message, fields or {}, code or self.code)
+        self.message = message
+        self.fields = fields or {}
+        self.code = code or self.code
+
+    def to_dict(self) -> dict:
+        return {"error": {"code": self.code, "message": self.message, "fields": self.fields}}
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}" + (f" {self.fields}" if self.fields else "")
+
+
+@deserialize_to_instance
+class ValidationFailed(MotCuaError):
+    http_status = 422
+    code = "validation_failed"
+
+
+@deserialize_to_instance
+class MalformedInput(MotCuaError):
+    http_status = 400
+    code = "malformed_input"
+
+
+@deserialize_to_instance
+class NotFound(MotCuaError):
+    http_status = 404
+    code = "not_found"
+
+
+@deserialize_to_instance
+class Conflict(MotCuaError):
+    http_status = 409
+    code = "conflict"
+
+
+@deserialize_to_instance
+class IllegalTransition(Conflict):
+    code = "illegal_transition"
+
+
+@deserialize_to_instance
+class Unauthorized(MotCuaError):
+    http_status = 401
+    code = "unauthorized"
+
+
+@deserialize_to_instance
+class Forbidden(MotCuaError):
+    http_status = 403
+    code = "forbidden"
+
+
+@deserialize_to_instance
+class PayloadTooLarge(MotCuaError):
+    http_status = 413
+    code = "payload_too_large"
+
+
+@deserialize_to_instance
+class UnsupportedMediaType(MotCuaError):
+    http_status = 415
+    code = "unsupported_media_type"
+
+
+@deserialize_to_instance
+class RateLimited(MotCuaError):
+    http_status = 429
+    code = "rate_limited"
+
+
+@deserialize_to_instance
+class ServiceUnavailable(MotCuaError):
+    http_status = 503
+    code = "service_unavailable"
+
+
+class PermanentFailure(Exception):
+    """A message that can never be processed (wrong shape, unknown reference): no retry."""
+
+
+def marshmallow_fields(messages) -> dict:
+    """Flatten marshmallow's nested messages into {"a.b.0.c": ["msg", ...]}."""
+    flat: dict[str, list[str]] = {}
+
+    def walk(prefix: str, value) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            flat.setdefault(prefix or "_schema", []).extend(value)
+        else:
+            flat.setdefault(prefix or "_schema", []).append(str(value))
+
+    walk("", messages)
+    return flat

@@ -1,0 +1,150 @@
+"""Reliable consumption: retries with backoff through delay queues, then dead letters.
+
+nameko acknowledges and drops a message whose handler raised (STACK-NOTES). Here a
+failed message is first republished to a delay queue of its own handler (a queue with a
+TTL that dead-letters back to the handler's queue) and only then acknowledged; after the
+last attempt, or at once for a message that can never succeed (not JSON, off-contract,
+`PermanentFailure`), it goes to the service's dead-letter queue with the error and its
+original routing, where an operator can replay it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from functools import partial
+from datetime import datetime, timezone
+
+from kombu import Exchange, Queue
+from marshmallow import ValidationError
+from nameko.amqp.publish import Publisher
+from nameko.constants import PERSISTENT
+from nameko.events import EventHandler
+from nameko.messaging import QueueConsumer
+from prometheus_client import Counter
+
+from motcua.config import env
+from motcua.errors import PermanentFailure
+from motcua_contracts.envelope import EnvelopeSchema
+from motcua_contracts.events import UnknownEvent, load_event_data
+
+log = logging.getLogger(__name__)
+
+RETRY_DELAYS_SECONDS = (1, 5, 30, 120, 600)
+ATTEMPT_HEADER = "x-motcua-attempt"
+
+MESSAGES_RETRIED = Counter("motcua_messages_retried_total", "Messages sent to a delay queue", ["queue"])
+MESSAGES_DEAD_LETTERED = Counter("motcua_messages_dead_lettered_total", "Messages parked in a dead-letter queue", ["queue"])
+
+
+def dead_letter_queue_name(service: str) -> str:
+    return f"{service}.dead-letters"
+
+
+def delay_queue_name(queue_name: str, delay: int) -> str:
+    return f"{queue_name}.retry-{delay}s"
+
+
+def queue_arguments() -> dict:
+    """Classic queues on one node; `MOTCUA_QUEUE_TYPE=quorum` in a cluster."""
+    queue_type = env("MOTCUA_QUEUE_TYPE", "classic")
+    return {"x-queue-type": queue_type} if queue_type != "classic" else {}
+
+
+class ReliableQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, but a body that cannot be decoded is parked, not crash-looped."""
+
+    def get_consumers(self, consumer_cls, channel):
+        consumers = super().get_consumers(consumer_cls, channel)
+        for provider, consumer in self._consumers.items():
+            consumer.on_decode_error = partial(self._on_decode_error, provider)
+        return consumers
+
+    def _on_decode_error(self, provider, message, exc):
+        provider._dead_letter(None, message, f"malformed message: {exc}")
+        message.ack()
+
+
+class ReliableEventHandler(EventHandler):
+    """An event handler whose method receives the validated envelope (data loaded)."""
+
+    queue_consumer = ReliableQueueConsumer()
+
+    def setup(self):
+        super().setup()
+        self.queue = Queue(
+            self.queue.name, exchange=self.queue.exchange, routing_key=self.queue.routing_key,
+            durable=True, auto_delete=False, queue_arguments=queue_arguments(),
+        )
+        self._publisher = Publisher(self.container.config["AMQP_URI"], use_confirms=True, delivery_mode=PERSISTENT)
+        self.retry_delays = tuple(self.container.config.get("RETRY_DELAYS_SECONDS", RETRY_DELAYS_SECONDS))
+        self._parked = Queue(dead_letter_queue_name(self.container.service_name), durable=True,
+                             queue_arguments=queue_arguments())
+
+    def handle_message(self, body, message):
+        try:
+            envelope = self._validated(body)
+        except (ValidationError, UnknownEvent, ValueError, TypeError) as exc:
+            self._dead_letter(body, message, f"malformed message: {exc}")
+            self.queue_consumer.ack_message(message)
+            return
+        super().handle_message(envelope, message)
+
+    def _validated(self, body) -> dict:
+        if isinstance(body, (bytes, str)):
+            body = json.loads(body)
+        envelope = EnvelopeSchema().load(body)
+        if envelope["event_type"] != self.event_type:
+            raise ValueError(f"event_type {envelope['event_type']!r} on a {self.event_type!r} queue")
+        envelope["data"] = load_event_data(self.source_service, self.event_type, envelope["data"])
+        return envelope
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        if exc_info is not None:
+            exc = exc_info[1]
+            error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0)) + 1
+            if isinstance(exc, (PermanentFailure, ValidationError)) or attempt > len(self.retry_delays):
+                self._dead_letter(message.body, message, error, attempt)
+            else:
+                self._retry(message, attempt, error)
+        # Acknowledged only now: the effect committed, or the message sits in a delay or dead-letter queue.
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+    def _retry(self, message, attempt: int, error: str) -> None:
+        delay = self.retry_delays[attempt - 1]
+        name = delay_queue_name(self.queue.name, delay)
+        delay_queue = Queue(name, exchange=Exchange(""), routing_key=name, durable=True, queue_arguments={
+            "x-message-ttl": delay * 1000,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": self.queue.name,
+        })
+        headers = dict(message.headers or {}, **{ATTEMPT_HEADER: attempt, "x-motcua-last-error": error[:1000]})
+        # The delay queue routes the message back by queue name: remember where it first came from.
+        headers.setdefault("x-motcua-original-exchange", message.delivery_info.get("exchange", ""))
+        headers.setdefault("x-motcua-original-routing-key", message.delivery_info.get("routing_key", ""))
+        self._publisher.publish(message.body, exchange=Exchange(""), routing_key=name, headers=headers,
+                                declare=[delay_queue], content_type=message.content_type or "application/json",
+                                serializer=None)
+        MESSAGES_RETRIED.labels(self.queue.name).inc()
+        log.warning("message retry %s in %ss: %s", attempt, delay, error, extra={"queue": self.queue.name})
+
+    def _dead_letter(self, body, message, error: str, attempt: int = 1) -> None:
+        headers = dict(message.headers or {}, **{
+            "x-motcua-error": error[:4000],
+            "x-motcua-attempts": attempt,
+            "x-motcua-original-queue": self.queue.name,
+            "x-motcua-failed-at": datetime.now(timezone.utc).isoformat(),
+        })
+        headers.setdefault("x-motcua-original-exchange", message.delivery_info.get("exchange", ""))
+        headers.setdefault("x-motcua-original-routing-key", message.delivery_info.get("routing_key", ""))
+        raw = message.body if isinstance(message.body, (bytes, str)) else json.dumps(body)
+        self._publisher.publish(raw, exchange=Exchange(""), routing_key=self._parked.name, headers=headers,
+                                declare=[self._parked], content_type=message.content_type or "application/json",
+                                serializer=None)
+        MESSAGES_DEAD_LETTERED.labels(self.queue.name).inc()
+        log.error("message dead-lettered: %s", error, extra={"queue": self.queue.name})
+
+
+event_handler = ReliableEventHandler.decorator

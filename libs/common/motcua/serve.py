@@ -1,0 +1,47 @@
+"""Start one service as its own process: `python -m motcua.serve <service>`.
+
+Configuration comes from environment variables (ARCHITECTURE.md section 9), so the
+same command runs under `make run`, docker compose and Kubernetes.
+"""
+import warnings
+
+warnings.filterwarnings("ignore", message=".*Eventlet is deprecated.*")
+
+import eventlet  # noqa: E402
+
+eventlet.monkey_patch()
+
+import argparse  # noqa: E402
+import importlib  # noqa: E402
+
+from nameko.cli.run import run  # noqa: E402
+
+from motcua.config import amqp_uri, database_url, env, env_int  # noqa: E402
+from motcua.logs import configure_logging  # noqa: E402
+
+DEFAULT_PORTS = {"gateway": 8000, "catalog": 8001, "intake": 8002, "status": 8003}
+
+
+def service_config(service: str) -> dict:
+    port = env_int(f"{service.upper()}_HTTP_PORT", DEFAULT_PORTS.get(service, 8080))
+    return {
+        "AMQP_URI": amqp_uri(),
+        "WEB_SERVER_ADDRESS": f"{env('HTTP_HOST', '0.0.0.0')}:{port}",
+        "DATABASE_URL": database_url(service),
+        "max_workers": env_int("MAX_WORKERS", 10),
+        "parent_calls_tracked": 10,
+        "serializer": "json",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("service", help="catalog, intake, status or gateway")
+    args = parser.parse_args()
+    configure_logging(args.service, env("LOG_LEVEL", "INFO"))
+    module = importlib.import_module(f"{args.service}.service")
+    run([module.Service], service_config(args.service))
+
+
+if __name__ == "__main__":
+    main()

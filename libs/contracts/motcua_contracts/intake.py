@@ -1,0 +1,82 @@
+"""Intake shapes: submitting a dossier, its receipt, and `dossier_submitted`."""
+from marshmallow import fields, validate
+
+from motcua_contracts.base import StrictSchema
+from motcua_contracts.common import (
+    AGENCY_CODE, CHANNELS, DOSSIER_CODE, RETURN_METHODS, ApplicantSchema, AttachmentRefSchema,
+)
+
+
+class AttachmentUploadSchema(StrictSchema):
+    """An attachment as it crosses RPC from the gateway: bytes in base64."""
+
+    document_code = fields.String(required=True)
+    filename = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    content_base64 = fields.String(required=True)
+
+
+class SubmitDossierSchema(StrictSchema):
+    """The body of POST /api/v1/dossiers (JSON); multipart carries the same fields."""
+
+    procedure_code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    channel = fields.String(load_default="online", validate=validate.OneOf(CHANNELS))
+    return_method = fields.String(load_default="counter", validate=validate.OneOf(RETURN_METHODS))
+    applicant = fields.Nested(ApplicantSchema, required=True)
+    form = fields.Dict(keys=fields.String(), required=True)
+    attachments = fields.List(fields.Nested(AttachmentUploadSchema), load_default=list)
+
+
+class ReceiptDocumentSchema(StrictSchema):
+    document_code = fields.String(required=True)
+    name = fields.String(required=True)
+    filename = fields.String(load_default=None, allow_none=True)
+    sha256 = fields.String(load_default=None, allow_none=True)
+
+
+class ReceiptSchema(StrictSchema):
+    """Template 01 of Circular 01/2018: receipt and appointment for returning the result."""
+
+    template = fields.String(required=True)
+    dossier_code = fields.String(required=True, validate=DOSSIER_CODE)
+    agency_code = fields.String(required=True, validate=AGENCY_CODE)
+    agency_name = fields.String(required=True)
+    procedure_code = fields.String(required=True)
+    procedure_name = fields.String(required=True)
+    procedure_version = fields.Integer(required=True)
+    applicant_name = fields.String(required=True)
+    channel = fields.String(required=True)
+    return_method = fields.String(required=True)
+    received_at = fields.AwareDateTime(required=True)
+    appointment_date = fields.Date(required=True)
+    time_limit_working_days = fields.Decimal(required=True, as_string=True)
+    documents = fields.List(fields.Nested(ReceiptDocumentSchema), required=True)
+    fees_vnd = fields.Integer(load_default=None, allow_none=True)
+
+
+class SubmitDossierResultSchema(StrictSchema):
+    dossier_code = fields.String(required=True, validate=DOSSIER_CODE)
+    tracking_key = fields.String(required=True)
+    state = fields.String(required=True)
+    appointment_date = fields.Date(required=True)
+    receipt = fields.Nested(ReceiptSchema, required=True)
+
+
+class DossierSubmittedSchema(StrictSchema):
+    """intake.events / dossier_submitted."""
+
+    dossier_code = fields.String(required=True, validate=DOSSIER_CODE)
+    procedure_code = fields.String(required=True)
+    procedure_name = fields.String(required=True)
+    procedure_version = fields.Integer(required=True)
+    agency_code = fields.String(required=True, validate=AGENCY_CODE)
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    return_method = fields.String(required=True, validate=validate.OneOf(RETURN_METHODS))
+    submitted_at = fields.AwareDateTime(required=True)
+    appointment_date = fields.Date(required=True)
+    time_limit_working_days = fields.Decimal(required=True, as_string=True)
+    cutoff_hour = fields.String(required=True)
+    tracking_key_hash = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    applicant = fields.Nested(ApplicantSchema, required=True)
+    form = fields.Dict(keys=fields.String(), required=True)
+    attachments = fields.List(fields.Nested(AttachmentRefSchema), required=True)
+    fees_vnd = fields.Integer(load_default=None, allow_none=True)

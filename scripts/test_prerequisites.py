@@ -1,0 +1,78 @@
+"""Make sure what the test suite talks to is there: RabbitMQ (with its management API,
+which nameko's test fixtures use for a vhost per test) and PostgreSQL.
+
+Starts what is installed but not running; says clearly what is missing otherwise.
+"""
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+AMQP = ("127.0.0.1", 5672)
+MANAGEMENT = "http://127.0.0.1:15672/api/overview"
+POSTGRES = ("127.0.0.1", 5432)
+
+
+def port_open(address, timeout=1.0) -> bool:
+    try:
+        with socket.create_connection(address, timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for(check, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(1)
+    return False
+
+
+def management_up() -> bool:
+    request = urllib.request.Request(MANAGEMENT)
+    request.add_header("Authorization", "Basic Z3Vlc3Q6Z3Vlc3Q=")  # guest:guest, the local test broker only
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def ensure_rabbitmq() -> None:
+    if not port_open(AMQP):
+        if not shutil.which("rabbitmq-server"):
+            sys.exit("RabbitMQ is not listening on 127.0.0.1:5672 and rabbitmq-server is not installed "
+                     "(apt-get install rabbitmq-server).")
+        print("starting RabbitMQ ...")
+        subprocess.run(["rabbitmq-server", "-detached"], check=False)
+        if not wait_for(lambda: port_open(AMQP), 60):
+            sys.exit("RabbitMQ did not start within 60 s")
+    if not management_up():
+        print("enabling the RabbitMQ management plugin (nameko's test fixtures use its API) ...")
+        subprocess.run(["rabbitmq-plugins", "enable", "rabbitmq_management"], check=False,
+                       stdout=subprocess.DEVNULL)
+        if not wait_for(management_up, 60):
+            sys.exit("the RabbitMQ management API did not answer on 127.0.0.1:15672")
+
+
+def ensure_postgres() -> None:
+    if port_open(POSTGRES):
+        return
+    clusters = shutil.which("pg_ctlcluster")
+    if clusters:
+        print("starting PostgreSQL ...")
+        version = subprocess.run(["ls", "/etc/postgresql"], capture_output=True, text=True).stdout.split()
+        if version:
+            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version[0], "main", "start"], check=False)
+    if not wait_for(lambda: port_open(POSTGRES), 30):
+        sys.exit("PostgreSQL is not listening on 127.0.0.1:5432 (user postgres, trust auth expected)")
+
+
+if __name__ == "__main__":
+    ensure_rabbitmq()
+    ensure_postgres()
+    print("test prerequisites: RabbitMQ, its management API and PostgreSQL are up")

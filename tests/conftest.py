@@ -1,0 +1,48 @@
+# nameko's pytest plugin no longer monkey-patches: without this the first container hangs.
+import eventlet
+
+eventlet.monkey_patch()
+
+import uuid  # noqa: E402
+
+import pytest  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+from motcua.migrations import upgrade  # noqa: E402
+
+POSTGRES_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+
+
+def _admin_execute(statement: str) -> None:
+    engine = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(statement))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database():
+    """Factory: a fresh, migrated PostgreSQL database for a service; dropped after the run."""
+    created: list[str] = []
+
+    def create(service: str) -> str:
+        name = f"mct_{uuid.uuid4().hex[:10]}_{service}"
+        _admin_execute(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+        upgrade(service, url)
+        return url
+
+    yield create
+    for name in created:
+        _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def truncate_all(url: str) -> None:
+    """Empty every table of a service's database but the migration marker."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        names = [n for n in sa.inspect(conn).get_table_names() if n != "alembic_version"]
+        if names:
+            conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+    engine.dispose()

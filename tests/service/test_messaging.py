@@ -1,0 +1,191 @@
+"""The shared messaging machinery against the real broker and PostgreSQL: outbox relay,
+idempotent consumption, bounded retries and dead letters."""
+import json
+import uuid
+from datetime import date, datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+from kombu import Connection
+from nameko.rpc import rpc
+from nameko.testing.services import entrypoint_hook, entrypoint_waiter
+
+from motcua.db import add_messaging_tables, make_engine
+from motcua.dependencies import Database
+from motcua.messaging import dead_letter_queue_name, event_handler
+
+metadata = sa.MetaData()
+add_messaging_tables(metadata)
+handled = sa.Table("handled", metadata, sa.Column("event_id", sa.String(36), primary_key=True))
+
+
+def submitted_data(code="000.00.00.H49-261125-0001"):
+    return {
+        "dossier_code": code, "procedure_code": "1.001193", "procedure_name": "Đăng ký khai sinh",
+        "procedure_version": 1, "agency_code": "000.00.00.H49", "channel": "online", "return_method": "counter",
+        "submitted_at": datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc), "appointment_date": date(2026, 11, 26),
+        "time_limit_working_days": "1", "cutoff_hour": "15:00", "tracking_key_hash": "a" * 64,
+        "applicant": {"full_name": "Nguyễn Văn An", "phone": None, "email": None}, "form": {},
+        "attachments": [], "fees_vnd": 0,
+    }
+
+
+class FakeIntake:
+    name = "intake"
+    db = Database(metadata)
+
+    @rpc
+    def submit(self, code):
+        with self.db.unit_of_work() as uow:
+            uow.record_event("dossier_submitted", submitted_data(code), dossier_code=code)
+            uow.commit()
+
+
+class Consumer:
+    name = "consumer"
+    db = Database(metadata, relay=False)
+    failures_left = {"n": 0}
+
+    @event_handler("intake", "dossier_submitted")
+    def on_submitted(self, envelope):
+        if Consumer.failures_left["n"] > 0:
+            Consumer.failures_left["n"] -= 1
+            raise ConnectionError("department system timed out")
+        with self.db.unit_of_work() as uow:
+            if uow.claim_message("consumer.on_submitted", str(envelope["event_id"])):
+                uow.session.execute(handled.insert().values(event_id=str(envelope["event_id"])))
+            uow.commit()
+
+
+@pytest.fixture
+def database_url(postgres_database):
+    name = f"mct_{uuid.uuid4().hex[:8]}_msg"
+    from tests.conftest import _admin_execute
+    _admin_execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    engine = make_engine(url)
+    metadata.create_all(engine)
+    engine.dispose()
+    yield url
+    _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def config(rabbit_config, database_url):
+    return dict(rabbit_config, DATABASE_URL=database_url, RETRY_DELAYS_SECONDS=(1, 1))
+
+
+def count(url, table):
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        value = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+    engine.dispose()
+    return value
+
+
+def test_committed_event_is_relayed_and_consumed_once_even_when_redelivered(container_factory, config):
+    consumer = container_factory(Consumer, config)
+    producer = container_factory(FakeIntake, config)
+    consumer.start()
+    producer.start()
+    with entrypoint_waiter(consumer, "on_submitted", timeout=10):
+        with entrypoint_hook(producer, "submit") as submit:
+            submit("000.00.00.H49-261125-0001")
+    assert count(config["DATABASE_URL"], handled) == 1
+    outbox = metadata.tables["outbox_message"]
+    engine = make_engine(config["DATABASE_URL"])
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(outbox)).mappings().one()
+    engine.dispose()
+    assert row["published_at"] is not None
+
+    # The broker delivers the same event again (a crash before ack): the effect is not repeated.
+    with Connection(config["AMQP_URI"]) as conn:
+        conn.default_channel.basic_publish(
+            conn.default_channel.prepare_message(row["body"].encode(), content_type="application/json",
+                                                content_encoding="utf-8"),
+            exchange="intake.events", routing_key="dossier_submitted")
+    with entrypoint_waiter(consumer, "on_submitted", timeout=10):
+        pass
+    assert count(config["DATABASE_URL"], handled) == 1
+
+
+def test_transient_failure_is_retried_through_a_delay_queue(container_factory, config):
+    Consumer.failures_left["n"] = 1
+    consumer = container_factory(Consumer, config)
+    producer = container_factory(FakeIntake, config)
+    consumer.start()
+    producer.start()
+    with entrypoint_hook(producer, "submit") as submit:
+        submit("000.00.00.H49-261125-0002")
+    with entrypoint_waiter(consumer, "on_submitted", timeout=15, callback=lambda worker_ctx, result, exc_info: exc_info is None):
+        pass
+    assert count(config["DATABASE_URL"], handled) == 1
+
+
+def read_dead_letters(amqp_uri, service):
+    """Take every parked message, undecoded (a parked body may not be JSON at all)."""
+    messages = []
+    with Connection(amqp_uri) as conn:
+        channel = conn.default_channel
+        while True:
+            try:
+                message = channel.basic_get(queue=dead_letter_queue_name(service), no_ack=True)
+            except Exception:  # the queue does not exist until something is parked
+                break
+            if message is None:
+                break
+            messages.append(message)
+    return messages
+
+
+def test_failure_after_the_last_retry_is_parked_with_its_error(container_factory, config):
+    Consumer.failures_left["n"] = 10
+    consumer = container_factory(Consumer, config)
+    producer = container_factory(FakeIntake, config)
+    consumer.start()
+    producer.start()
+    with entrypoint_hook(producer, "submit") as submit:
+        submit("000.00.00.H49-261125-0003")
+    dead = []
+    for _ in range(20):
+        dead = read_dead_letters(config["AMQP_URI"], "consumer")
+        if dead:
+            break
+        eventlet_sleep(0.5)
+    Consumer.failures_left["n"] = 0
+    assert len(dead) == 1
+    assert "department system timed out" in dead[0].properties['application_headers']["x-motcua-error"]
+    assert dead[0].properties['application_headers']["x-motcua-attempts"] == 3
+    assert dead[0].properties['application_headers']["x-motcua-original-routing-key"] == "dossier_submitted"
+    assert count(config["DATABASE_URL"], handled) == 0
+
+
+def test_malformed_message_is_parked_at_once_and_the_service_keeps_consuming(container_factory, config):
+    consumer = container_factory(Consumer, config)
+    producer = container_factory(FakeIntake, config)
+    consumer.start()
+    producer.start()
+    with Connection(config["AMQP_URI"]) as conn:
+        channel = conn.default_channel
+        for body in ("not json at all", json.dumps({"event_type": "dossier_submitted", "extra": 1})):
+            channel.basic_publish(channel.prepare_message(body.encode(), content_type="application/json",
+                                                      content_encoding="utf-8"),
+                                  exchange="intake.events", routing_key="dossier_submitted")
+    dead = []
+    for _ in range(20):
+        dead += read_dead_letters(config["AMQP_URI"], "consumer")
+        if len(dead) >= 2:
+            break
+        eventlet_sleep(0.5)
+    assert len(dead) == 2
+    assert all(m.properties['application_headers']["x-motcua-error"].startswith("malformed message") for m in dead)
+    with entrypoint_waiter(consumer, "on_submitted", timeout=10):
+        with entrypoint_hook(producer, "submit") as submit:
+            submit("000.00.00.H49-261125-0004")
+    assert count(config["DATABASE_URL"], handled) == 1
+
+
+def eventlet_sleep(seconds):
+    import eventlet
+    eventlet.sleep(seconds)
