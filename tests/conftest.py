@@ -1,5 +1,9 @@
 # nameko's pytest plugin no longer monkey-patches: without this the first container hangs.
-import eventlet
+import warnings
+
+warnings.filterwarnings("ignore", message="\s*Eventlet is deprecated")
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 

@@ -8,16 +8,21 @@ from weakref import WeakKeyDictionary
 import eventlet
 import sqlalchemy as sa
 from eventlet.event import Event
+from nameko.exceptions import deserialize_to_instance
 from nameko.extensions import DependencyProvider
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy.orm import sessionmaker
 
 from motcua.config import amqp_uri, database_url, env_float
+from motcua.errors import all_error_classes
 from motcua.db import UnitOfWork, make_engine, new_correlation_id
 from motcua.logs import correlation_id_var, dossier_code_var
 from motcua.outbox import OutboxRelay
 
 log = logging.getLogger(__name__)
+
+for _error_class in all_error_classes():
+    deserialize_to_instance(_error_class)
 
 ENTRYPOINT_CALLS = Counter("motcua_entrypoint_calls_total", "Entrypoint calls", ["service", "entrypoint", "outcome"])
 ENTRYPOINT_LATENCY = Histogram(

@@ -1,11 +1,11 @@
 """One error contract for HTTP and RPC.
 
 Every refusal a client can act on is a `MotCuaError` carrying a stable code, a message
-for people and field-level messages. Each class is registered with nameko so that an
-error raised behind RPC arrives at the gateway as the same type, not a RemoteError,
-and maps to one HTTP status.
+for people and field-level messages. Plain Python, so domain code raises these too;
+`motcua.dependencies` registers every subclass with nameko so that an error raised
+behind RPC arrives at the gateway as the same type, not a RemoteError, and maps to one
+HTTP status.
 """
-from nameko.exceptions import deserialize_to_instance
 
 
 class MotCuaError(Exception):
@@ -25,66 +25,55 @@ class MotCuaError(Exception):
         return f"{self.code}: {self.message}" + (f" {self.fields}" if self.fields else "")
 
 
-@deserialize_to_instance
 class ValidationFailed(MotCuaError):
     http_status = 422
     code = "validation_failed"
 
 
-@deserialize_to_instance
 class MalformedInput(MotCuaError):
     http_status = 400
     code = "malformed_input"
 
 
-@deserialize_to_instance
 class NotFound(MotCuaError):
     http_status = 404
     code = "not_found"
 
 
-@deserialize_to_instance
 class Conflict(MotCuaError):
     http_status = 409
     code = "conflict"
 
 
-@deserialize_to_instance
 class IllegalTransition(Conflict):
     code = "illegal_transition"
 
 
-@deserialize_to_instance
 class Unauthorized(MotCuaError):
     http_status = 401
     code = "unauthorized"
 
 
-@deserialize_to_instance
 class Forbidden(MotCuaError):
     http_status = 403
     code = "forbidden"
 
 
-@deserialize_to_instance
 class PayloadTooLarge(MotCuaError):
     http_status = 413
     code = "payload_too_large"
 
 
-@deserialize_to_instance
 class UnsupportedMediaType(MotCuaError):
     http_status = 415
     code = "unsupported_media_type"
 
 
-@deserialize_to_instance
 class RateLimited(MotCuaError):
     http_status = 429
     code = "rate_limited"
 
 
-@deserialize_to_instance
 class ServiceUnavailable(MotCuaError):
     http_status = 503
     code = "service_unavailable"
@@ -109,3 +98,12 @@ def marshmallow_fields(messages) -> dict:
 
     walk("", messages)
     return flat
+
+
+def all_error_classes() -> list[type[MotCuaError]]:
+    found, pending = [], [MotCuaError]
+    while pending:
+        cls = pending.pop()
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return found

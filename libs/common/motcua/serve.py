@@ -5,7 +5,7 @@ same command runs under `make run`, docker compose and Kubernetes.
 """
 import warnings
 
-warnings.filterwarnings("ignore", message=".*Eventlet is deprecated.*")
+warnings.filterwarnings("ignore", message="\s*Eventlet is deprecated")
 
 import eventlet  # noqa: E402
 

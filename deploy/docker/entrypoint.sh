@@ -1,0 +1,10 @@
+#!/bin/sh
+# Migrate (and seed the catalogue) when asked, then exec the service so SIGTERM reaches it.
+set -eu
+if [ "${MIGRATE_ON_START:-0}" = "1" ]; then
+  python -m motcua.migrations "$SERVICE"
+fi
+if [ -n "${SEED_CATALOGUE:-}" ] && [ "$SERVICE" = "catalog" ]; then
+  python -m catalog.cli import "$SEED_CATALOGUE"
+fi
+exec python -m motcua.serve "$SERVICE"

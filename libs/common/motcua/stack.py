@@ -1,0 +1,107 @@
+"""Start the whole system as separate processes on one machine, and stop it again.
+
+Used by `make run`, the end-to-end tests and the benchmarks, so all three run the
+services exactly as a deployment does: `python -m motcua.serve <service>`, one process
+each, configured by environment variables.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+# Consumers first: a handler's queue exists only once it has started (STACK-NOTES).
+START_ORDER = ("status", "intake", "catalog", "gateway")
+WITH_DATABASE = ("catalog", "intake", "status")
+SEED_CATALOGUE = Path(__file__).resolve().parents[3] / "services/catalog/catalog/seed/haiphong.yaml"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def amqp_reachable(host: str = "127.0.0.1", port: int = 5672) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+class LocalStack:
+    def __init__(self, env: dict[str, str], ports: dict[str, int], log_dir: Path):
+        self.env = {**os.environ, **env}
+        self.ports = ports
+        self.log_dir = log_dir
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def _run(self, *args: str) -> None:
+        subprocess.run([sys.executable, *args], env=self.env, check=True)
+
+    def migrate(self) -> None:
+        for service in WITH_DATABASE:
+            self._run("-m", "motcua.migrations", service)
+
+    def seed(self, path: Path = SEED_CATALOGUE) -> None:
+        self._run("-m", "catalog.cli", "import", str(path))
+
+    def start(self, services=START_ORDER, timeout: float = 60) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for service in services:
+            env = dict(self.env, **{f"{service.upper()}_HTTP_PORT": str(self.ports[service]), "HTTP_HOST": "127.0.0.1"})
+            log = open(self.log_dir / f"{service}.log", "ab")
+            self.processes[service] = subprocess.Popen(
+                [sys.executable, "-m", "motcua.serve", service], env=env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C in a terminal reaches us, and we stop them in order
+            )
+            self.wait_ready(service, timeout)
+
+    def url(self, service: str, path: str = "") -> str:
+        return f"http://127.0.0.1:{self.ports[service]}{path}"
+
+    def wait_ready(self, service: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            process = self.processes[service]
+            if process.poll() is not None:
+                raise RuntimeError(f"{service} exited with {process.returncode}; see {self.log_dir / service}.log")
+            if http_ok(self.url(service, "/readyz")):
+                return
+            time.sleep(0.3)
+        raise TimeoutError(f"{service} not ready after {timeout:.0f} s; see {self.log_dir / service}.log")
+
+    def stop_service(self, service: str, timeout: float = 15) -> None:
+        process = self.processes.pop(service, None)
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def stop(self) -> None:
+        for service in reversed(list(self.processes)):
+            self.stop_service(service)
+
+    def __enter__(self) -> "LocalStack":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,76 @@
+"""`make run`: the whole system on this machine, with SQLite files under var/.
+
+Finds RabbitMQ on localhost (or starts it when rabbitmq-server is installed), migrates
+each service's database, loads the seeded catalogue, starts every service as its own
+process, prints the portal address, and stops everything on Ctrl-C.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from motcua.config import env_int, var_dir
+from motcua.stack import START_ORDER, LocalStack, amqp_reachable
+
+
+def ensure_rabbitmq() -> None:
+    if amqp_reachable():
+        return
+    if not shutil.which("rabbitmq-server"):
+        sys.exit(
+            "RabbitMQ is not running on localhost:5672.\n"
+            "Install it (Debian/Ubuntu: sudo apt-get install rabbitmq-server) or start one, e.g.\n"
+            "  docker run -d -p 5672:5672 -p 15672:15672 rabbitmq:3-management\n"
+            "or point AMQP_URI at a broker you have, then run `make run` again."
+        )
+    print("starting RabbitMQ (rabbitmq-server -detached) ...")
+    subprocess.run(["rabbitmq-server", "-detached"], check=False)
+    for _ in range(60):
+        if amqp_reachable():
+            return
+        time.sleep(1)
+    sys.exit("RabbitMQ did not start within 60 s; see its log under /var/log/rabbitmq/")
+
+
+def main() -> None:
+    if not os.environ.get("AMQP_URI"):
+        ensure_rabbitmq()
+    root = var_dir()
+    ports = {
+        "gateway": env_int("GATEWAY_HTTP_PORT", 8000),
+        "catalog": env_int("CATALOG_HTTP_PORT", 8001),
+        "intake": env_int("INTAKE_HTTP_PORT", 8002),
+        "status": env_int("STATUS_HTTP_PORT", 8003),
+    }
+    stack = LocalStack({"MOTCUA_VAR_DIR": str(root)}, ports, root / "log")
+    stop_requested = False
+
+    def request_stop(*_):
+        nonlocal stop_requested
+        stop_requested = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        print(f"databases and attachments under {root}; logs under {root / 'log'}")
+        stack.migrate()
+        stack.seed()
+        stack.start(START_ORDER)
+        print(f"\nMot Cua is running. Portal: http://localhost:{ports['gateway']}/  "
+              f"API: http://localhost:{ports['gateway']}/api/v1/procedures  Ctrl-C stops everything.\n")
+        while not stop_requested:
+            for name, process in stack.processes.items():
+                if process.poll() is not None:
+                    print(f"{name} exited ({process.returncode}); see {Path(root / 'log' / name)}.log; stopping")
+                    stop_requested = True
+            time.sleep(0.5)
+    finally:
+        print("stopping ...")
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()
