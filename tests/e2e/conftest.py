@@ -1,0 +1,52 @@
+"""The whole system, each service its own process, on the real broker and PostgreSQL.
+
+Every run gets its own RabbitMQ vhost and its own databases, and free ports, so two
+runs on one machine never meet; everything started here is stopped here.
+"""
+import uuid
+from urllib.parse import quote
+
+import pytest
+import requests
+
+from motcua.stack import START_ORDER, WITH_DATABASE, LocalStack, free_port
+
+MANAGEMENT = "http://127.0.0.1:15672/api"
+AUTH = ("guest", "guest")
+
+
+@pytest.fixture(scope="session")
+def vhost():
+    name = f"mct-e2e-{uuid.uuid4().hex[:8]}"
+    requests.put(f"{MANAGEMENT}/vhosts/{quote(name, safe='')}", auth=AUTH, timeout=10).raise_for_status()
+    requests.put(f"{MANAGEMENT}/permissions/{quote(name, safe='')}/guest", auth=AUTH, timeout=10,
+                 json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+    yield name
+    requests.delete(f"{MANAGEMENT}/vhosts/{quote(name, safe='')}", auth=AUTH, timeout=10)
+
+
+@pytest.fixture(scope="session")
+def stack(postgres_database, vhost, tmp_path_factory):
+    root = tmp_path_factory.mktemp("stack")
+    env = {f"{service.upper()}_DATABASE_URL": postgres_database(service) for service in WITH_DATABASE}
+    env.update({
+        "AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{quote(vhost, safe='')}",
+        "MOTCUA_VAR_DIR": str(root),
+        "OUTBOX_POLL_SECONDS": "0.5",
+        "LOOKUP_RATE_PER_MINUTE": "1000",
+    })
+    ports = {service: free_port() for service in START_ORDER}
+    with LocalStack(env, ports, root / "log") as running:
+        running.seed()
+        running.start(START_ORDER)
+        yield running
+
+
+@pytest.fixture
+def api(stack):
+    base = stack.url("gateway", "/api/v1")
+
+    def call(method: str, path: str, **kwargs) -> requests.Response:
+        return requests.request(method, base + path, timeout=30, **kwargs)
+
+    return call
