@@ -1,0 +1,302 @@
+"""The dossier state machine (ARCHITECTURE.md section 4).
+
+`Dossier.apply` checks an action against the transition table and its required inputs,
+then changes the aggregate and returns the history entry and the event it produced. A
+refused action raises before anything is touched, so a refusal changes nothing.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, datetime, time
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+from motcua.calendar import default_calendar
+from motcua.errors import Conflict, IllegalTransition, ValidationFailed
+from motcua.national_codes import CLOCK, NATIONAL_STATUS_CODE, Channel, ClockState, DossierState
+
+S = DossierState
+
+
+@dataclass(frozen=True)
+class Rule:
+    sources: frozenset[DossierState]
+    target: DossierState
+    event_type: str
+
+
+def _rule(sources: Iterable[DossierState], target: DossierState, event_type: str) -> Rule:
+    return Rule(frozenset(sources), target, event_type)
+
+
+_WORKING = (S.RECEIVED, S.IN_PROGRESS)
+_OPEN = (*_WORKING, S.AWAITING_SUPPLEMENT, S.AWAITING_PAYMENT)
+
+RULES: Mapping[str, Rule] = MappingProxyType({
+    "accept": _rule({S.SUBMITTED}, S.RECEIVED, "dossier_received"),
+    "refuse": _rule({S.SUBMITTED}, S.REFUSED, "dossier_refused"),
+    "assign": _rule(_WORKING, S.IN_PROGRESS, "dossier_assigned"),
+    "transfer": _rule(_WORKING, S.IN_PROGRESS, "dossier_transferred"),
+    "request_supplement": _rule(_WORKING, S.AWAITING_SUPPLEMENT, "supplement_requested"),
+    "receive_supplement": _rule({S.AWAITING_SUPPLEMENT}, S.IN_PROGRESS, "supplement_received"),
+    "request_payment": _rule({S.IN_PROGRESS}, S.AWAITING_PAYMENT, "payment_requested"),
+    "record_payment": _rule({S.AWAITING_PAYMENT}, S.IN_PROGRESS, "payment_recorded"),
+    "complete": _rule({S.IN_PROGRESS}, S.COMPLETED, "dossier_completed"),
+    "stop": _rule(_OPEN, S.STOPPED, "dossier_stopped"),
+    "return_result": _rule({S.COMPLETED}, S.RETURNED, "dossier_returned"),
+    "withdraw": _rule({S.SUBMITTED, *_OPEN}, S.WITHDRAWN, "dossier_withdrawn"),
+})
+REGISTER_EVENT = "dossier_registered"
+
+# The action-specific inputs each action takes; any other one sent is refused, not dropped.
+_INPUTS = {"assign": "assignee", "transfer": "to_agency_code", "request_supplement": "missing_items",
+           "request_payment": "fee_vnd"}
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: str  # motcua_contracts.common.ACTOR_KINDS
+    id: str | None = None
+    agency_code: str | None = None
+
+
+SYSTEM = Actor("system")
+
+
+@dataclass(frozen=True)
+class Command:
+    action: str
+    actor: Actor
+    idempotency_key: str | None = None
+    reason: str | None = None
+    to_agency_code: str | None = None
+    assignee: str | None = None
+    missing_items: tuple[str, ...] = ()
+    fee_vnd: int | None = None
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class ClockPause:
+    started_at: datetime
+    reason: str  # the paused state: awaiting_supplement or awaiting_payment
+    ended_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    seq: int  # the dossier version this entry produced: one entry per version
+    at: datetime
+    action: str
+    from_state: DossierState | None
+    to_state: DossierState
+    agency_code: str  # the agency holding the dossier when the action happened
+    actor: Actor
+    reason: str | None
+    idempotency_key: str | None
+    details: Mapping[str, Any]  # JSON-ready
+    public: bool  # shown to the citizen: the state or the holder changed
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str
+    data: dict[str, Any]  # motcua_contracts.status.DossierTransitionSchema
+
+
+@dataclass(frozen=True)
+class Change:
+    entry: HistoryEntry
+    event: Event
+
+
+def _filled(value: str | None) -> bool:
+    return value is not None and value.strip() != ""
+
+
+def given_name(full_name: str) -> str:
+    """The given name (last word of a Vietnamese full name): all status keeps of the applicant."""
+    words = full_name.split()
+    return words[-1] if words else ""
+
+
+@dataclass
+class Dossier:
+    code: str
+    procedure_code: str
+    procedure_name: str
+    procedure_version: int
+    agency_code: str  # the receiving agency
+    holder_agency_code: str
+    channel: str
+    return_method: str
+    tracking_key_hash: str
+    applicant_given_name: str
+    submitted_at: datetime
+    appointment_date: date
+    time_limit_working_days: Decimal
+    cutoff_hour: time
+    state: DossierState = S.SUBMITTED
+    version: int = 0
+    received_at: datetime | None = None
+    assignee: str | None = None
+    supplement_requests: int = 0
+    counted_overdue: bool = False
+    completed_at: datetime | None = None
+    returned_at: datetime | None = None
+    updated_at: datetime | None = None
+    pauses: list[ClockPause] = field(default_factory=list)
+
+    def tracking_key_matches(self, tracking_key: object) -> bool:
+        if not isinstance(tracking_key, str):
+            return False
+        digest = hashlib.sha256(tracking_key.encode("utf-8")).hexdigest()
+        return hmac.compare_digest(digest, self.tracking_key_hash)
+
+    def apply(self, command: Command, now: datetime) -> Change:
+        """Apply one action at `now`; raise (changing nothing) if it is not allowed."""
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")  # checked first: the calendar would refuse it midway
+        rule = RULES.get(command.action)
+        if rule is None:
+            raise ValidationFailed(f"Unknown action {command.action!r}.", {"action": ["Unknown action."]})
+        if command.expected_version is not None and command.expected_version != self.version:
+            raise Conflict(f"Dossier {self.code} was changed by someone else (version {self.version}, "
+                           f"expected {command.expected_version}); reload.")
+        if self.state not in rule.sources:
+            allowed = ", ".join(sorted(rule.sources))
+            raise IllegalTransition(f"Cannot {command.action} dossier {self.code} in state {self.state}; "
+                                    f"{command.action} is allowed only from: {allowed}.")
+        self._check_inputs(command)
+        from_state, acting_agency = self.state, self.holder_agency_code
+        details = self._effects(command, rule.target, now)
+        self.state, self.version, self.updated_at = rule.target, self.version + 1, now
+        return self._change(command.action, from_state, acting_agency, command.actor, now, rule.event_type,
+                            reason=command.reason, key=command.idempotency_key, details=details)
+
+    def _check_inputs(self, c: Command) -> None:
+        errors: dict[str, list[str]] = {}
+
+        def need(name: str, ok: bool, message: str) -> None:
+            if not ok:
+                errors[name] = [message]
+
+        for action, name in _INPUTS.items():
+            if action != c.action and getattr(c, name) not in (None, ()):
+                errors[name] = [f"Not an input of {c.action}."]
+        match c.action:
+            case "refuse" | "stop":
+                need("reason", _filled(c.reason), f"A reason is required to {c.action} a dossier.")
+            case "assign":
+                need("assignee", _filled(c.assignee), "Say who the dossier is assigned to.")
+            case "transfer":
+                need("to_agency_code", _filled(c.to_agency_code), "Say which agency the dossier goes to.")
+                if _filled(c.to_agency_code):
+                    need("to_agency_code", c.to_agency_code != self.holder_agency_code,
+                         f"The dossier is already held by {self.holder_agency_code}.")
+            case "request_supplement":
+                need("missing_items", bool(c.missing_items) and all(map(_filled, c.missing_items)),
+                     "List the missing documents.")
+                if self.supplement_requests:
+                    need("reason", _filled(c.reason),
+                         "A second supplement request needs a reason; it counts the dossier as overdue.")
+            case "request_payment":
+                need("fee_vnd", c.fee_vnd is not None and c.fee_vnd > 0, "Give the fee due in VND.")
+            case "withdraw":
+                need("actor.kind", c.actor.kind == "citizen", "Only the applicant withdraws a dossier.")
+        if errors:
+            raise ValidationFailed(f"Cannot {c.action} dossier {self.code} in state {self.state}: "
+                                   "missing or invalid input.", errors)
+
+    def _effects(self, c: Command, target: DossierState, now: datetime) -> dict[str, Any]:
+        """Change the dossier for `c` (inputs already checked); returns the history details."""
+        calendar = default_calendar()
+        details: dict[str, Any] = {}
+        if CLOCK[self.state] is ClockState.PAUSED:
+            pause = self.pauses[-1]
+            self.pauses[-1] = replace(pause, ended_at=now)
+            if CLOCK[target] is ClockState.RUNNING:
+                # The citizen's time does not count against the agency: the due date moves by it.
+                days = calendar.paused_working_days([(pause.started_at, now)])
+                details.update(paused_working_days=days, previous_appointment_date=self.appointment_date.isoformat())
+                self.appointment_date = calendar.extend(self.appointment_date, days)
+                details["appointment_date"] = self.appointment_date.isoformat()
+        if CLOCK[target] is ClockState.PAUSED:
+            self.pauses.append(ClockPause(now, target.value))
+        match c.action:
+            case "accept":
+                self.received_at = now
+                if self.channel == Channel.ONLINE:
+                    # Online, the legal time limit counts from the official's acceptance, not submission.
+                    self.appointment_date = calendar.appointment_date(
+                        now, self.time_limit_working_days, self.cutoff_hour)
+                details["appointment_date"] = self.appointment_date.isoformat()
+            case "assign":
+                self.assignee = details["assignee"] = c.assignee
+            case "transfer":
+                details.update(from_agency_code=self.holder_agency_code, to_agency_code=c.to_agency_code)
+                self.holder_agency_code, self.assignee = c.to_agency_code, None  # the new agency assigns
+            case "request_supplement":
+                self.supplement_requests += 1
+                details["missing_items"] = list(c.missing_items)
+                if self.supplement_requests > 1:
+                    # Only one request is allowed; the national scoring counts a second one as late.
+                    self.counted_overdue = details["counted_overdue"] = True
+            case "request_payment":
+                details["fee_vnd"] = c.fee_vnd
+            case "complete":
+                self.completed_at = now
+            case "return_result":
+                self.returned_at = now
+        return details
+
+    def _change(self, action: str, from_state: DossierState | None, agency_code: str, actor: Actor,
+                now: datetime, event_type: str, *, reason: str | None = None, key: str | None = None,
+                details: dict[str, Any]) -> Change:
+        entry = HistoryEntry(
+            seq=self.version, at=now, action=action, from_state=from_state, to_state=self.state,
+            agency_code=agency_code, actor=actor, reason=reason, idempotency_key=key, details=details,
+            public=from_state != self.state or agency_code != self.holder_agency_code,
+        )
+        data = {
+            "dossier_code": self.code, "procedure_code": self.procedure_code, "action": action,
+            "from_state": from_state, "to_state": self.state,
+            "national_status_code": NATIONAL_STATUS_CODE[self.state], "agency_code": agency_code,
+            "channel": self.channel, "actor": asdict(actor), "reason": reason,
+            "appointment_date": self.appointment_date,
+            **{name: details.get(name) for name in ("to_agency_code", "assignee", "missing_items", "fee_vnd")},
+        }
+        return Change(entry, Event(event_type, data))
+
+
+def register(submitted: Mapping[str, Any], message_id: str | None = None) -> tuple[Dossier, list[Change]]:
+    """A dossier from intake's `dossier_submitted` data (already loaded by its contract schema).
+
+    Counter and postal dossiers were checked against the document list when handed in, so
+    the system accepts them at once, keeping the appointment intake issued.
+    """
+    try:
+        cutoff = time.fromisoformat(submitted["cutoff_hour"])
+    except ValueError:
+        raise ValidationFailed("Bad cut-off hour.", {"cutoff_hour": ["Expected HH:MM."]}) from None
+    at = submitted["submitted_at"]
+    dossier = Dossier(
+        code=submitted["dossier_code"], procedure_code=submitted["procedure_code"],
+        procedure_name=submitted["procedure_name"], procedure_version=submitted["procedure_version"],
+        agency_code=submitted["agency_code"], holder_agency_code=submitted["agency_code"],
+        channel=submitted["channel"], return_method=submitted["return_method"],
+        tracking_key_hash=submitted["tracking_key_hash"],
+        applicant_given_name=given_name(submitted["applicant"]["full_name"]),
+        submitted_at=at, appointment_date=submitted["appointment_date"],
+        time_limit_working_days=Decimal(submitted["time_limit_working_days"]), cutoff_hour=cutoff,
+        version=1, updated_at=at,
+    )
+    changes = [dossier._change("register", None, dossier.agency_code, SYSTEM, at, REGISTER_EVENT,
+                               key=message_id, details={})]
+    if dossier.channel != Channel.ONLINE:
+        changes.append(dossier.apply(Command("accept", SYSTEM, idempotency_key=message_id), at))
+    return dossier, changes
