@@ -1,0 +1,159 @@
+"""A dossier from submission to receipt: checks, appointment date, fees, receipt and event.
+
+`version` is a procedure version as `ProcedureVersionSchema().load` gives it (dates, Decimals).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from motcua.calendar import TIMEZONE, default_calendar, local_date
+from motcua.dossier_code import format_dossier_code
+from motcua.errors import NotFound, ValidationFailed
+
+from intake.domain.attachments import Attachment, Limits, check_attachments, decode_uploads, document_problems
+from intake.domain.form_schema import load_applicant, load_form
+
+# Circular 01/2018/TT-VPCP, template 01 "Giấy tiếp nhận hồ sơ và hẹn trả kết quả"
+# (re-issued by Circular 03/2025/TT-VPCP without a known change to the template).
+RECEIPT_TEMPLATE = "circular-01-2018-vpcp/template-01"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A submission that passed every check, waiting for its code."""
+
+    version: dict
+    channel: str
+    return_method: str
+    applicant: dict
+    form: dict
+    attachments: list[Attachment]
+    received_at: datetime
+    appointment_date: date
+    fees_vnd: int | None
+
+    @property
+    def agency_code(self) -> str:
+        return self.version["agency"]["code"]
+
+    @property
+    def local_day(self) -> date:
+        return local_date(self.received_at)
+
+
+def request_hash(submission: dict) -> str:
+    """SHA-256 of the loaded submission as canonical JSON: what "the same body" means."""
+    canonical = json.dumps(submission, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def published_on(version: dict, day: date) -> bool:
+    return (version["status"] == "published" and version["valid_from"] <= day
+            and (version["valid_to"] is None or day < version["valid_to"]))
+
+
+def unknown_procedure(code: str) -> NotFound:
+    return NotFound("No published procedure has this code.", {"procedure_code": [f"Unknown procedure {code!r}."]})
+
+
+def fees_due(fees: list[dict], channel: str) -> int | None:
+    """The sum due for this channel; None when any amount is null or unconfirmed: no sum beats a wrong one."""
+    total = 0
+    for fee in fees:
+        online = fee["online_amount_vnd"] if channel == "online" else None
+        amount = online if online is not None else fee["amount_vnd"]
+        if amount is None or not fee["confirmed"]:
+            return None
+        total += amount
+    return total
+
+
+def appointment_date(version: dict, received_at: datetime) -> date:
+    return default_calendar().appointment_date(
+        received_at, version["time_limit"]["working_days"], time.fromisoformat(version["cutoff_hour"]))
+
+
+def prepare(version: dict, submission: dict, received_at: datetime, limits: Limits) -> Prepared:
+    """Every check a dossier must pass before it gets a code.
+
+    All field problems are reported together (422); then sizes (413), then types by content (415).
+    """
+    problems: dict[str, list[str]] = {}
+    channel, return_method = submission["channel"], submission["return_method"]
+    channels, return_methods = version["channels"], version["return_methods"]
+    if channel not in channels:
+        problems["channel"] = [f"This procedure cannot be filed by {channel}; allowed: {', '.join(channels)}."]
+    if return_method not in return_methods:
+        problems["return_method"] = [
+            f"This procedure cannot return its result by {return_method}; allowed: {', '.join(return_methods)}."]
+    applicant, found = load_applicant(submission["applicant"])
+    problems |= found
+    form, found = load_form(version["form_fields"], submission["form"])
+    problems |= found
+    uploads, found = decode_uploads(submission["attachments"])
+    # Only when every file decoded: otherwise the positions in the messages would not match the request.
+    problems |= found or document_problems(version["documents"], uploads)
+    if problems:
+        raise ValidationFailed("The dossier has invalid fields.", problems)
+    return Prepared(
+        version=version, channel=channel, return_method=return_method, applicant=applicant, form=form,
+        attachments=check_attachments(version["documents"], uploads, limits), received_at=received_at,
+        appointment_date=appointment_date(version, received_at), fees_vnd=fees_due(version["fees"], channel),
+    )
+
+
+def dossier_code(prepared: Prepared, sequence: int) -> str:
+    return format_dossier_code(prepared.agency_code, prepared.local_day, sequence)
+
+
+def receipt(prepared: Prepared, code: str) -> dict:
+    """Template 01 as data (motcua_contracts.intake.ReceiptSchema); received_at in Vietnam time."""
+    version = prepared.version
+    names = {doc["code"]: doc["name"] for doc in version["documents"]}
+    return {
+        "template": RECEIPT_TEMPLATE,
+        "dossier_code": code,
+        "agency_code": version["agency"]["code"],
+        "agency_name": version["agency"]["name"],
+        "procedure_code": version["procedure_code"],
+        "procedure_name": version["name"],
+        "procedure_version": version["version"],
+        "applicant_name": prepared.applicant["full_name"],
+        "channel": prepared.channel,
+        "return_method": prepared.return_method,
+        "received_at": prepared.received_at.astimezone(TIMEZONE),
+        "appointment_date": prepared.appointment_date,
+        "time_limit_working_days": version["time_limit"]["working_days"],
+        "documents": [{"document_code": a.document_code, "name": names[a.document_code], "filename": a.filename,
+                       "sha256": a.sha256} for a in prepared.attachments],
+        "fees_vnd": prepared.fees_vnd,
+    }
+
+
+def submitted_event(prepared: Prepared, code: str, tracking_key_hash: str, attachment_ids: list[str]) -> dict:
+    """The data of `dossier_submitted` (motcua_contracts.intake.DossierSubmittedSchema)."""
+    version = prepared.version
+    return {
+        "dossier_code": code,
+        "procedure_code": version["procedure_code"],
+        "procedure_name": version["name"],
+        "procedure_version": version["version"],
+        "agency_code": prepared.agency_code,
+        "channel": prepared.channel,
+        "return_method": prepared.return_method,
+        "submitted_at": prepared.received_at,
+        "appointment_date": prepared.appointment_date,
+        "time_limit_working_days": version["time_limit"]["working_days"],
+        "cutoff_hour": version["cutoff_hour"],
+        "tracking_key_hash": tracking_key_hash,
+        "applicant": prepared.applicant,
+        "form": prepared.form,
+        "attachments": [
+            {"attachment_id": attachment_id, "document_code": a.document_code, "filename": a.filename,
+             "content_type": a.content_type, "size_bytes": a.size_bytes, "sha256": a.sha256}
+            for attachment_id, a in zip(attachment_ids, prepared.attachments)],
+        "fees_vnd": prepared.fees_vnd,
+    }

@@ -1,0 +1,76 @@
+"""Small persistence functions over intake's tables; each takes the unit of work's Session."""
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from motcua.db import utcnow
+
+from intake.models import attachment, code_sequence, dossier, idempotency_record, procedure_version
+
+
+def _insert(session: Session, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+    """The dialect's INSERT, which has ON CONFLICT (PostgreSQL and SQLite spell it the same)."""
+    return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def store_version(session: Session, definition: dict) -> None:
+    """Insert or refresh one procedure version (`definition` is a ProcedureVersionSchema dump)."""
+    values = {"status": definition["status"], "valid_from": date.fromisoformat(definition["valid_from"]),
+              "valid_to": definition["valid_to"] and date.fromisoformat(definition["valid_to"]),
+              "definition": definition, "stored_at": utcnow()}
+    statement = _insert(session, procedure_version).values(
+        procedure_code=definition["procedure_code"], version=definition["version"], **values)
+    session.execute(statement.on_conflict_do_update(index_elements=["procedure_code", "version"], set_=values))
+
+
+def current_version(session: Session, procedure_code: str, day: date) -> dict | None:
+    """The published version valid on `day` (the highest, should two overlap), as stored."""
+    t = procedure_version
+    return session.execute(
+        sa.select(t.c.definition)
+        .where(t.c.procedure_code == procedure_code, t.c.status == "published", t.c.valid_from <= day,
+               sa.or_(t.c.valid_to.is_(None), t.c.valid_to > day))
+        .order_by(t.c.version.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def next_sequence(session: Session, agency_code: str, day: date) -> int:
+    """The next daily number of an agency, in one atomic statement.
+
+    Concurrent transactions queue on the row lock, and each sees the value the previous one
+    committed; a rolled-back submission gives its number back.
+    """
+    statement = _insert(session, code_sequence).values(agency_code=agency_code, day=day, last_value=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=["agency_code", "day"], set_={"last_value": code_sequence.c.last_value + 1})
+    return session.execute(statement.returning(code_sequence.c.last_value)).scalar_one()
+
+
+def add_dossier(session: Session, **values) -> None:
+    session.execute(dossier.insert().values(**values))
+
+
+def add_attachments(session: Session, dossier_code: str, rows: list[dict]) -> list[str]:
+    """Insert the attachment rows; returns their new ids in order."""
+    ids = [str(uuid.uuid4()) for _ in rows]
+    if rows:
+        session.execute(attachment.insert(), [dict(row, id=i, dossier_code=dossier_code) for i, row in zip(ids, rows)])
+    return ids
+
+
+def find_dossier(session: Session, code: str) -> sa.Row | None:
+    return session.execute(sa.select(dossier).where(dossier.c.code == code)).first()
+
+
+def add_idempotency_record(session: Session, **values) -> None:
+    """Raises IntegrityError when another submission took the key first."""
+    session.execute(idempotency_record.insert().values(created_at=utcnow(), **values))
+
+
+def find_idempotency_record(session: Session, key_hash: str) -> sa.Row | None:
+    return session.execute(sa.select(idempotency_record).where(idempotency_record.c.key_hash == key_hash)).first()

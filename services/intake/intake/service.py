@@ -1,0 +1,181 @@
+"""intake: nameko entrypoints only; the rules are in intake.domain, the SQL in intake.repository."""
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+import eventlet
+from marshmallow import ValidationError
+from nameko.exceptions import UnknownService
+from nameko.extensions import DependencyProvider
+from nameko.rpc import RpcProxy, rpc
+from prometheus_client import Counter
+from sqlalchemy.exc import IntegrityError
+
+from motcua.calendar import local_date
+from motcua.config import env_float
+from motcua.db import utcnow
+from motcua.dependencies import Database, WorkerContext
+from motcua.errors import Conflict, MotCuaError, NotFound, ServiceUnavailable, ValidationFailed, marshmallow_fields
+from motcua.logs import dossier_context
+from motcua.messaging import event_handler
+from motcua.web import OpsEndpoints
+from motcua_contracts.catalog import ProcedureVersionSchema
+from motcua_contracts.intake import SubmitDossierResultSchema, SubmitDossierSchema
+
+from intake import repository
+from intake.domain.attachments import Limits
+from intake.domain.dossier import (
+    Prepared, dossier_code, prepare, published_on, receipt, request_hash, submitted_event, unknown_procedure,
+)
+from intake.domain.tracking import key_matches, new_tracking_key, seal, sha256_hex, unseal
+from intake.models import metadata
+from intake.storage import AttachmentStore, LocalDiskStore
+
+log = logging.getLogger(__name__)
+
+SUBMITTED = Counter("motcua_dossiers_submitted_total", "Dossiers accepted by intake",
+                    ["procedure", "agency", "channel"])
+REFUSED = Counter("motcua_intake_refusals_total", "Submissions refused by intake, by error code", ["reason"])
+
+
+class Attachments(DependencyProvider):
+    """The attachment store (local disk until an S3 store is needed by more than one replica)."""
+
+    def setup(self) -> None:
+        self.store: AttachmentStore = LocalDiskStore()
+
+    def get_dependency(self, worker_ctx) -> AttachmentStore:
+        return self.store
+
+
+class Service(OpsEndpoints):
+    name = "intake"
+    db = Database(metadata)
+    context = WorkerContext()
+    catalog = RpcProxy("catalog")
+    attachments = Attachments()
+
+    @rpc
+    def submit_dossier(self, submission: dict, idempotency_key: str | None = None) -> dict:
+        """SubmitDossierSchema in, SubmitDossierResultSchema out; the same key and body give the first result."""
+        try:
+            return self._submit(submission, idempotency_key)
+        except MotCuaError as exc:
+            REFUSED.labels(exc.code).inc()
+            raise
+
+    @rpc
+    def get_receipt(self, dossier_code: str, tracking_key: str) -> dict:
+        """ReceiptSchema dump; an unknown code and a wrong key are the same NotFound (no enumeration)."""
+        with self.db.unit_of_work() as uow:
+            row = repository.find_dossier(uow.session, dossier_code) if isinstance(dossier_code, str) else None
+        if not key_matches(tracking_key, row.tracking_key_hash if row else None):
+            raise NotFound("No dossier has this code and tracking key.",
+                           {"dossier_code": ["Check the dossier code and the tracking key on your receipt."]})
+        return row.receipt
+
+    @event_handler("catalog", "procedure_published")
+    def on_procedure_published(self, envelope: dict) -> None:
+        # An upsert of an immutable (code, version): a redelivered event rewrites the same row.
+        with self.db.unit_of_work() as uow:
+            repository.store_version(uow.session, ProcedureVersionSchema().dump(envelope["data"]["procedure"]))
+            uow.commit()
+
+    def _submit(self, submission: dict, idempotency_key: str | None) -> dict:
+        try:
+            data = SubmitDossierSchema().load(submission)
+        except ValidationError as exc:
+            raise ValidationFailed("The dossier has invalid fields.", marshmallow_fields(exc.messages)) from None
+        if idempotency_key is not None and not (isinstance(idempotency_key, str) and 8 <= len(idempotency_key) <= 128):
+            raise ValidationFailed("Bad Idempotency-Key.",
+                                   {"idempotency_key": ["Use 8 to 128 characters, e.g. a UUID."]})
+        body_hash = request_hash(data)
+        if (first := self._replay(idempotency_key, body_hash)) is not None:
+            return first
+        received_at = utcnow()
+        version = self._version(data["procedure_code"], local_date(received_at))
+        prepared = prepare(version, data, received_at, Limits.from_env())
+        # Before the transaction: a rollback then leaves an unreferenced blob, never a row without its file.
+        storage_keys = [self.attachments.put(a.content) for a in prepared.attachments]
+        try:
+            result = self._file(prepared, storage_keys, idempotency_key, body_hash)
+        except IntegrityError:
+            # The same key in flight twice: the twin committed first, so answer with its result.
+            if (first := self._replay(idempotency_key, body_hash)) is None:
+                raise
+            return first
+        SUBMITTED.labels(version["procedure_code"], prepared.agency_code, prepared.channel).inc()
+        return result
+
+    def _file(self, prepared: Prepared, storage_keys: list[str], idempotency_key: str | None, body_hash: str) -> dict:
+        """Code, dossier, attachments, idempotency record and event: one transaction."""
+        tracking_key = new_tracking_key()
+        key_hash = sha256_hex(tracking_key)
+        version = prepared.version
+        with self.db.unit_of_work() as uow:
+            session = uow.session
+            code = dossier_code(prepared, repository.next_sequence(session, prepared.agency_code, prepared.local_day))
+            result = SubmitDossierResultSchema().dump({
+                "dossier_code": code, "tracking_key": tracking_key, "state": "submitted",
+                "appointment_date": prepared.appointment_date, "receipt": receipt(prepared, code)})
+            repository.add_dossier(
+                session, code=code, procedure_code=version["procedure_code"], procedure_version=version["version"],
+                agency_code=prepared.agency_code, channel=prepared.channel, return_method=prepared.return_method,
+                applicant=prepared.applicant, form=prepared.form, submitted_at=prepared.received_at,
+                appointment_date=prepared.appointment_date, tracking_key_hash=key_hash, receipt=result["receipt"])
+            attachment_ids = repository.add_attachments(session, code, [
+                {"document_code": a.document_code, "filename": a.filename, "content_type": a.content_type,
+                 "size_bytes": a.size_bytes, "sha256": a.sha256, "storage_key": key}
+                for a, key in zip(prepared.attachments, storage_keys)])
+            if idempotency_key is not None:
+                repository.add_idempotency_record(
+                    session, key_hash=sha256_hex(idempotency_key), request_hash=body_hash, dossier_code=code,
+                    response={k: v for k, v in result.items() if k != "tracking_key"},
+                    sealed_tracking_key=seal(tracking_key, idempotency_key))
+            uow.record_event("dossier_submitted", submitted_event(prepared, code, key_hash, attachment_ids),
+                             dossier_code=code)
+            uow.commit()
+        with dossier_context(code):
+            log.info("dossier submitted")
+        return result
+
+    def _replay(self, idempotency_key: str | None, body_hash: str) -> dict | None:
+        """The first result for this key, None for a new key; Conflict for the key with another body."""
+        if idempotency_key is None:
+            return None
+        with self.db.unit_of_work() as uow:
+            record = repository.find_idempotency_record(uow.session, sha256_hex(idempotency_key))
+        if record is None:
+            return None
+        if record.request_hash != body_hash:
+            raise Conflict("This Idempotency-Key was already used for a different submission.",
+                           {"idempotency_key": ["Use a new key for a new submission."]})
+        return dict(record.response, tracking_key=unseal(record.sealed_tracking_key, idempotency_key))
+
+    def _version(self, procedure_code: str, day: date) -> dict:
+        """The published version a dossier filed on `day` is pinned to, loaded."""
+        with self.db.unit_of_work() as uow:
+            definition = repository.current_version(uow.session, procedure_code, day)
+        if definition is None:
+            definition = self._fetch_version(procedure_code, day)
+        return ProcedureVersionSchema().load(definition)
+
+    def _fetch_version(self, procedure_code: str, day: date) -> dict:
+        """A cache miss: one RPC to catalog, bounded in time, its answer kept for the next dossier."""
+        try:
+            with eventlet.Timeout(env_float("RPC_TIMEOUT_SECONDS", 5),
+                                  ServiceUnavailable("The catalogue did not answer in time; try again shortly.")):
+                answer = self.catalog.get_procedure(procedure_code)
+        except NotFound:
+            raise unknown_procedure(procedure_code) from None
+        except UnknownService:
+            raise ServiceUnavailable("The catalogue is not running; try again shortly.") from None
+        version = ProcedureVersionSchema().load(answer)
+        if not published_on(version, day):
+            raise unknown_procedure(procedure_code)
+        definition = ProcedureVersionSchema().dump(version)
+        with self.db.unit_of_work() as uow:
+            repository.store_version(uow.session, definition)
+            uow.commit()
+        return definition

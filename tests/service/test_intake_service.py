@@ -1,0 +1,314 @@
+"""intake as a service on the real RabbitMQ and PostgreSQL, beside a stand-in catalog service."""
+import base64
+import hashlib
+import json
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import eventlet
+import pytest
+import sqlalchemy as sa
+import yaml
+from kombu import Connection, Exchange, Queue
+from nameko.rpc import rpc
+from nameko.standalone.rpc import ClusterRpcProxy
+from nameko.testing.services import entrypoint_hook, entrypoint_waiter
+from prometheus_client import REGISTRY
+
+from motcua.calendar import TIMEZONE
+from motcua.dossier_code import parse_dossier_code
+from motcua.envelope import make_envelope
+from motcua.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
+from motcua.migrations import upgrade
+from motcua_contracts.catalog import ProcedureVersionSchema
+from motcua_contracts.envelope import EnvelopeSchema
+from motcua_contracts.events import load_event_data
+from motcua_contracts.intake import SubmitDossierResultSchema
+
+from intake import service as intake_service
+from intake.models import metadata
+from intake.service import Service
+from intake.storage import LocalDiskStore
+from tests.conftest import truncate_all
+from tests.unit.test_intake_samples import tiny_jpeg, tiny_pdf, tiny_png
+
+SEED = Path(__file__).parents[2] / "services" / "catalog" / "catalog" / "seed" / "haiphong.yaml"
+RECEIVED_AT = datetime(2026, 11, 27, 16, 30, tzinfo=TIMEZONE)  # a Friday, after the 15:00 cut-off
+APPOINTMENT = date(2026, 12, 1)  # 1 working day, counted from Monday 30/11
+
+
+def seed_definition(code: str) -> dict:
+    """The published version of a procedure in the real seed, as catalog's get_procedure returns it."""
+    seed = yaml.safe_load(SEED.read_text(encoding="utf-8"))
+    procedure = next(p for p in seed["procedures"] if p["code"] == code)
+    version = next(v for v in procedure["versions"] if v["status"] == "published")
+    agency = next(a for a in seed["agencies"] if a["code"] == version["agency"])
+    lists = ("fees", "documents", "form_fields", "legal_basis", "unconfirmed", "workflow")
+    return ProcedureVersionSchema().dump(ProcedureVersionSchema().load({
+        **{key: version.get(key, []) for key in lists},
+        **{key: version[key] for key in ("version", "status", "time_limit", "service_level", "channels",
+                                         "return_methods", "sources")},
+        "procedure_code": code, "name": procedure["name"],
+        "field": next(f for f in seed["fields"] if f["code"] == procedure["field"]),
+        "agency": {"code": agency["code"], "name": agency["name"], "level": agency["level"],
+                   "parent_code": agency["parent"]},
+        "valid_from": version["valid_from"].isoformat(),
+        "valid_to": version.get("valid_to") and version["valid_to"].isoformat(),
+        "cutoff_hour": version.get("cutoff_hour", "15:00"),
+    }))
+
+
+BIRTH = seed_definition("1.001193")  # Thủ tục đăng ký khai sinh, at UBND xã Vĩnh Bảo
+AGENCY = BIRTH["agency"]["code"]
+
+
+class FakeCatalog:
+    """The catalog service as intake sees it on the bus: only its RPC contract, in its own container."""
+
+    name = "catalog"
+    calls: list[str] = []
+    delay = 0.0
+    procedures = {"1.001193": BIRTH, "2.000884": seed_definition("2.000884")}  # the second: counter only
+
+    @rpc
+    def get_procedure(self, procedure_code):
+        FakeCatalog.calls.append(procedure_code)
+        eventlet.sleep(self.delay)
+        if procedure_code not in self.procedures:
+            raise NotFound("No published procedure has this code.")
+        return self.procedures[procedure_code]
+
+
+def body(**changes) -> dict:
+    def attached(code: str, filename: str, content: bytes) -> dict:
+        return {"document_code": code, "filename": filename, "content_base64": base64.b64encode(content).decode()}
+    return dict({
+        "procedure_code": "1.001193", "channel": "online", "return_method": "counter",
+        "applicant": {"full_name": "Nguyễn Văn Bình", "phone": "0912345678", "email": "binh@example.vn"},
+        "form": {"applicant_full_name": "Nguyễn Văn Bình", "applicant_citizen_id": "031099001234",
+                 "applicant_phone": "0912 345 678", "applicant_address": "Thôn Nam Tiến, xã Vĩnh Bảo, Hải Phòng",
+                 "child_full_name": "Nguyễn Minh An", "child_date_of_birth": "2026-11-20", "child_sex": "Nam",
+                 "child_place_of_birth": "Bệnh viện Đa khoa Vĩnh Bảo", "child_ethnicity": "Kinh",
+                 "child_nationality": "Việt Nam", "relationship_to_child": "Cha"},
+        "attachments": [attached("to-khai", "to-khai.pdf", tiny_pdf()),
+                        attached("giay-chung-sinh", "giay-chung-sinh.png", tiny_png()),
+                        attached("giay-to-tuy-than", "cccd.jpg", tiny_jpeg())],
+    }, **changes)
+
+
+@pytest.fixture(scope="module")
+def database(postgres_database):
+    return postgres_database("intake")
+
+
+@pytest.fixture
+def config(rabbit_config, web_config, database, tmp_path, monkeypatch):
+    truncate_all(database)
+    monkeypatch.setenv("INTAKE_ATTACHMENTS_DIR", str(tmp_path / "attachments"))
+    monkeypatch.setattr(intake_service, "utcnow", lambda: RECEIVED_AT.astimezone(timezone.utc))
+    return dict(rabbit_config, **web_config, DATABASE_URL=database)
+
+
+@pytest.fixture
+def intake(container_factory, config):
+    container = container_factory(Service, config)
+    container.start()
+    return container
+
+
+@pytest.fixture
+def catalog(container_factory, rabbit_config):
+    FakeCatalog.calls.clear()
+    FakeCatalog.delay = 0.0
+    container = container_factory(FakeCatalog, rabbit_config)
+    container.start()
+    return container
+
+
+@pytest.fixture
+def submitted_events(config):
+    """Takes `dossier_submitted` messages from a queue bound like a department system's."""
+    exchange = Exchange("intake.events", type="topic", durable=True)
+    queue = Queue("test-dossier-submitted", exchange=exchange, routing_key="dossier_submitted")
+    with Connection(config["AMQP_URI"]) as connection:
+        channel = connection.default_channel
+        queue(channel).declare()
+
+        def take(timeout: float = 10) -> dict:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                message = channel.basic_get(queue=queue.name, no_ack=True)
+                if message is not None:
+                    return json.loads(message.body)
+                eventlet.sleep(0.1)
+            raise AssertionError("no dossier_submitted event arrived")
+
+        yield take
+
+
+def submit(container, submission: dict, idempotency_key: str | None = None) -> dict:
+    with entrypoint_hook(container, "submit_dossier") as hook:
+        return hook(submission, idempotency_key)
+
+
+def receipt_of(container, code: str, key: str) -> dict:
+    with entrypoint_hook(container, "get_receipt") as hook:
+        return hook(code, key)
+
+
+def rows(url: str, table: str) -> list[dict]:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        found = [dict(r) for r in conn.execute(sa.select(metadata.tables[table])).mappings()]
+    engine.dispose()
+    return found
+
+
+def metric(name: str, **labels) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_a_dossier_gets_its_code_appointment_receipt_and_event(intake, catalog, config, submitted_events):
+    labels = {"procedure": "1.001193", "agency": AGENCY, "channel": "online"}
+    before = metric("motcua_dossiers_submitted_total", **labels)
+
+    result = submit(intake, body())
+
+    assert SubmitDossierResultSchema().load(result)
+    code = result["dossier_code"]
+    assert parse_dossier_code(code) == (AGENCY, date(2026, 11, 27), 1)
+    assert code == f"{AGENCY}-261127-0001"
+    assert (result["state"], result["appointment_date"]) == ("submitted", APPOINTMENT.isoformat())
+    receipt = result["receipt"]
+    assert (receipt["dossier_code"], receipt["procedure_version"], receipt["received_at"]) == (
+        code, 1, "2026-11-27T16:30:00+07:00")
+    assert [d["name"] for d in receipt["documents"]] == [d["name"] for d in BIRTH["documents"] if d["mandatory"]]
+    assert receipt_of(intake, code, result["tracking_key"]) == receipt
+
+    envelope = EnvelopeSchema().load(submitted_events())
+    data = load_event_data("intake", "dossier_submitted", envelope["data"])
+    assert (envelope["event_type"], envelope["producer"], envelope["dossier_code"]) == (
+        "dossier_submitted", "intake", code)
+    assert data["tracking_key_hash"] == hashlib.sha256(result["tracking_key"].encode()).hexdigest()
+    assert (data["appointment_date"], data["procedure_version"], data["fees_vnd"]) == (APPOINTMENT, 1, 0)
+    assert [a["sha256"] for a in data["attachments"]] == [
+        hashlib.sha256(f()).hexdigest() for f in (tiny_pdf, tiny_png, tiny_jpeg)]
+    assert data["form"]["applicant_phone"] == "0912345678"
+
+    [stored] = rows(config["DATABASE_URL"], "dossier")
+    assert (stored["procedure_version"], stored["tracking_key_hash"]) == (1, data["tracking_key_hash"])
+    assert result["tracking_key"] not in json.dumps(stored, default=str)
+    for row in rows(config["DATABASE_URL"], "attachment"):
+        with LocalDiskStore().open(row["storage_key"]) as blob:
+            assert hashlib.sha256(blob.read()).hexdigest() == row["sha256"]
+    assert metric("motcua_dossiers_submitted_total", **labels) == before + 1
+
+    # The definition is kept: the next dossier needs no call to catalog.
+    assert submit(intake, body())["dossier_code"] == f"{AGENCY}-261127-0002"
+    assert FakeCatalog.calls == ["1.001193"]
+
+
+def test_a_retry_with_the_same_key_returns_the_first_result_and_files_nothing_new(intake, catalog, config):
+    first = submit(intake, body(), "7b6c1f8e-retry-1")
+    assert submit(intake, body(), "7b6c1f8e-retry-1") == first  # tracking key included
+    assert len(rows(config["DATABASE_URL"], "dossier")) == 1
+    assert len(rows(config["DATABASE_URL"], "outbox_message")) == 1
+    [record] = rows(config["DATABASE_URL"], "idempotency_record")
+    assert first["tracking_key"] not in json.dumps(record, default=str)
+
+    with pytest.raises(Conflict) as caught:
+        submit(intake, body(form=dict(body()["form"], child_sex="Nữ")), "7b6c1f8e-retry-1")
+    assert list(caught.value.fields) == ["idempotency_key"]
+    with pytest.raises(ValidationFailed) as caught:
+        submit(intake, body(), "short")
+    assert list(caught.value.fields) == ["idempotency_key"]
+    assert len(rows(config["DATABASE_URL"], "dossier")) == 1
+
+
+def test_identical_submissions_in_flight_together_file_one_dossier(intake, catalog, config):
+    with ClusterRpcProxy(config, timeout=30) as cluster:
+        calls = [cluster.intake.submit_dossier.call_async(body(), "5d1e-same-key-at-once") for _ in range(5)]
+        results = [call.result() for call in calls]
+    assert all(result == results[0] for result in results)
+    assert [r["code"] for r in rows(config["DATABASE_URL"], "dossier")] == [results[0]["dossier_code"]]
+    assert len(rows(config["DATABASE_URL"], "outbox_message")) == 1
+
+
+def test_a_missing_mandatory_document_is_refused_by_name_and_nothing_is_stored(intake, catalog, config):
+    before = metric("motcua_intake_refusals_total", reason="validation_failed")
+    without_birth_certificate = [a for a in body()["attachments"] if a["document_code"] != "giay-chung-sinh"]
+    with ClusterRpcProxy(config, timeout=10) as cluster:  # the error crosses RPC as itself, fields and all
+        with pytest.raises(ValidationFailed) as caught:
+            cluster.intake.submit_dossier(body(attachments=without_birth_certificate))
+    name = next(d["name"] for d in BIRTH["documents"] if d["code"] == "giay-chung-sinh")
+    assert caught.value.fields == {"attachments.giay-chung-sinh": [f'The required document "{name}" is missing.']}
+    for table in ("dossier", "attachment", "outbox_message", "code_sequence", "idempotency_record"):
+        assert rows(config["DATABASE_URL"], table) == [], table
+    assert metric("motcua_intake_refusals_total", reason="validation_failed") == before + 1
+
+
+def test_unknown_procedure_and_disallowed_channel_are_refused(intake, catalog):
+    with pytest.raises(NotFound) as caught:
+        submit(intake, body(procedure_code="9.999999"))
+    assert list(caught.value.fields) == ["procedure_code"]
+    with pytest.raises(ValidationFailed) as caught:
+        submit(intake, body(procedure_code="2.000884", channel="online"))
+    assert caught.value.fields["channel"] == ["This procedure cannot be filed by online; allowed: counter."]
+    assert FakeCatalog.calls == ["9.999999", "2.000884"]
+
+
+def test_a_wrong_tracking_key_and_an_unknown_code_look_the_same(intake, catalog):
+    result = submit(intake, body())
+    with ClusterRpcProxy(intake.config, timeout=10) as cluster:
+        with pytest.raises(NotFound) as wrong_key:
+            cluster.intake.get_receipt(result["dossier_code"], "not-the-key")
+        with pytest.raises(NotFound) as unknown_code:
+            cluster.intake.get_receipt(f"{AGENCY}-261127-0099", result["tracking_key"])
+    assert (wrong_key.value.message, wrong_key.value.fields) == (unknown_code.value.message, unknown_code.value.fields)
+
+
+def test_published_definitions_arrive_by_event_and_a_miss_without_catalog_is_unavailable(intake, config):
+    envelope = make_envelope("procedure_published", "catalog", {"procedure": ProcedureVersionSchema().load(BIRTH)})
+    exchange = Exchange("catalog.events", type="topic", durable=True)
+    with entrypoint_waiter(intake, "on_procedure_published", timeout=10):
+        with Connection(config["AMQP_URI"]) as connection:
+            connection.Producer().publish(envelope, exchange=exchange, routing_key="procedure_published",
+                                          serializer="json", declare=[exchange])
+    assert submit(intake, body())["dossier_code"] == f"{AGENCY}-261127-0001"  # no catalog container runs
+    with pytest.raises(ServiceUnavailable) as caught:
+        submit(intake, body(procedure_code="1.000894"))
+    assert caught.value.message == "The catalogue is not running; try again shortly."
+
+
+def test_a_catalogue_slower_than_the_rpc_timeout_is_unavailable_not_a_hang(intake, catalog, monkeypatch):
+    monkeypatch.setenv("RPC_TIMEOUT_SECONDS", "0.5")
+    FakeCatalog.delay = 3.0
+    started = time.monotonic()
+    with pytest.raises(ServiceUnavailable) as caught:
+        submit(intake, body())
+    assert time.monotonic() - started < 2.5
+    assert caught.value.message == "The catalogue did not answer in time; try again shortly."
+
+
+def test_forty_submissions_at_once_get_forty_consecutive_codes(intake, catalog, config):
+    with ClusterRpcProxy(config, timeout=60) as cluster:
+        calls = [cluster.intake.submit_dossier.call_async(body()) for _ in range(40)]
+        codes = [call.result()["dossier_code"] for call in calls]
+    parsed = [parse_dossier_code(code) for code in codes]
+    assert len(set(codes)) == 40
+    assert {(p.agency_code, p.date) for p in parsed} == {(AGENCY, date(2026, 11, 27))}
+    assert sorted(p.sequence for p in parsed) == list(range(1, 41))
+    assert len(rows(config["DATABASE_URL"], "dossier")) == 40
+
+
+def test_the_single_machine_run_on_sqlite_files_dossiers_too(container_factory, catalog, config, tmp_path):
+    url = f"sqlite:///{tmp_path / 'intake.db'}"
+    upgrade("intake", url)
+    container = container_factory(Service, dict(config, DATABASE_URL=url))
+    container.start()
+    first = submit(container, body(), "sqlite-retry-1")
+    assert submit(container, body(), "sqlite-retry-1") == first
+    assert [first["dossier_code"], submit(container, body())["dossier_code"]] == [
+        f"{AGENCY}-261127-0001", f"{AGENCY}-261127-0002"]
+    assert len(rows(url, "dossier")) == 2

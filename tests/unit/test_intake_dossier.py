@@ -1,0 +1,147 @@
+"""From submission to receipt: checks, appointment date, fees, receipt, event data, tracking key."""
+import base64
+import hashlib
+import re
+from datetime import date, datetime, timezone
+
+import pytest
+
+from motcua.calendar import TIMEZONE
+from motcua.errors import ValidationFailed
+from motcua_contracts.catalog import ProcedureVersionSchema
+from motcua_contracts.events import dump_event_data
+from motcua_contracts.intake import ReceiptSchema, SubmitDossierSchema
+
+from intake.domain.attachments import Limits
+from intake.domain.dossier import (
+    RECEIPT_TEMPLATE, dossier_code, fees_due, prepare, published_on, receipt, request_hash, submitted_event,
+)
+from intake.domain.tracking import key_matches, new_tracking_key, seal, sha256_hex, unseal
+from tests.unit.test_intake_samples import AGENCY, birth_registration, good_form, tiny_pdf, tiny_png
+
+# Friday 27 November 2026, 16:30 in Vietnam: after the 15:00 cut-off.
+FRIDAY_AFTER_CUTOFF = datetime(2026, 11, 27, 16, 30, tzinfo=TIMEZONE)
+
+
+def version(**changes) -> dict:
+    return ProcedureVersionSchema().load(birth_registration(**changes))
+
+
+def encoded(content: bytes) -> str:
+    return base64.b64encode(content).decode()
+
+
+def submission(**changes) -> dict:
+    body = {"procedure_code": "1.001193", "channel": "online", "return_method": "counter",
+            "applicant": {"full_name": "Nguyễn Văn Bình", "phone": "0912 345 678"}, "form": good_form(),
+            "attachments": [
+                {"document_code": "to-khai", "filename": "to-khai.pdf", "content_base64": encoded(tiny_pdf())},
+                {"document_code": "giay-chung-sinh", "filename": "cs.png", "content_base64": encoded(tiny_png())}]}
+    return SubmitDossierSchema().load(dict(body, **changes))
+
+
+def fee(amount, online=None, confirmed=True) -> dict:
+    return {"code": "f", "name": "Lệ phí", "amount_vnd": amount, "unit": "lần", "online_amount_vnd": online,
+            "confirmed": confirmed, "note": None}
+
+
+@pytest.mark.parametrize("fees, channel, due", [
+    ([], "online", 0),
+    ([fee(8000, online=0)], "online", 0),
+    ([fee(8000, online=0)], "counter", 8000),
+    ([fee(8000, online=0)], "postal", 8000),
+    ([fee(8000), fee(2000, online=1000)], "online", 9000),
+    ([fee(8000), fee(None, confirmed=False)], "counter", None),
+    ([fee(8000, confirmed=False)], "counter", None),
+    ([fee(None, online=0, confirmed=False)], "online", None),
+])
+def test_fees_due_for_the_channel(fees, channel, due):
+    assert fees_due(fees, channel) == due
+
+
+def test_a_good_submission_is_prepared_with_its_appointment_and_fees():
+    prepared = prepare(version(), submission(), FRIDAY_AFTER_CUTOFF, Limits())
+    # After the cut-off on a Friday: counting starts Monday 30/11, three working days -> Thursday 3/12.
+    assert prepared.appointment_date == date(2026, 12, 3)
+    assert prepared.local_day == date(2026, 11, 27)
+    assert prepared.fees_vnd == 0  # online: NQ 23/2026 rate
+    assert prepared.applicant == {"full_name": "Nguyễn Văn Bình", "phone": "0912345678", "email": None}
+    assert [a.file_type for a in prepared.attachments] == ["pdf", "png"]
+
+
+def test_the_cutoff_hour_comes_from_the_version():
+    before = datetime(2026, 11, 27, 14, 59, tzinfo=TIMEZONE)
+    assert prepare(version(), submission(), before, Limits()).appointment_date == date(2026, 12, 2)
+    early_cutoff = version(cutoff_hour="11:30")
+    assert prepare(early_cutoff, submission(), before, Limits()).appointment_date == date(2026, 12, 3)
+
+
+def test_every_field_problem_is_reported_at_once():
+    bad = submission(channel="postal", return_method="online", form=dict(good_form(), child_sex="?"),
+                     attachments=submission()["attachments"][:1])
+    limited = version(channels=["counter", "online"], return_methods=["counter"])
+    with pytest.raises(ValidationFailed) as caught:
+        prepare(limited, bad, FRIDAY_AFTER_CUTOFF, Limits())
+    assert set(caught.value.fields) == {"channel", "return_method", "form.child_sex", "attachments.giay-chung-sinh"}
+    assert caught.value.fields["channel"] == ["This procedure cannot be filed by postal; allowed: counter, online."]
+
+
+def test_published_on_follows_status_and_validity():
+    v = version(valid_from="2026-01-01", valid_to="2026-12-01")
+    assert published_on(v, date(2026, 1, 1)) and published_on(v, date(2026, 11, 30))
+    assert not published_on(v, date(2025, 12, 31)) and not published_on(v, date(2026, 12, 1))
+    assert not published_on(version(status="draft"), date(2026, 6, 1))
+
+
+def test_the_receipt_carries_template_01s_fields():
+    prepared = prepare(version(), submission(), FRIDAY_AFTER_CUTOFF.astimezone(timezone.utc), Limits())
+    code = dossier_code(prepared, 7)
+    assert code == f"{AGENCY}-261127-0007"
+    dumped = ReceiptSchema().dump(receipt(prepared, code))
+    assert ReceiptSchema().load(dumped)  # on contract
+    assert dumped == {
+        "template": RECEIPT_TEMPLATE, "dossier_code": code, "agency_code": AGENCY,
+        "agency_name": "Ủy ban nhân dân xã Vĩnh Bảo", "procedure_code": "1.001193",
+        "procedure_name": "Thủ tục đăng ký khai sinh", "procedure_version": 1, "applicant_name": "Nguyễn Văn Bình",
+        "channel": "online", "return_method": "counter", "received_at": "2026-11-27T16:30:00+07:00",
+        "appointment_date": "2026-12-03", "time_limit_working_days": "3", "fees_vnd": 0,
+        "documents": [
+            {"document_code": "to-khai", "name": "Tờ khai đăng ký khai sinh", "filename": "to-khai.pdf",
+             "sha256": hashlib.sha256(tiny_pdf()).hexdigest()},
+            {"document_code": "giay-chung-sinh", "name": "Giấy chứng sinh", "filename": "cs.png",
+             "sha256": hashlib.sha256(tiny_png()).hexdigest()}],
+    }
+
+
+def test_the_event_data_is_on_contract():
+    prepared = prepare(version(), submission(), FRIDAY_AFTER_CUTOFF, Limits())
+    data = dump_event_data("intake", "dossier_submitted",
+                           submitted_event(prepared, dossier_code(prepared, 1), "a" * 64, ["id-1", "id-2"]))
+    assert data["submitted_at"] == "2026-11-27T16:30:00+07:00"
+    assert [(a["attachment_id"], a["content_type"]) for a in data["attachments"]] == [
+        ("id-1", "application/pdf"), ("id-2", "image/png")]
+    assert (data["form"], data["cutoff_hour"], data["fees_vnd"]) == (good_form(), "15:00", 0)
+
+
+def test_the_request_hash_is_canonical():
+    body = submission()
+    assert request_hash(body) == request_hash(dict(reversed(list(body.items()))))
+    assert request_hash(body) != request_hash(dict(body, return_method="postal"))
+
+
+def test_a_tracking_key_has_128_random_bits_and_is_kept_as_its_sha256():
+    key = new_tracking_key()
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", key) and len(base64.urlsafe_b64decode(key + "==")) == 16
+    assert new_tracking_key() != key
+    assert sha256_hex(key) == hashlib.sha256(key.encode()).hexdigest()
+    assert key_matches(key, sha256_hex(key))
+    assert not key_matches(key + "x", sha256_hex(key))
+    assert not key_matches(key, None) and not key_matches(None, sha256_hex(key))
+
+
+def test_the_sealed_tracking_key_opens_only_with_its_idempotency_key():
+    key = new_tracking_key()
+    sealed = seal(key, "b5f1a4d2-idem")
+    assert key not in sealed and key.encode().hex() != sealed
+    assert unseal(sealed, "b5f1a4d2-idem") == key
+    assert unseal(sealed, "another-key") != key
