@@ -50,7 +50,8 @@ def fee(amount, online=None, confirmed=True) -> dict:
     ([fee(8000, online=0)], "online", 0),
     ([fee(8000, online=0)], "counter", 8000),
     ([fee(8000, online=0)], "postal", 8000),
-    ([fee(8000), fee(2000, online=1000)], "online", 9000),
+    ([fee(8000), fee(2000, online=1000)], "online", None),  # alternatives or a sum: the agency says
+    ([fee(8000, online=0), fee(2000, online=0)], "online", 0),
     ([fee(8000), fee(None, confirmed=False)], "counter", None),
     ([fee(8000, confirmed=False)], "counter", None),
     ([fee(None, online=0, confirmed=False)], "online", None),

@@ -60,15 +60,23 @@ def unknown_procedure(code: str) -> NotFound:
 
 
 def fees_due(fees: list[dict], channel: str) -> int | None:
-    """The sum due for this channel; None when any amount is null or unconfirmed: no sum beats a wrong one."""
-    total = 0
+    """What the receipt can promise for this channel; None leaves it to the agency's payment request.
+
+    A catalogue's fee list mixes alternatives (on time / late registration) with charges
+    that add up (a fee plus an appraisal charge) and does not say which is which, so only
+    an unambiguous amount is stated: no fee, a single fee, or several that are all zero.
+    An amount that is null or unconfirmed is never stated.
+    """
+    amounts = []
     for fee in fees:
         online = fee["online_amount_vnd"] if channel == "online" else None
         amount = online if online is not None else fee["amount_vnd"]
         if amount is None or not fee["confirmed"]:
             return None
-        total += amount
-    return total
+        amounts.append(amount)
+    if not any(amounts):
+        return 0
+    return amounts[0] if len(amounts) == 1 else None
 
 
 def appointment_date(version: dict, received_at: datetime) -> date:
