@@ -8,11 +8,17 @@ import eventlet  # noqa: E402
 eventlet.monkey_patch()
 
 import uuid  # noqa: E402
+from urllib.parse import urljoin  # noqa: E402
 
 import pytest  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
+import werkzeug.urls  # noqa: E402
 
 from motcua.migrations import upgrade  # noqa: E402
+
+# nameko 2.14's web_session fixture imports werkzeug.urls.url_join, which Werkzeug 3 removed.
+if not hasattr(werkzeug.urls, "url_join"):
+    werkzeug.urls.url_join = urljoin
 
 POSTGRES_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 

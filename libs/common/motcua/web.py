@@ -41,6 +41,11 @@ def error_response(exc: Exception) -> Response:
 class JsonHttpHandler(HttpRequestHandler):
     """nameko's HTTP entrypoint, answering every exception in the one error shape."""
 
+    def __init__(self, method, url, **kwargs):
+        # A refusal the client can act on is a warning in the log, not an error with a traceback.
+        kwargs.setdefault("expected_exceptions", MotCuaError)
+        super().__init__(method, url, **kwargs)
+
     def response_from_exception(self, exc):
         return error_response(exc)
 

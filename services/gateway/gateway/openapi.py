@@ -1,0 +1,165 @@
+"""The OpenAPI 3 document of /api/v1, generated from the contract schemas themselves."""
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema, fields
+
+from motcua_contracts.catalog import ProcedurePageSchema, ProcedureSearchSchema, ProcedureVersionSchema
+from motcua_contracts.intake import ReceiptSchema, SubmitDossierResultSchema, SubmitDossierSchema
+from motcua_contracts.status import PublicDossierViewSchema
+
+from gateway.inputs import DOCUMENT_PART, SUBMISSION_PART
+
+
+class ErrorDetailSchema(Schema):
+    code = fields.String(required=True, metadata={"description": "Stable, machine-readable reason."})
+    message = fields.String(required=True)
+    fields_ = fields.Dict(
+        data_key="fields", keys=fields.String(), values=fields.List(fields.String()), required=True,
+        metadata={"description": "Messages per input field, e.g. `applicant.full_name` or `Idempotency-Key`."},
+    )
+
+
+class ErrorSchema(Schema):
+    """The one error shape of every 4xx and 5xx answer."""
+
+    error = fields.Nested(ErrorDetailSchema, required=True)
+
+
+class MultipartSubmissionSchema(SubmitDossierSchema):
+    """The `submission` part of a multipart POST: the JSON body without attachments."""
+
+    class Meta:
+        exclude = ("attachments",)
+
+
+ERRORS = {
+    "MalformedInput": "Malformed JSON, or an invalid header (field-level messages say which).",
+    "Unauthorized": "The tracking key is missing (field `key`).",
+    "NotFound": "Nothing matches (for a dossier: the code, or the code with this tracking key).",
+    "Conflict": "The Idempotency-Key was used before with a different body.",
+    "PayloadTooLarge": "The body is larger than the server accepts (GATEWAY_MAX_BODY_MB).",
+    "UnsupportedMediaType": "The Content-Type is not accepted here.",
+    "ValidationFailed": "Fields are missing or invalid; `fields` names each one.",
+    "RateLimited": "Too many dossier lookups from this address.",
+    "ServiceUnavailable": "A service behind the gateway is down or too slow; retry later.",
+}
+STATUS = {"MalformedInput": 400, "Unauthorized": 401, "NotFound": 404, "Conflict": 409, "PayloadTooLarge": 413,
+          "UnsupportedMediaType": 415, "ValidationFailed": 422, "RateLimited": 429, "ServiceUnavailable": 503}
+
+CODE = {"in": "path", "name": "code", "required": True, "schema": {"type": "string"}}
+TRACKING_KEY = [
+    {"in": "header", "name": "X-Tracking-Key", "schema": {"type": "string"},
+     "description": "The dossier's tracking key (preferred over the query parameter: it stays out of logs)."},
+    {"in": "query", "name": "key", "schema": {"type": "string"},
+     "description": "The tracking key, if not in the header."},
+]
+
+
+def _json(schema: Any, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+HTML = {"text/html": {"schema": {"type": "string"}}}
+
+
+def _errors(*names: str) -> dict:
+    return {str(STATUS[name]): name for name in names}
+
+
+def _decimal_as_string(self, field: fields.Field, ret: dict, **kwargs: Any) -> dict:
+    """Decimals with `as_string` travel as strings ("1.5"): say so, and drop numeric bounds."""
+    if isinstance(field, fields.Decimal) and field.as_string:
+        ret.pop("minimum", None)
+        ret.pop("maximum", None)
+        return {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}
+    return {}
+
+
+@cache
+def openapi_document() -> dict:
+    plugin = MarshmallowPlugin()
+    spec = APISpec(
+        title="Mot Cua public API", version="1.0.0", openapi_version="3.0.3", plugins=[plugin],
+        info={"description": "Procedures, dossier submission and tracking. Every error has the shape of "
+                             "`Error`. Send `X-Correlation-ID` to follow a request through the services; "
+                             "every response carries one."},
+    )
+    plugin.converter.add_attribute_function(_decimal_as_string)
+    spec.components.schema("Error", schema=ErrorSchema)
+    for name, description in ERRORS.items():
+        spec.components.response(name, _json("Error", description))
+    rate_limited = {"description": ERRORS["RateLimited"], "content": {"application/json": {"schema": "Error"}},
+                    "headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}}
+    lookup_errors = {**_errors("Unauthorized", "NotFound", "ServiceUnavailable"), "429": rate_limited}
+
+    spec.path("/api/v1/procedures", operations={"get": {
+        "summary": "Search the catalogue (text ignores diacritics and case; filters; paginated)",
+        "parameters": [{"in": "query", "schema": ProcedureSearchSchema}],
+        "responses": {"200": _json(ProcedurePageSchema, "One page of procedures."),
+                      **_errors("ValidationFailed", "ServiceUnavailable")},
+    }})
+    spec.path("/api/v1/procedures/{code}", operations={"get": {
+        "summary": "The current published version of a procedure",
+        "parameters": [CODE],
+        "responses": {"200": _json(ProcedureVersionSchema, "The procedure."),
+                      **_errors("NotFound", "ServiceUnavailable")},
+    }})
+    spec.path("/api/v1/dossiers", operations={"post": {
+        "summary": "Submit a dossier",
+        "description": "A retry with the same `Idempotency-Key` and body returns the first result, again "
+                       "with 201 (the gateway cannot tell a replay from a first answer and need not).",
+        "parameters": [{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string", "minLength": 8,
+                        "maxLength": 128}, "description": "Makes retries safe."}],
+        "requestBody": {"required": True, "content": {
+            "application/json": {"schema": SubmitDossierSchema},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object", "required": [SUBMISSION_PART],
+                    "properties": {SUBMISSION_PART: MultipartSubmissionSchema},
+                    "additionalProperties": {"type": "string", "format": "binary"},
+                    "description": f"Besides `{SUBMISSION_PART}`, one file part per attachment named "
+                                   f"`{DOCUMENT_PART}<document_code>`; repeat the name for several files.",
+                },
+                "encoding": {SUBMISSION_PART: {"contentType": "application/json"}},
+            },
+        }},
+        "responses": {
+            "201": {**_json(SubmitDossierResultSchema, "Received: the code, the tracking key (shown only "
+                                                        "this once), the appointment date and the receipt."),
+                    "headers": {"Location": {"description": "The dossier's URL.", "schema": {"type": "string"}}}},
+            **_errors("MalformedInput", "NotFound", "Conflict", "PayloadTooLarge", "UnsupportedMediaType",
+                      "ValidationFailed", "ServiceUnavailable"),
+        },
+    }})
+    spec.path("/api/v1/dossiers/{code}", operations={"get": {
+        "summary": "The citizen's view of a dossier: state, holder, appointment, public history",
+        "parameters": [CODE, *TRACKING_KEY],
+        "responses": {"200": _json(PublicDossierViewSchema, "The dossier."), **lookup_errors},
+    }})
+    spec.path("/api/v1/dossiers/{code}/receipt", operations={"get": {
+        "summary": "The receipt (template 01) as JSON",
+        "parameters": [CODE, *TRACKING_KEY],
+        "responses": {"200": _json(ReceiptSchema, "The receipt."), **lookup_errors},
+    }})
+    spec.path("/dossiers/{code}/receipt", operations={"get": {
+        "summary": "The receipt (template 01) as a printable Vietnamese page",
+        "parameters": [CODE, *TRACKING_KEY],
+        "responses": {"200": {"description": "An HTML page.", "content": HTML},
+                      **{status: {"description": "An HTML error page.", "content": HTML}
+                         for status in ("401", "404", "429", "503")}},
+    }})
+    spec.path("/api/v1/openapi.json", operations={"get": {
+        "summary": "This document", "responses": {"200": _json({"type": "object"}, "OpenAPI 3.")}}})
+    status_body = {"type": "object", "properties": {"status": {"type": "string"}, "reason": {"type": "string"}}}
+    spec.path("/healthz", operations={"get": {"summary": "Liveness", "responses": {
+        "200": _json(status_body, "Alive.")}}})
+    spec.path("/readyz", operations={"get": {"summary": "Readiness: the broker is reachable", "responses": {
+        "200": _json(status_body, "Ready."), "503": _json(status_body, "Not ready.")}}})
+    spec.path("/metrics", operations={"get": {"summary": "Prometheus metrics", "responses": {
+        "200": {"description": "Prometheus text format.", "content": {"text/plain": {"schema": {"type": "string"}}}}}}})
+    return spec.to_dict()

@@ -1,0 +1,115 @@
+"""Server-rendered Vietnamese pages: the Jinja environment, its filters and the error page."""
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from jinja2 import Environment, PackageLoader
+from marshmallow import ValidationError
+from werkzeug.wrappers import Response
+
+from motcua.errors import MotCuaError, ValidationFailed, marshmallow_fields
+
+log = logging.getLogger(__name__)
+
+VIETNAM = timezone(timedelta(hours=7), "ICT")  # no daylight saving, so a fixed offset is exact
+# Pages carry no script; inline styles only (the print CSS lives in the templates).
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",  # receipt links carry the tracking key in the query
+}
+
+LABELS: dict[str, dict[str, str]] = {
+    "state": {
+        "submitted": "Mới nộp, chờ tiếp nhận", "received": "Đã tiếp nhận", "refused": "Từ chối tiếp nhận",
+        "in_progress": "Đang giải quyết", "awaiting_supplement": "Chờ bổ sung hồ sơ",
+        "awaiting_payment": "Chờ thực hiện nghĩa vụ tài chính", "withdrawn": "Đã rút hồ sơ",
+        "stopped": "Dừng xử lý", "completed": "Đã có kết quả", "returned": "Đã trả kết quả",
+    },
+    "channel": {
+        "counter": "Trực tiếp tại Bộ phận Một cửa", "online": "Trực tuyến",
+        "postal": "Qua dịch vụ bưu chính công ích",
+    },
+    "return_method": {
+        "counter": "Tại Bộ phận Một cửa", "postal": "Qua dịch vụ bưu chính công ích", "online": "Trực tuyến",
+    },
+    "action": {
+        "register": "Nộp hồ sơ", "accept": "Tiếp nhận hồ sơ", "refuse": "Từ chối tiếp nhận",
+        "assign": "Chuyển xử lý", "transfer": "Chuyển cơ quan khác", "request_supplement": "Yêu cầu bổ sung",
+        "receive_supplement": "Nhận hồ sơ bổ sung", "request_payment": "Yêu cầu nộp phí, lệ phí",
+        "record_payment": "Đã nộp phí, lệ phí", "complete": "Có kết quả", "stop": "Dừng xử lý",
+        "return_result": "Trả kết quả", "withdraw": "Rút hồ sơ",
+    },
+    "online_level": {"toan_trinh": "Toàn trình", "mot_phan": "Một phần"},
+}
+
+ERROR_TITLES = {
+    400: "Yêu cầu không hợp lệ", 401: "Cần mã tra cứu", 404: "Không tìm thấy", 409: "Xung đột dữ liệu",
+    413: "Dữ liệu gửi lên quá lớn", 415: "Định dạng không được hỗ trợ", 422: "Thông tin chưa hợp lệ",
+    429: "Quá nhiều lượt tra cứu", 503: "Dịch vụ tạm thời gián đoạn",
+}
+
+
+def label(value: str | None, kind: str) -> str:
+    return LABELS[kind].get(value or "", value or "")
+
+
+def number_vn(value: Any) -> str:
+    """15000 -> "15.000", "0.5" -> "0,5": Vietnamese digit grouping and decimal comma."""
+    amount = Decimal(str(value)).normalize()
+    whole, _, fraction = f"{amount:,f}".partition(".")
+    return whole.replace(",", ".") + (f",{fraction}" if fraction else "")
+
+
+def vnd(value: int | None) -> str:
+    return "Chưa xác định" if value is None else ("Miễn phí" if value == 0 else f"{number_vn(value)} đồng")
+
+
+def as_date(value: str | date) -> date:
+    """A date, or the Vietnamese calendar day of a moment."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    return value.astimezone(VIETNAM).date() if isinstance(value, datetime) else value
+
+
+def date_vn(value: str | date) -> str:
+    return as_date(value).strftime("%d/%m/%Y")
+
+
+def date_long(value: str | date) -> str:
+    day = as_date(value)
+    return f"ngày {day.day:02d} tháng {day.month:02d} năm {day.year}"
+
+
+def datetime_long(value: str | datetime) -> str:
+    moment = (value if isinstance(value, datetime) else datetime.fromisoformat(value)).astimezone(VIETNAM)
+    return f"{moment.hour:02d} giờ {moment.minute:02d} phút, {date_long(moment)}"
+
+
+ENV = Environment(loader=PackageLoader("gateway", "templates"), autoescape=True)
+ENV.filters.update(label=label, number_vn=number_vn, vnd=vnd, date_vn=date_vn, date_long=date_long,
+                   datetime_long=datetime_long)
+
+
+def html_response(body: str, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(body, status=status, mimetype="text/html", headers={**PAGE_HEADERS, **(headers or {})})
+
+
+def render(template: str, status: int = 200, headers: dict | None = None, **context: Any) -> Response:
+    return html_response(ENV.get_template(template).render(**context), status, headers)
+
+
+def error_page(exc: Exception) -> Response:
+    if isinstance(exc, ValidationError):
+        exc = ValidationFailed("The request has invalid fields.", marshmallow_fields(exc.messages))
+    if isinstance(exc, MotCuaError):
+        status, error = exc.http_status, exc
+    else:
+        log.error("unhandled error in a portal page", exc_info=exc)
+        status, error = 500, MotCuaError("Something went wrong on our side.", code="internal_error")
+    title = ERROR_TITLES.get(status, "Có lỗi xảy ra")
+    return render("error.html", status, title=title, error=error)

@@ -1,0 +1,84 @@
+"""The OpenAPI document: valid, complete against the routes, and true to what travels."""
+import json
+import re
+
+import pytest
+from openapi_schema_validator import OAS30Validator
+from openapi_spec_validator import validate
+
+from motcua.errors import NotFound, ValidationFailed
+from motcua.web import error_response
+from motcua_contracts.catalog import TimeLimitSchema
+
+from gateway.openapi import openapi_document
+from gateway.service import Service
+from gateway.web import GatewayHttp
+
+PORTAL_PAGES = {"/", "/thu-tuc/{code}", "/tra-cuu"}  # pages for people, not API
+
+
+def routes() -> dict[str, set[str]]:
+    """Every HTTP route the gateway serves, as OpenAPI paths, minus the catch-alls."""
+    found: dict[str, set[str]] = {}
+    for name in dir(Service):
+        for entrypoint in getattr(getattr(Service, name), "nameko_entrypoints", ()):
+            if "<path:" in entrypoint.url:
+                continue
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", entrypoint.url)
+            found.setdefault(path, set()).update(m.lower() for m in entrypoint.method.split(","))
+    return found
+
+
+def schema(document: dict, name: str) -> OAS30Validator:
+    return OAS30Validator({"$ref": f"#/components/schemas/{name}", "components": document["components"]})
+
+
+def test_the_document_is_valid_openapi_3():
+    validate(openapi_document())
+
+
+def test_every_route_but_the_portal_pages_is_documented_with_its_methods():
+    documented = {path: set(operations) for path, operations in openapi_document()["paths"].items()}
+    served = {path: methods for path, methods in routes().items() if path not in PORTAL_PAGES}
+    assert documented == served
+    assert "/dossiers/{code}/receipt" in documented and PORTAL_PAGES <= set(routes())
+
+
+def test_api_operations_document_their_errors_and_parameters():
+    paths = openapi_document()["paths"]
+    for path, operations in paths.items():
+        for operation in operations.values():
+            if path.startswith("/api/v1/") and path != "/api/v1/openapi.json":
+                assert any(status.startswith(("4", "5")) for status in operation["responses"]), path
+            if "{code}" in path:
+                assert "code" in {p["name"] for p in operation["parameters"]}, path
+    assert {p["name"] for p in paths["/api/v1/procedures"]["get"]["parameters"]} == {
+        "q", "agency", "field", "level", "page", "per_page"}
+    lookup = {p["name"] for p in paths["/api/v1/dossiers/{code}"]["get"]["parameters"]}
+    assert lookup == {"code", "X-Tracking-Key", "key"}
+    assert "Retry-After" in paths["/api/v1/dossiers/{code}"]["get"]["responses"]["429"]["headers"]
+    body = paths["/api/v1/dossiers"]["post"]["requestBody"]["content"]
+    assert set(body) == {"application/json", "multipart/form-data"}
+
+
+def test_the_error_schema_describes_the_real_error_answers():
+    document = openapi_document()
+    for error in (NotFound("No such dossier."), ValidationFailed("Bad.", {"applicant.full_name": ["Required."]})):
+        schema(document, "Error").validate(json.loads(error_response(error).get_data()))
+    with pytest.raises(Exception):
+        schema(document, "Error").validate({"message": "not the one shape"})
+
+
+def test_decimals_travel_as_strings_and_multipart_submission_has_no_attachments():
+    document = openapi_document()
+    schema(document, "TimeLimit").validate(TimeLimitSchema().dump({"working_days": "1.5", "confirmed": True}))
+    assert "attachments" not in document["components"]["schemas"]["MultipartSubmission"]["properties"]
+    assert "attachments" in document["components"]["schemas"]["SubmitDossier"]["properties"]
+
+
+def test_page_routes_answer_errors_as_pages_and_api_routes_as_json():
+    kinds = {entrypoint.url: entrypoint.html for name in dir(Service)
+             for entrypoint in getattr(getattr(Service, name), "nameko_entrypoints", ())
+             if isinstance(entrypoint, GatewayHttp)}
+    assert all(not html for url, html in kinds.items() if url.startswith("/api/"))
+    assert all(html for url, html in kinds.items() if not url.startswith("/api/"))

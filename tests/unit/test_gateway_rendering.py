@@ -1,0 +1,30 @@
+"""The portal's Vietnamese formatting and the escaping of everything it shows."""
+from motcua.errors import RateLimited
+
+from gateway.rendering import ENV, date_long, datetime_long, error_page, label, number_vn, vnd
+
+
+def test_numbers_money_and_dates_in_vietnamese_style():
+    assert number_vn(1500000) == "1.500.000" and number_vn("0.5") == "0,5" and number_vn("15") == "15"
+    assert vnd(50000) == "50.000 đồng" and vnd(0) == "Miễn phí" and vnd(None) == "Chưa xác định"
+    assert date_long("2026-02-05") == "ngày 05 tháng 02 năm 2026"
+    assert date_long("2026-02-05T18:00:00+00:00") == "ngày 06 tháng 02 năm 2026"  # already the 6th in Vietnam
+    # 16:30 UTC is 23:30 in Vietnam; 17:30 UTC is already the next day there.
+    assert datetime_long("2026-11-25T16:30:00+00:00") == "23 giờ 30 phút, ngày 25 tháng 11 năm 2026"
+    assert datetime_long("2026-11-25T17:30:00+00:00") == "00 giờ 30 phút, ngày 26 tháng 11 năm 2026"
+
+
+def test_labels_fall_back_to_the_raw_value():
+    assert label("awaiting_supplement", "state") == "Chờ bổ sung hồ sơ"
+    assert label("new_state", "state") == "new_state" and label(None, "state") == ""
+
+
+def test_every_value_is_escaped():
+    html = ENV.get_template("tracking.html").render(code='"><script>x()</script>', key="", view=None, message="<b>")
+    assert "<script>" not in html and "&lt;b&gt;" in html and "&#34;&gt;&lt;script&gt;" in html
+
+
+def test_error_page_is_vietnamese_with_the_status():
+    response = error_page(RateLimited("Too many lookups."))
+    assert response.status_code == 429 and "Quá nhiều lượt tra cứu" in response.get_data(as_text=True)
+    assert error_page(RuntimeError("boom")).status_code == 500
