@@ -77,7 +77,8 @@ class ProcedureVersionSchema(StrictSchema):
     valid_from = fields.Date(required=True)
     valid_to = fields.Date(load_default=None, allow_none=True)
     agency = fields.Nested(AgencySchema, required=True)
-    time_limit = fields.Nested(TimeLimitSchema, required=True)
+    # None only for a draft or withdrawn version whose sources state no limit (a published one has one).
+    time_limit = fields.Nested(TimeLimitSchema, required=True, allow_none=True)
     cutoff_hour = fields.String(required=True, validate=validate.Regexp(r"^[0-2][0-9]:[0-5][0-9]$"))
     fees = fields.List(fields.Nested(FeeSchema), required=True)
     documents = fields.List(fields.Nested(RequiredDocumentSchema), required=True)
@@ -89,6 +90,8 @@ class ProcedureVersionSchema(StrictSchema):
     sources = fields.List(fields.String(), required=True)
     unconfirmed = fields.List(fields.String(), required=True)
     workflow = fields.List(fields.Nested(WorkflowStepSchema), required=True)
+    note = fields.String(load_default=None, allow_none=True)  # why values are unconfirmed, caveats
+    withdrawn_by = fields.String(load_default=None, allow_none=True)  # the repealing decision, once withdrawn
 
 
 class ProcedureSummarySchema(StrictSchema):

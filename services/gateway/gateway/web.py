@@ -12,7 +12,7 @@ from werkzeug.wrappers import Request, Response
 
 from motcua.config import env
 from motcua.db import new_correlation_id
-from motcua.errors import MotCuaError, PayloadTooLarge
+from motcua.errors import PayloadTooLarge
 from motcua.web import JsonHttpHandler
 
 from gateway.rendering import error_page
