@@ -18,6 +18,9 @@ class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.correlation_id = correlation_id_var.get()
         record.dossier_code = dossier_code_var.get()
+        if isinstance(record.msg, str) and record.msg.startswith("(expected) error"):
+            # nameko logs a refusal we raised on purpose (a 404, a 422) with its traceback: the message says it all.
+            record.exc_info = None
         return True
 
 
