@@ -1,13 +1,16 @@
 """The shared messaging machinery against the real broker and PostgreSQL: outbox relay,
 idempotent consumption, bounded retries and dead letters."""
 import json
+import time
 import uuid
 from datetime import date, datetime, timezone
 
+import eventlet
 import pytest
 import sqlalchemy as sa
 from kombu import Connection
 from nameko.rpc import rpc
+from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 
 from motcua.db import add_messaging_tables, make_engine
@@ -152,7 +155,7 @@ def test_failure_after_the_last_retry_is_parked_with_its_error(container_factory
         dead = read_dead_letters(config["AMQP_URI"], "consumer")
         if dead:
             break
-        eventlet_sleep(0.5)
+        eventlet.sleep(0.5)
     Consumer.failures_left["n"] = 0
     assert len(dead) == 1
     assert "department system timed out" in dead[0].properties['application_headers']["x-motcua-error"]
@@ -177,7 +180,7 @@ def test_malformed_message_is_parked_at_once_and_the_service_keeps_consuming(con
         dead += read_dead_letters(config["AMQP_URI"], "consumer")
         if len(dead) >= 2:
             break
-        eventlet_sleep(0.5)
+        eventlet.sleep(0.5)
     assert len(dead) == 2
     assert all(m.properties['application_headers']["x-motcua-error"].startswith("malformed message") for m in dead)
     with entrypoint_waiter(consumer, "on_submitted", timeout=10):
@@ -186,6 +189,32 @@ def test_malformed_message_is_parked_at_once_and_the_service_keeps_consuming(con
     assert count(config["DATABASE_URL"], handled) == 1
 
 
-def eventlet_sleep(seconds):
-    import eventlet
-    eventlet.sleep(seconds)
+
+
+def test_on_sqlite_concurrent_commits_and_the_relay_never_freeze_the_process(container_factory, rabbit_config,
+                                                                              tmp_path):
+    """The relay must not hold SQLite's only writer while it waits on the broker: a worker
+    waiting for that writer sleeps in C and freezes every greenthread (seen as 30 s stalls)."""
+    url = f"sqlite:///{tmp_path / 'intake.db'}"
+    engine = make_engine(url)
+    metadata.create_all(engine)
+    engine.dispose()
+    config = dict(rabbit_config, DATABASE_URL=url)
+    consumer = container_factory(Consumer, dict(config, DATABASE_URL=f"sqlite:///{tmp_path / 'consumer.db'}"))
+    engine = make_engine(consumer.config["DATABASE_URL"])
+    metadata.create_all(engine)
+    engine.dispose()
+    producer = container_factory(FakeIntake, config)
+    consumer.start()
+    producer.start()
+    started = time.monotonic()
+    with ClusterRpcProxy(config, timeout=30) as cluster:
+        replies = [cluster.intake.submit.call_async(f"000.00.00.H49-261125-{n:04d}") for n in range(1, 301)]
+        for reply in replies:
+            reply.result()
+    for _ in range(100):
+        if count(consumer.config["DATABASE_URL"], handled) == 300:
+            break
+        eventlet.sleep(0.1)
+    assert count(consumer.config["DATABASE_URL"], handled) == 300
+    assert time.monotonic() - started < 15

@@ -58,7 +58,10 @@ def make_engine(url: str, pool_size: int = 10) -> sa.Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # One connection per process: greenthreads then queue on the pool's green lock instead
+        # of in SQLite's busy handler, which sleeps in C and would freeze the whole hub.
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                                  poolclass=sa.pool.QueuePool, pool_size=1, max_overflow=0, pool_timeout=60)
 
         @sa_event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):

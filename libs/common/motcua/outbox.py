@@ -40,28 +40,43 @@ class OutboxRelay:
             ).scalar_one()
 
     def relay_once(self) -> int:
-        """Publish one batch; returns how many were published."""
+        """Publish one batch and mark it published; returns how many rows it took."""
         t = self.table
         query = sa.select(t).where(t.c.published_at.is_(None)).order_by(t.c.seq).limit(self.batch_size)
         if self.engine.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        published = 0
-        with self.engine.begin() as conn:
-            for row in conn.execute(query).mappings().all():
-                exchange = self._exchange(row["exchange"])
-                declare = [] if row["exchange"] in self._declared else [exchange]
-                self.publisher.publish(
-                    json.loads(row["body"]),
-                    exchange=exchange,
-                    routing_key=row["routing_key"],
-                    headers=json.loads(row["headers"]),
-                    message_id=row["event_id"],
-                    declare=declare,
-                )
-                self._declared.add(row["exchange"])
-                conn.execute(t.update().where(t.c.seq == row["seq"]).values(published_at=utcnow()))
-                published += 1
-        return published
+            # The row locks keep other replicas' relays off this batch until it is marked.
+            with self.engine.begin() as conn:
+                rows = conn.execute(query.with_for_update(skip_locked=True)).mappings().all()
+                self._publish(rows)
+                self._mark(conn, rows)
+        else:
+            # SQLite has a single writer, and waiting for it blocks the eventlet hub: never
+            # hold it across network I/O. Only this process writes this file's outbox.
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).mappings().all()
+            self._publish(rows)
+            with self.engine.begin() as conn:
+                self._mark(conn, rows)
+        return len(rows)
+
+    def _publish(self, rows) -> None:
+        for row in rows:
+            exchange = self._exchange(row["exchange"])
+            declare = [] if row["exchange"] in self._declared else [exchange]
+            self.publisher.publish(
+                json.loads(row["body"]),
+                exchange=exchange,
+                routing_key=row["routing_key"],
+                headers=json.loads(row["headers"]),
+                message_id=row["event_id"],
+                declare=declare,
+            )
+            self._declared.add(row["exchange"])
+
+    def _mark(self, conn, rows) -> None:
+        if rows:
+            conn.execute(self.table.update().where(self.table.c.seq.in_([r["seq"] for r in rows]))
+                         .values(published_at=utcnow()))
 
     def relay_all(self) -> int:
         total = 0
