@@ -22,31 +22,21 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import requests
-import sqlalchemy as sa
 
 from motcua.migrations import upgrade
 from motcua.samples import sample_submission
-from motcua.stack import START_ORDER, WITH_DATABASE, LocalStack, free_port
+from motcua.stack import (
+    START_ORDER, WITH_DATABASE, LocalStack, create_postgres_database, drop_postgres_database, free_port,
+)
 
-ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-
-
-def admin_execute(statement: str) -> None:
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(statement))
-    admin.dispose()
-
-
-def postgres_databases(stack: ExitStack) -> dict[str, str]:
+def postgres_databases(cleanup: ExitStack) -> dict[str, str]:
     """Fresh, migrated databases for this run, dropped when it ends."""
     urls = {}
     for service in WITH_DATABASE:
-        name = f"mcbench_{uuid.uuid4().hex[:8]}_{service}"
-        admin_execute(f'CREATE DATABASE "{name}"')
-        stack.callback(admin_execute, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        urls[f"{service.upper()}_DATABASE_URL"] = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
-        upgrade(service, urls[f"{service.upper()}_DATABASE_URL"])
+        name, url = create_postgres_database("mcbench", service)
+        cleanup.callback(drop_postgres_database, name)
+        upgrade(service, url)
+        urls[f"{service.upper()}_DATABASE_URL"] = url
     return urls
 
 

@@ -7,7 +7,6 @@ import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 
-import uuid  # noqa: E402
 from urllib.parse import urljoin  # noqa: E402
 
 import pytest  # noqa: E402
@@ -15,20 +14,11 @@ import sqlalchemy as sa  # noqa: E402
 import werkzeug.urls  # noqa: E402
 
 from motcua.migrations import upgrade  # noqa: E402
+from motcua.stack import create_postgres_database, drop_postgres_database  # noqa: E402
 
 # nameko 2.14's web_session fixture imports werkzeug.urls.url_join, which Werkzeug 3 removed.
 if not hasattr(werkzeug.urls, "url_join"):
     werkzeug.urls.url_join = urljoin
-
-POSTGRES_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-
-
-def _admin_execute(statement: str) -> None:
-    engine = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(statement))
-    engine.dispose()
-
 
 @pytest.fixture(scope="session")
 def postgres_database():
@@ -36,16 +26,14 @@ def postgres_database():
     created: list[str] = []
 
     def create(service: str) -> str:
-        name = f"mct_{uuid.uuid4().hex[:10]}_{service}"
-        _admin_execute(f'CREATE DATABASE "{name}"')
+        name, url = create_postgres_database("mct", service)
         created.append(name)
-        url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
         upgrade(service, url)
         return url
 
     yield create
     for name in created:
-        _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_postgres_database(name)
 
 
 def truncate_all(url: str) -> None:

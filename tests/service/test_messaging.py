@@ -2,7 +2,6 @@
 idempotent consumption, bounded retries and dead letters."""
 import json
 import time
-import uuid
 from datetime import date, datetime, timezone
 
 import eventlet
@@ -16,6 +15,7 @@ from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 from motcua.db import add_messaging_tables, make_engine
 from motcua.dependencies import Database
 from motcua.messaging import dead_letter_queue_name, event_handler
+from motcua.stack import create_postgres_database, drop_postgres_database
 
 metadata = sa.MetaData()
 add_messaging_tables(metadata)
@@ -61,16 +61,13 @@ class Consumer:
 
 
 @pytest.fixture
-def database_url(postgres_database):
-    name = f"mct_{uuid.uuid4().hex[:8]}_msg"
-    from tests.conftest import _admin_execute
-    _admin_execute(f'CREATE DATABASE "{name}"')
-    url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+def database_url():
+    name, url = create_postgres_database("mct", "msg")
     engine = make_engine(url)
     metadata.create_all(engine)
     engine.dispose()
     yield url
-    _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_postgres_database(name)
 
 
 @pytest.fixture

@@ -13,12 +13,37 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
+
+import sqlalchemy as sa
 
 # Consumers first: a handler's queue exists only once it has started (STACK-NOTES).
 START_ORDER = ("status", "intake", "catalog", "gateway")
 WITH_DATABASE = ("catalog", "intake", "status")
 SEED_CATALOGUE = Path(__file__).resolve().parents[3] / "services/catalog/catalog/seed/haiphong.yaml"
+
+
+POSTGRES_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+
+
+def postgres_admin(statement: str, admin_url: str = POSTGRES_ADMIN_URL) -> None:
+    """Run CREATE/DROP DATABASE, which cannot run inside a transaction."""
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(statement))
+    engine.dispose()
+
+
+def create_postgres_database(prefix: str, service: str) -> tuple[str, str]:
+    """A new empty database for a throwaway run: (its name, its URL)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}_{service}"
+    postgres_admin(f'CREATE DATABASE "{name}"')
+    return name, POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_postgres_database(name: str) -> None:
+    postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def free_port() -> int:

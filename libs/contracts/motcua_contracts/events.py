@@ -2,6 +2,7 @@
 from marshmallow import Schema
 
 from motcua_contracts.catalog import ProcedurePublishedSchema
+from motcua_contracts.desk import DossierOverdueSchema, TokenRevokedSchema
 from motcua_contracts.intake import DossierSubmittedSchema
 from motcua_contracts.status import DossierTransitionSchema
 
@@ -15,6 +16,8 @@ EVENT_SCHEMAS: dict[tuple[str, str], type[Schema]] = {
     ("catalog", "procedure_published"): ProcedurePublishedSchema,
     ("intake", "dossier_submitted"): DossierSubmittedSchema,
     **{("status", name): DossierTransitionSchema for name in STATUS_EVENTS},
+    ("status", "dossier_overdue"): DossierOverdueSchema,
+    ("status", "token_revoked"): TokenRevokedSchema,
 }
 
 
