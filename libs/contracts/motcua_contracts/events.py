@@ -3,7 +3,7 @@ from marshmallow import Schema
 
 from motcua_contracts.catalog import ProcedurePublishedSchema
 from motcua_contracts.desk import DossierOverdueSchema, TokenRevokedSchema
-from motcua_contracts.intake import DossierSubmittedSchema
+from motcua_contracts.intake import DossierSubmittedSchema, SupplementSubmittedSchema
 from motcua_contracts.status import DossierTransitionSchema
 
 STATUS_EVENTS = (
@@ -15,6 +15,7 @@ STATUS_EVENTS = (
 EVENT_SCHEMAS: dict[tuple[str, str], type[Schema]] = {
     ("catalog", "procedure_published"): ProcedurePublishedSchema,
     ("intake", "dossier_submitted"): DossierSubmittedSchema,
+    ("intake", "supplement_submitted"): SupplementSubmittedSchema,
     **{("status", name): DossierTransitionSchema for name in STATUS_EVENTS},
     ("status", "dossier_overdue"): DossierOverdueSchema,
     ("status", "token_revoked"): TokenRevokedSchema,

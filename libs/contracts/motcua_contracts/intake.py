@@ -2,6 +2,7 @@
 from marshmallow import fields, validate
 
 from motcua_contracts.base import StrictSchema
+from motcua_contracts.catalog import WorkflowStepSchema
 from motcua_contracts.common import (
     AGENCY_CODE, CHANNELS, DOSSIER_CODE, RETURN_METHODS, ApplicantSchema, AttachmentRefSchema,
 )
@@ -80,3 +81,30 @@ class DossierSubmittedSchema(StrictSchema):
     form = fields.Dict(keys=fields.String(), required=True)
     attachments = fields.List(fields.Nested(AttachmentRefSchema), required=True)
     fees_vnd = fields.Integer(load_default=None, allow_none=True)
+    workflow = fields.List(fields.Nested(WorkflowStepSchema), load_default=list)
+
+
+class SupplementSchema(StrictSchema):
+    """The citizen's supplement: POST /api/v1/dossiers/{code}/supplements (attachments base64 over RPC)."""
+
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    attachments = fields.List(fields.Nested(AttachmentUploadSchema), required=True,
+                              validate=validate.Length(min=1))
+
+
+class SupplementResultSchema(StrictSchema):
+    dossier_code = fields.String(required=True, validate=DOSSIER_CODE)
+    supplement_id = fields.String(required=True)
+    received_at = fields.AwareDateTime(required=True)
+    documents = fields.List(fields.Nested(ReceiptDocumentSchema), required=True)
+
+
+class SupplementSubmittedSchema(StrictSchema):
+    """intake.events / supplement_submitted: the citizen sent what the agency asked for."""
+
+    dossier_code = fields.String(required=True, validate=DOSSIER_CODE)
+    supplement_id = fields.String(required=True)
+    agency_code = fields.String(required=True, validate=AGENCY_CODE)
+    submitted_at = fields.AwareDateTime(required=True)
+    note = fields.String(load_default=None, allow_none=True)
+    attachments = fields.List(fields.Nested(AttachmentRefSchema), required=True)
