@@ -4,6 +4,7 @@ Every run gets its own RabbitMQ vhost and its own databases, and free ports, so 
 runs on one machine never meet; everything started here is stopped here.
 """
 import uuid
+from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 import pytest
@@ -12,6 +13,7 @@ import requests
 from motcua.stack import START_ORDER, WITH_DATABASE, LocalStack, free_port
 
 MANAGEMENT = "http://127.0.0.1:15672/api"
+JWT_SECRET = "e2e-only-signing-secret-" + uuid.uuid4().hex
 AUTH = ("guest", "guest")
 
 
@@ -34,6 +36,7 @@ def stack(postgres_database, vhost, tmp_path_factory):
         "MOTCUA_VAR_DIR": str(root),
         "OUTBOX_POLL_SECONDS": "0.5",
         "LOOKUP_RATE_PER_MINUTE": "1000",
+        "JWT_SECRET": JWT_SECRET,
     })
     ports = {service: free_port() for service in START_ORDER}
     with LocalStack(env, ports, root / "log") as running:
@@ -50,3 +53,18 @@ def api(stack):
         return requests.request(method, base + path, timeout=30, **kwargs)
 
     return call
+
+
+@pytest.fixture(scope="session")
+def token():
+    """A signed official's token for the running stack: token(agency, *roles)."""
+    from gateway.auth import keys_from_config, issue_token
+
+    keys = keys_from_config({"JWT_SECRET": JWT_SECRET}.get)
+
+    def make(agency_code: str, *roles: str, expired: bool = False) -> str:
+        issued = datetime.now(timezone.utc) - (timedelta(hours=2) if expired else timedelta(0))
+        return issue_token(keys, f"official-{uuid.uuid4().hex[:6]}", agency_code, list(roles),
+                           timedelta(hours=1), now=issued)[0]
+
+    return make

@@ -21,15 +21,15 @@ from motcua.dossier_code import parse_dossier_code
 from motcua.envelope import make_envelope
 from motcua.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from motcua.migrations import upgrade
+from motcua.storage import attachment_store
 from motcua_contracts.catalog import ProcedureVersionSchema
 from motcua_contracts.envelope import EnvelopeSchema
 from motcua_contracts.events import load_event_data
-from motcua_contracts.intake import SubmitDossierResultSchema
+from motcua_contracts.intake import SubmitDossierResultSchema, SupplementResultSchema
 
 from intake import service as intake_service
 from intake.models import metadata
 from intake.service import Service
-from intake.storage import LocalDiskStore
 from tests.conftest import truncate_all
 from tests.unit.test_intake_samples import tiny_jpeg, tiny_pdf, tiny_png
 
@@ -126,11 +126,10 @@ def catalog(container_factory, rabbit_config):
     return container
 
 
-@pytest.fixture
-def submitted_events(config):
-    """Takes `dossier_submitted` messages from a queue bound like a department system's."""
+def bound_queue(config: dict, event_type: str):
+    """Takes `event_type` messages from a queue bound to intake.events like a department system's."""
     exchange = Exchange("intake.events", type="topic", durable=True)
-    queue = Queue("test-dossier-submitted", exchange=exchange, routing_key="dossier_submitted")
+    queue = Queue(f"test-{event_type}", exchange=exchange, routing_key=event_type)
     with Connection(config["AMQP_URI"]) as connection:
         channel = connection.default_channel
         queue(channel).declare()
@@ -142,9 +141,19 @@ def submitted_events(config):
                 if message is not None:
                     return json.loads(message.body)
                 eventlet.sleep(0.1)
-            raise AssertionError("no dossier_submitted event arrived")
+            raise AssertionError(f"no {event_type} event arrived")
 
         yield take
+
+
+@pytest.fixture
+def submitted_events(config):
+    yield from bound_queue(config, "dossier_submitted")
+
+
+@pytest.fixture
+def supplement_events(config):
+    yield from bound_queue(config, "supplement_submitted")
 
 
 def submit(container, submission: dict, idempotency_key: str | None = None) -> dict:
@@ -195,18 +204,20 @@ def test_a_dossier_gets_its_code_appointment_receipt_and_event(intake, catalog, 
     assert [a["sha256"] for a in data["attachments"]] == [
         hashlib.sha256(f()).hexdigest() for f in (tiny_pdf, tiny_png, tiny_jpeg)]
     assert data["form"]["applicant_phone"] == "0912345678"
+    assert data["workflow"] == ProcedureVersionSchema().load(BIRTH)["workflow"] != []  # the seed's route
 
     [stored] = rows(config["DATABASE_URL"], "dossier")
     assert (stored["procedure_version"], stored["tracking_key_hash"]) == (1, data["tracking_key_hash"])
     assert result["tracking_key"] not in json.dumps(stored, default=str)
     for row in rows(config["DATABASE_URL"], "attachment"):
-        with LocalDiskStore().open(row["storage_key"]) as blob:
+        with attachment_store("intake").open(row["storage_key"]) as blob:
             assert hashlib.sha256(blob.read()).hexdigest() == row["sha256"]
     assert metric("motcua_dossiers_submitted_total", **labels) == before + 1
 
-    # The definition is kept: the next dossier needs no call to catalog.
+    # The definition is kept, route included: the next dossier needs no call to catalog.
     assert submit(intake, body())["dossier_code"] == f"{AGENCY}-261127-0002"
     assert FakeCatalog.calls == ["1.001193"]
+    assert EnvelopeSchema().load(submitted_events())["data"]["workflow"] == envelope["data"]["workflow"]
 
 
 def test_a_retry_with_the_same_key_returns_the_first_result_and_files_nothing_new(intake, catalog, config):
@@ -312,3 +323,98 @@ def test_the_single_machine_run_on_sqlite_files_dossiers_too(container_factory, 
     assert [first["dossier_code"], submit(container, body())["dossier_code"]] == [
         f"{AGENCY}-261127-0001", f"{AGENCY}-261127-0002"]
     assert len(rows(url, "dossier")) == 2
+
+
+def supplement_body(*files: tuple[str, str, bytes], note: str | None = "Bản chụp rõ hơn theo yêu cầu") -> dict:
+    return {"note": note, "attachments": [
+        {"document_code": code, "filename": filename, "content_base64": base64.b64encode(content).decode()}
+        for code, filename, content in files]}
+
+
+SUPPLEMENT = supplement_body(("giay-chung-sinh", "giay-chung-sinh-ro.png", tiny_png()),
+                             ("bo-sung", "xac-nhan-noi-sinh.pdf", tiny_pdf()))
+
+
+def supplement(container, code: str, key: str, body: dict, idempotency_key: str | None = None) -> dict:
+    with entrypoint_hook(container, "submit_supplement") as hook:
+        return hook(code, key, body, idempotency_key)
+
+
+def test_a_supplement_with_the_right_key_is_stored_and_announced_to_the_receiving_agency(
+        intake, catalog, config, supplement_events):
+    dossier = submit(intake, body())
+    code = dossier["dossier_code"]
+    before = metric("motcua_supplements_submitted_total", procedure="1.001193", agency=AGENCY)
+
+    result = supplement(intake, code, dossier["tracking_key"], SUPPLEMENT, "sup-7f3a-0001")
+
+    assert SupplementResultSchema().load(result)
+    birth_certificate = next(d["name"] for d in BIRTH["documents"] if d["code"] == "giay-chung-sinh")
+    assert (result["dossier_code"], result["received_at"]) == (code, "2026-11-27T16:30:00+07:00")
+    assert [(d["document_code"], d["name"], d["filename"]) for d in result["documents"]] == [
+        ("giay-chung-sinh", birth_certificate, "giay-chung-sinh-ro.png"),
+        ("bo-sung", "Tài liệu bổ sung", "xac-nhan-noi-sinh.pdf")]
+
+    envelope = EnvelopeSchema().load(supplement_events())
+    data = load_event_data("intake", "supplement_submitted", envelope["data"])
+    assert (envelope["event_type"], envelope["producer"], envelope["dossier_code"]) == (
+        "supplement_submitted", "intake", code)
+    assert (data["supplement_id"], data["agency_code"], data["note"]) == (
+        result["supplement_id"], AGENCY, "Bản chụp rõ hơn theo yêu cầu")
+
+    [stored] = rows(config["DATABASE_URL"], "supplement")
+    assert (stored["id"], stored["dossier_code"], stored["idempotency_key"]) == (
+        result["supplement_id"], code, "sup-7f3a-0001")
+    files = [row for row in rows(config["DATABASE_URL"], "attachment") if row["supplement_id"] == stored["id"]]
+    assert sorted(row["id"] for row in files) == sorted(a["attachment_id"] for a in data["attachments"])
+    for row in files:
+        assert row["dossier_code"] == code
+        with attachment_store("intake").open(row["storage_key"]) as blob:
+            assert hashlib.sha256(blob.read()).hexdigest() == row["sha256"]
+    assert metric("motcua_supplements_submitted_total", procedure="1.001193", agency=AGENCY) == before + 1
+
+
+def test_a_wrong_tracking_key_is_the_same_not_found_as_an_unknown_code_and_stores_nothing(intake, catalog, config):
+    dossier = submit(intake, body())
+    with ClusterRpcProxy(config, timeout=10) as cluster:  # the error crosses RPC as itself
+        with pytest.raises(NotFound) as wrong_key:
+            cluster.intake.submit_supplement(dossier["dossier_code"], "not-the-key", SUPPLEMENT)
+        with pytest.raises(NotFound) as unknown_code:
+            cluster.intake.submit_supplement(f"{AGENCY}-261127-0099", dossier["tracking_key"], SUPPLEMENT)
+    assert (wrong_key.value.message, wrong_key.value.fields) == (unknown_code.value.message, unknown_code.value.fields)
+    assert rows(config["DATABASE_URL"], "supplement") == []
+    assert len(rows(config["DATABASE_URL"], "attachment")) == 3  # the dossier's own
+    assert len(rows(config["DATABASE_URL"], "outbox_message")) == 1  # its dossier_submitted only
+
+
+def test_a_retried_supplement_returns_the_first_result_and_another_body_conflicts(intake, catalog, config):
+    dossier = submit(intake, body())
+    code, key = dossier["dossier_code"], dossier["tracking_key"]
+    with ClusterRpcProxy(config, timeout=30) as cluster:  # in flight together: one wins, the others replay it
+        calls = [cluster.intake.submit_supplement.call_async(code, key, SUPPLEMENT, "sup-retry-0001")
+                 for _ in range(5)]
+        results = [call.result() for call in calls]
+    assert all(result == results[0] for result in results)
+    assert supplement(intake, code, key, SUPPLEMENT, "sup-retry-0001") == results[0]
+    assert [row["id"] for row in rows(config["DATABASE_URL"], "supplement")] == [results[0]["supplement_id"]]
+    assert len(rows(config["DATABASE_URL"], "attachment")) == 3 + 2
+    assert len(rows(config["DATABASE_URL"], "outbox_message")) == 2
+
+    with pytest.raises(Conflict) as caught:
+        supplement(intake, code, key, dict(SUPPLEMENT, note="Khác"), "sup-retry-0001")
+    assert list(caught.value.fields) == ["idempotency_key"]
+    # Without a key, the same body is a new supplement.
+    assert supplement(intake, code, key, SUPPLEMENT)["supplement_id"] != results[0]["supplement_id"]
+    assert len(rows(config["DATABASE_URL"], "supplement")) == 2
+
+
+def test_a_document_the_procedure_does_not_list_is_refused_by_name_and_nothing_is_stored(intake, catalog, config):
+    dossier = submit(intake, body())
+    bad = supplement_body(("to-khai", "to-khai.pdf", tiny_pdf()), ("ho-chieu", "ho-chieu.jpg", tiny_jpeg()))
+    with pytest.raises(ValidationFailed) as caught:
+        supplement(intake, dossier["dossier_code"], dossier["tracking_key"], bad, "sup-bad-0001")
+    assert caught.value.fields == {"attachments.1.document_code": [
+        "This procedure asks for no document 'ho-chieu'; send a document it does not list as 'bo-sung'."]}
+    assert rows(config["DATABASE_URL"], "supplement") == []
+    assert len(rows(config["DATABASE_URL"], "attachment")) == 3
+    assert len(rows(config["DATABASE_URL"], "outbox_message")) == 1

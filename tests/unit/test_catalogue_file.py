@@ -192,3 +192,44 @@ def test_unconfirmed_values_must_be_declared() -> None:
         "line 12: procedures[0].versions[0].unconfirmed: Must list time_limit: not confirmed below."]
     assert parse_catalogue(text + "        unconfirmed: [time_limit]\n").procedures[0].versions[0].unconfirmed == (
         "time_limit",)
+
+
+def test_every_published_version_routes_receive_handle_approve_within_its_time_limit(seed: Catalogue) -> None:
+    for procedure in seed.procedures:
+        for version in procedure.versions:
+            if version.status != "published":
+                continue
+            steps = version.workflow
+            roles = [step.role for step in steps]
+            assert roles[0] == "receptionist" and roles[-1] == "approver", procedure.code
+            assert set(roles[1:-1]) == {"handler"}, procedure.code
+            assert steps[0].agency == version.agency, procedure.code  # the receiving agency's counter
+            assert sum(step.working_days for step in steps) == version.time_limit.working_days, procedure.code
+            assert "workflow" in version.unconfirmed, procedure.code  # modelled, not published
+
+
+def test_some_routes_cross_two_agencies_and_same_day_ones_take_no_step_time(seed: Catalogue) -> None:
+    levels = {a.code: a.level for a in seed.agencies}
+    published = {p.code: p.published_on(IN_FORCE) for p in seed.procedures if p.published_on(IN_FORCE)}
+    crossing = {code for code, v in published.items() if len({step.agency for step in v.workflow}) == 2}
+    assert len(crossing) >= 3
+    land = published["1.013978"].workflow  # received at the commune, registered by the Sở
+    assert [(levels[s.agency], s.role) for s in land] == [
+        ("commune", "receptionist"), ("department", "handler"), ("commune", "approver")]
+    same_day = [v for v in published.values() if v.time_limit.working_days == 0]
+    assert same_day and all(step.working_days == 0 for v in same_day for step in v.workflow)
+
+
+def test_a_workflow_at_an_unknown_agency_or_longer_than_the_time_limit_is_refused() -> None:
+    def with_steps(*days: str, handler: str = "000.00.00.H99") -> str:
+        agencies = ("000.00.00.H99", handler)
+        return MINIMAL + "        workflow:\n" + "".join(
+            f"          - {{agency: {agency}, role: handler, working_days: {d}}}\n" for agency, d in zip(agencies, days))
+
+    fits = parse_catalogue(with_steps("0.5", "0.5")).procedures[0].versions[0].workflow
+    assert [step.working_days for step in fits] == [Decimal("0.5"), Decimal("0.5")]
+    assert refused(with_steps("0.5", "0.5", handler="000.00.09.H99")) == [
+        "line 23, column 14: procedures[0].versions[0].workflow[1].agency: Unknown agency '000.00.09.H99'."]
+    assert refused(with_steps("0.5", "0.75")) == [(
+        "line 21, column 9: procedures[0].versions[0].workflow: "
+        "The steps take 1.25 working days; the time limit is 1.")]

@@ -169,3 +169,134 @@ def test_chunked_body_is_buffered_up_to_the_limit():
     assert "HTTP_TRANSFER_ENCODING" not in environ
     with pytest.raises(PayloadTooLarge):
         buffer_chunked_body({"wsgi.input": BytesIO(b"x" * 11), "HTTP_TRANSFER_ENCODING": "chunked"}, 10)
+
+
+# --- The desk, supplements and reports ------------------------------------------------------
+
+def test_desk_query_is_typed_with_repeated_states_and_leaves_out_what_is_unset():
+    args = MultiDict([("state", "received"), ("state", "in_progress"), ("due_before", "2026-12-01"),
+                      ("overdue", "true"), ("per_page", "20")])
+    assert inputs.desk_query(args) == {"state": ["received", "in_progress"], "due_before": "2026-12-01",
+                                       "overdue": True, "page": 1, "per_page": 20}
+    assert inputs.desk_query(MultiDict()) == {"page": 1, "per_page": 50}
+
+
+@pytest.mark.parametrize("args, field", [
+    ([("state", "received"), ("state", "lost")], "state.1"), ([("channel", "fax")], "channel"),
+    ([("due_before", "01/12/2026")], "due_before"), ([("per_page", "201")], "per_page"), ([("sort", "x")], "sort"),
+])
+def test_bad_desk_query_names_the_field(args, field):
+    with pytest.raises(ValidationFailed) as refused:
+        inputs.desk_query(MultiDict(args))
+    assert field in refused.value.fields
+
+
+def test_idempotency_key_is_required_for_desk_actions():
+    assert inputs.required_idempotency_key("act-00000001") == "act-00000001"
+    for key in (None, "short"):
+        with pytest.raises(MalformedInput) as refused:
+            inputs.required_idempotency_key(key)
+        assert "Idempotency-Key" in refused.value.fields
+
+
+def test_json_action_is_loaded_with_the_contract():
+    loaded = inputs.desk_action(request(json={"action": "transfer", "to_agency_code": "000.00.01.H49",
+                                              "reason": "Thuộc thẩm quyền Sở Xây dựng"}))
+    assert loaded["action"] == "transfer" and loaded["to_agency_code"] == "000.00.01.H49"
+    with pytest.raises(ValidationFailed) as refused:
+        inputs.desk_action(request(json={"action": "receive_supplement", "extra": 1}))
+    assert set(refused.value.fields) == {"action", "extra"}
+
+
+def test_multipart_action_carries_the_result_document_as_base64():
+    content = bytes(range(256)) + "Quyết định".encode()
+    loaded = inputs.desk_action(multipart({
+        "command": json.dumps({"action": "complete", "expected_version": 3}),
+        "result_document": (BytesIO(content), "quyet-dinh.pdf"),
+    }))
+    assert loaded["action"] == "complete" and loaded["expected_version"] == 3
+    document = loaded["result_document"]
+    assert document["filename"] == "quyet-dinh.pdf" and base64.b64decode(document["content_base64"]) == content
+
+
+def test_multipart_action_without_a_file_has_no_result_document():
+    assert inputs.desk_action(multipart({"command": json.dumps({"action": "accept"})}))["result_document"] is None
+
+
+@pytest.mark.parametrize("data, field", [
+    ({"result_document": (BytesIO(b"x"), "a.pdf")}, "command"),
+    ({"command": json.dumps({"action": "complete", "result_document": {}})}, "command.result_document"),
+    ({"command": json.dumps({"action": "complete"}), "result": (BytesIO(b"x"), "a.pdf")}, "result"),
+    ({"command": json.dumps({"action": "complete"}), "reason": "x"}, "reason"),
+    ({"command": json.dumps({"action": "complete"}), "result_document": "not a file"}, "result_document"),
+    ({"command": json.dumps({"action": "complete"}), "result_document": (BytesIO(b"x"), "")},
+     "result_document.filename"),
+])
+def test_bad_multipart_action_names_the_part(data, field):
+    with pytest.raises(ValidationFailed) as refused:
+        inputs.desk_action(multipart(data))
+    assert field in refused.value.fields
+
+
+def test_a_result_document_sent_as_text_must_be_a_file():
+    with pytest.raises(ValidationFailed) as refused:
+        inputs.desk_action(multipart({"command": json.dumps({"action": "complete"}), "result_document": "x"}))
+    assert refused.value.fields == {"result_document": ["Must be a file."]}
+
+
+def test_a_second_result_document_is_refused():
+    with pytest.raises(ValidationFailed) as refused:
+        inputs.desk_action(multipart(MultiDict([
+            ("command", json.dumps({"action": "complete"})),
+            ("result_document", (BytesIO(b"1"), "a.pdf")), ("result_document", (BytesIO(b"2"), "b.pdf")),
+        ])))
+    assert "result_document" in refused.value.fields
+
+
+def test_supplement_as_json_or_multipart():
+    attachment = {"document_code": "GKS", "filename": "giay-khai-sinh.pdf", "content_base64": "JVBERg=="}
+    as_json = inputs.supplement(request(json={"note": "Bổ sung giấy khai sinh", "attachments": [attachment]}))
+    as_parts = inputs.supplement(multipart({"note": "Bổ sung giấy khai sinh",
+                                            "document.GKS": (BytesIO(b"%PDF"), "giay-khai-sinh.pdf")}))
+    assert as_json == as_parts == {"note": "Bổ sung giấy khai sinh", "attachments": [attachment]}
+    assert inputs.supplement(multipart({"document.GKS": (BytesIO(b"%PDF"), "a.pdf")}))["note"] is None
+
+
+@pytest.mark.parametrize("data, field", [
+    ({"note": "nothing attached"}, "attachments"),
+    ({"note": "x", "ghi_chu": "y", "document.GKS": (BytesIO(b"%PDF"), "a.pdf")}, "ghi_chu"),
+    ({"scan": (BytesIO(b"%PDF"), "a.pdf")}, "scan"),
+])
+def test_bad_supplement_names_the_field(data, field):
+    with pytest.raises(ValidationFailed) as refused:
+        inputs.supplement(multipart(data))
+    assert field in refused.value.fields
+
+
+def test_report_query_and_the_export_period():
+    args = MultiDict({"from": "2026-01-01", "to": "2026-03-31", "format": "csv"})
+    assert inputs.report_query(args) == {"from": "2026-01-01", "to": "2026-03-31", "group_by": "agency"}
+    period = inputs.report_query(args, ("date_from", "date_to"))
+    assert period == {"from": "2026-01-01", "to": "2026-03-31"}
+    with pytest.raises(ValidationFailed) as refused:
+        inputs.report_query(MultiDict({"from": "2026-13-01", "group_by": "ward"}))
+    assert set(refused.value.fields) == {"from", "to", "group_by"}
+    with pytest.raises(ValidationFailed) as refused:
+        inputs.report_query(MultiDict({"from": "2026-01-01", "to": "2026-01-31", "group_by": "city"}),
+                            ("date_from", "date_to"))
+    assert set(refused.value.fields) == {"group_by"}
+
+
+@pytest.mark.parametrize("query, accept, expected", [
+    ("", None, "json"), ("", "text/csv", "csv"), ("", "text/html,*/*;q=0.8", "json"),
+    ("format=csv", "application/json", "csv"), ("format=json", "text/csv", "json"),
+])
+def test_report_format_from_the_parameter_or_the_accept_header(query, accept, expected):
+    headers = {"Accept": accept} if accept else {}
+    assert inputs.report_format(EnvironBuilder(query_string=query, headers=headers).get_request()) == expected
+
+
+def test_an_unknown_report_format_is_422():
+    with pytest.raises(ValidationFailed) as refused:
+        inputs.report_format(EnvironBuilder(query_string="format=xlsx").get_request())
+    assert "format" in refused.value.fields

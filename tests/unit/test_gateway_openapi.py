@@ -6,7 +6,7 @@ import pytest
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
-from motcua.errors import NotFound, ValidationFailed
+from motcua.errors import Conflict, NotFound, ValidationFailed
 from motcua.web import error_response
 from motcua_contracts.catalog import TimeLimitSchema
 
@@ -82,3 +82,40 @@ def test_page_routes_answer_errors_as_pages_and_api_routes_as_json():
              if isinstance(entrypoint, GatewayHttp)}
     assert all(not html for url, html in kinds.items() if url.startswith("/api/"))
     assert all(html for url, html in kinds.items() if not url.startswith("/api/"))
+
+
+
+def test_exactly_the_officials_routes_need_the_bearer_token():
+    bearer = {re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", entrypoint.url) for name in dir(Service)
+              for entrypoint in getattr(getattr(Service, name), "nameko_entrypoints", ())
+              if isinstance(entrypoint, GatewayHttp) and entrypoint.bearer}
+    document = openapi_document()
+    secured = {path for path, operations in document["paths"].items()
+               for operation in operations.values() if operation.get("security") == [{"officialToken": []}]}
+    assert secured == bearer == {"/api/v1/desk/dossiers", "/api/v1/desk/dossiers/{code}",
+                                 "/api/v1/desk/dossiers/{code}/actions", "/api/v1/reports/on-time",
+                                 "/api/v1/reports/national-export"}
+    scheme = document["components"]["securitySchemes"]["officialToken"]
+    assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")
+    for path in secured:
+        responses = next(iter(document["paths"][path].values()))["responses"]
+        assert {"401", "403", "503"} <= set(responses), path
+    assert "WWW-Authenticate" in document["components"]["responses"]["TokenRefused"]["headers"]
+
+
+def test_desk_action_needs_the_idempotency_key_and_documents_the_fresh_view_on_conflict():
+    document = openapi_document()
+    action = document["paths"]["/api/v1/desk/dossiers/{code}/actions"]["post"]
+    key = next(p for p in action["parameters"] if p["name"] == "Idempotency-Key")
+    assert key["required"] is True
+    assert set(action["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
+    assert "result_document" not in document["components"]["schemas"]["MultipartAction"]["properties"]
+    conflict = OAS30Validator({**action["responses"]["409"]["content"]["application/json"]["schema"],
+                               "components": document["components"]})
+    current = {"state": "in_progress", "version": 3, "holder_agency_code": "000.00.01.H49", "assignee": None}
+    stale = Conflict("The dossier changed meanwhile.", {"current": current})
+    conflict.validate(json.loads(error_response(stale).get_data()))
+    reused = Conflict("Key reused.", {"Idempotency-Key": ["Used with another body."]})
+    conflict.validate(json.loads(error_response(reused).get_data()))
+    with pytest.raises(Exception):
+        conflict.validate(json.loads(error_response(Conflict("Bad.", {"current": "in_progress"})).get_data()))

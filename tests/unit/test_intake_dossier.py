@@ -122,6 +122,7 @@ def test_the_event_data_is_on_contract():
     assert [(a["attachment_id"], a["content_type"]) for a in data["attachments"]] == [
         ("id-1", "application/pdf"), ("id-2", "image/png")]
     assert (data["form"], data["cutoff_hour"], data["fees_vnd"]) == (good_form(), "15:00", 0)
+    assert data["workflow"] == birth_registration()["workflow"]  # the pinned version's route, for status
 
 
 def test_the_request_hash_is_canonical():

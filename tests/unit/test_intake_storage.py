@@ -3,7 +3,7 @@ import hashlib
 
 import pytest
 
-from intake.storage import LocalDiskStore
+from motcua.storage import LocalDiskStore, attachment_store
 
 
 def test_put_returns_the_sha256_and_open_gives_the_bytes_back(tmp_path):
@@ -26,8 +26,8 @@ def test_unknown_and_path_like_keys_are_refused(tmp_path):
 
 def test_the_root_comes_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("INTAKE_ATTACHMENTS_DIR", str(tmp_path / "blobs"))
-    key = LocalDiskStore().put(b"abc")
+    key = attachment_store("intake").put(b"abc")
     assert (tmp_path / "blobs" / key[:2] / key).read_bytes() == b"abc"
     monkeypatch.delenv("INTAKE_ATTACHMENTS_DIR")
     monkeypatch.setenv("MOTCUA_VAR_DIR", str(tmp_path / "var"))
-    assert LocalDiskStore().root == tmp_path / "var" / "attachments"
+    assert attachment_store("intake").root == tmp_path / "var" / "attachments"

@@ -48,6 +48,8 @@ VALID_INPUTS = {
     "request_supplement": {"missing_items": ("Bản sao giấy chứng sinh",)},
     "request_payment": {"fee_vnd": 50_000},
     "withdraw": {"actor": CITIZEN},
+    "complete": {"result_document": {"filename": "giay-khai-sinh.pdf", "sha256": "c" * 64, "size_bytes": 1024,
+                                     "storage_key": "c" * 64}},
 }
 
 
@@ -109,7 +111,10 @@ def test_exactly_the_legal_transitions_pass(state, action):
     ("in_progress", "request_supplement", {"missing_items": (" ",)}, "missing_items"),
     ("in_progress", "request_payment", {"fee_vnd": None}, "fee_vnd"),
     ("in_progress", "request_payment", {"fee_vnd": 0}, "fee_vnd"),
-    ("in_progress", "withdraw", {"actor": OFFICIAL}, "actor.kind"),
+    ("in_progress", "withdraw", {"actor": OFFICIAL}, "reason"),  # an official records it, saying how
+    ("in_progress", "withdraw", {"actor": Actor("department_system", "so-tp")}, "actor.kind"),
+    ("in_progress", "complete", {"result_document": None}, "result_document"),  # an official attaches the result
+    ("in_progress", "assign", {"result_document": {"filename": "x.pdf"}}, "result_document"),
     # Another action's input is refused, not silently dropped.
     ("in_progress", "complete", {"fee_vnd": 1_000}, "fee_vnd"),
     ("submitted", "accept", {"assignee": "official-7"}, "assignee"),
@@ -264,3 +269,124 @@ def test_the_tracking_key_is_checked_against_its_hash():
     assert dossier.tracking_key_matches("secret-key")
     assert not dossier.tracking_key_matches("secret-kez")
     assert not dossier.tracking_key_matches(None)
+
+
+def test_an_official_records_a_withdrawal_with_a_reason_and_a_department_system_completes_without_a_document():
+    dossier = make_dossier("in_progress")
+    dossier.apply(command("withdraw", actor=OFFICIAL, reason="Đơn xin rút hồ sơ nộp tại quầy"), NOW)
+    assert dossier.state == "withdrawn"
+    other = make_dossier("in_progress")
+    change = other.apply(command("complete", actor=Actor("department_system", "so-tp"), result_document=None), NOW)
+    assert other.state == "completed" and other.result_document is None
+    assert "result_document" not in change.entry.details
+
+
+def test_completing_keeps_the_result_document_metadata():
+    dossier = make_dossier("in_progress")
+    change = dossier.apply(command("complete"), NOW)
+    assert dossier.result_document == VALID_INPUTS["complete"]["result_document"]
+    assert change.entry.details["result_document"]["sha256"] == "c" * 64
+
+
+# --- the route: steps of the workflow template --------------------------------------------------
+
+A, B, C, X = "000.00.00.H49", "000.00.12.H49", "000.00.13.H49", "000.00.99.H49"
+ROUTE = [{"agency": A, "role": "receptionist", "working_days": Decimal("1")},
+         {"agency": B, "role": "handler", "working_days": Decimal("2")},
+         {"agency": C, "role": "approver", "working_days": Decimal("1")}]
+THU = datetime(2026, 4, 23, 10, 0, tzinfo=VN)  # before the cut-off: the time limit counts from Thu 23/4
+
+
+def routed(workflow=ROUTE, **fields) -> Dossier:
+    dossier, _ = register(submitted_data("online", agency_code=A, workflow=workflow, **fields))
+    return dossier
+
+
+def test_registration_keeps_the_route_and_the_legal_due_date_starts_as_the_appointment():
+    dossier = routed()
+    assert [(s.agency, s.role, s.working_days) for s in dossier.workflow] == [
+        (A, "receptionist", 1), (B, "handler", 2), (C, "approver", 1)]
+    assert dossier.step_index is None and dossier.step_due_date is None  # the route starts on acceptance
+    assert dossier.legal_due_date == dossier.appointment_date
+
+
+def test_acceptance_starts_the_route_and_without_a_workflow_the_step_stays_empty():
+    dossier = routed(time_limit_working_days=Decimal("4"))
+    dossier.apply(command("accept"), THU)
+    assert (dossier.step_index, dossier.step_role, dossier.step_due_date) == (0, "receptionist", date(2026, 4, 24))
+    # Thu 23 + 4 working days: Fri 24, (Sat, Sun, Mon 27 Hung Kings' day) Tue 28, Wed 29, (30/4, 1/5) Mon 4/5.
+    assert dossier.appointment_date == dossier.legal_due_date == date(2026, 5, 4)
+    bare = routed(workflow=[])
+    bare.apply(command("accept"), THU)
+    assert (bare.step_index, bare.step_role, bare.step_due_date) == (None, None, None)
+    bare.apply(command("transfer", to_agency_code=B), THU)
+    assert "route" not in bare.apply(command("transfer", to_agency_code=C), THU).entry.details
+
+
+def test_a_fractional_step_is_rounded_up_cumulatively_across_the_holidays():
+    workflow = [{"agency": A, "role": "receptionist", "working_days": Decimal("0.5")},
+                {"agency": A, "role": "handler", "working_days": Decimal("2")},
+                {"agency": B, "role": "handler", "working_days": Decimal("3")},
+                {"agency": B, "role": "approver", "working_days": Decimal("1")}]
+    dossier = routed(workflow=workflow)
+    dossier.apply(command("accept"), THU)
+    # A holds steps 0 and 1 (no transfer between them): 0.5 + 2 = 2.5 -> 3 working days after Thu 23/4,
+    # Mon 27/4 being Hung Kings' day off: Fri 24, Tue 28, Wed 29.
+    assert dossier.step_due_date == date(2026, 4, 29)
+    # The hand-over to B enters step 2; B's stretch runs through step 3: 0.5 + 2 + 3 + 1 = 6.5 -> 7
+    # working days, past 30/4-1/5 and the weekend: Fri 24, Tue 28, Wed 29, Mon 4, Tue 5, Wed 6, Thu 7/5.
+    change = dossier.apply(command("transfer", to_agency_code=B), THU)
+    assert change.entry.details["route"] == "template" and change.entry.details["step"] == 2
+    assert (dossier.step_index, dossier.step_role, dossier.step_due_date) == (2, "handler", date(2026, 5, 7))
+
+
+def test_a_transfer_to_the_next_steps_agency_follows_the_template_and_any_other_deviates():
+    dossier = routed()
+    dossier.apply(command("accept"), THU)
+    to_b = dossier.apply(command("transfer", to_agency_code=B), datetime(2026, 4, 24, 9, 0, tzinfo=VN))
+    assert {k: to_b.entry.details[k] for k in ("route", "step")} == {"route": "template", "step": 1}
+    # Thu 23 + 1 + 2 working days: Fri 24, Tue 28, Wed 29.
+    assert (dossier.holder_agency_code, dossier.step_index, dossier.step_due_date) == (B, 1, date(2026, 4, 29))
+
+    to_x = dossier.apply(command("transfer", to_agency_code=X), NOW)
+    assert to_x.entry.details["route"] == "deviation" and "step" not in to_x.entry.details
+    assert (dossier.holder_agency_code, dossier.step_index, dossier.step_due_date) == (X, 1, date(2026, 4, 29))
+    back_to_a = dossier.apply(command("transfer", to_agency_code=A), NOW)
+    assert back_to_a.entry.details["route"] == "deviation" and dossier.step_index == 1
+
+    to_c = dossier.apply(command("transfer", to_agency_code=C), NOW)  # C's step follows B's: on the route again
+    assert {k: to_c.entry.details[k] for k in ("route", "step")} == {"route": "template", "step": 2}
+    assert (dossier.step_index, dossier.step_role, dossier.step_due_date) == (2, "approver", date(2026, 5, 4))
+    assert dossier.apply(command("transfer", to_agency_code=B), NOW).entry.details["route"] == "deviation"
+
+
+def test_a_pause_moves_the_step_and_legal_due_dates_and_later_steps_count_the_paused_days():
+    dossier = routed(time_limit_working_days=Decimal("4"))
+    dossier.apply(command("accept"), THU)
+    assert (dossier.step_due_date, dossier.legal_due_date) == (date(2026, 4, 24), date(2026, 5, 4))
+    # Paused Fri 24/4 10:00 to Tue 28/4: one working day (Fri 24) did not count.
+    dossier.apply(command("request_supplement"), datetime(2026, 4, 24, 10, 0, tzinfo=VN))
+    dossier.apply(command("receive_supplement"), datetime(2026, 4, 28, 9, 0, tzinfo=VN))
+    assert dossier.step_due_date == date(2026, 4, 28)
+    assert dossier.appointment_date == dossier.legal_due_date == date(2026, 5, 5)
+    # Step 1 is due 1 + 2 working days plus the paused one after Thu 23: Fri 24, Tue 28, Wed 29, Mon 4/5.
+    dossier.apply(command("transfer", to_agency_code=B), datetime(2026, 4, 28, 10, 0, tzinfo=VN))
+    assert dossier.step_due_date == date(2026, 5, 4)
+    assert dossier.paused_working_days(NOW) == 1
+
+
+def test_a_supplement_nobody_awaited_is_kept_in_the_history_without_a_transition():
+    dossier = make_dossier("in_progress")
+    entry = dossier.record_supplement({"supplement_id": "s-1"}, CITIZEN, NOW, key="event-9")
+    assert (dossier.state, dossier.version) == ("in_progress", 4)
+    assert (entry.seq, entry.action, entry.from_state, entry.to_state) == (4, "record_supplement", "in_progress",
+                                                                            "in_progress")
+    assert entry.details == {"supplement": {"supplement_id": "s-1"}} and entry.idempotency_key == "event-9"
+
+
+def test_a_stale_version_conflict_carries_the_current_state_and_version():
+    dossier = make_dossier("received")
+    with pytest.raises(Conflict) as conflict:
+        dossier.apply(command("assign", expected_version=2), NOW)
+    assert conflict.value.fields["current"] == {"state": "received", "version": 3, "holder_agency_code": HOLDER,
+                                                "assignee": None}

@@ -6,14 +6,18 @@ for people and field-level messages. Plain Python, so domain code raises these t
 behind RPC arrives at the gateway as the same type, not a RemoteError, and maps to one
 HTTP status.
 """
+import json
 
 
 class MotCuaError(Exception):
     http_status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, fields: dict | None = None, code: str | None = None):
-        super().__init__(message, fields or {}, code or self.code)
+    def __init__(self, message: str, fields: dict | str | None = None, code: str | None = None):
+        if isinstance(fields, str):
+            fields = json.loads(fields)  # arrived over RPC
+        # nameko turns every non-string argument into its str() on the wire: JSON keeps 2 a number and None null.
+        super().__init__(message, json.dumps(fields or {}, ensure_ascii=False, default=str), code or self.code)
         self.message = message
         self.fields = fields or {}
         self.code = code or self.code

@@ -369,6 +369,14 @@ class VersionSchema(_Strict):
             raise ValidationError("A published version needs a time limit.", "time_limit")
 
     @validates_schema
+    def _workflow_fits_the_time_limit(self, data: dict[str, Any], **_: Any) -> None:
+        # Each step's deadline is carved out of the legal limit: together they may not exceed it.
+        limit, days = data["time_limit"], sum(step.working_days for step in data["workflow"])
+        if limit is not None and days > limit.working_days:
+            raise ValidationError(f"The steps take {days.normalize():f} working days; the time limit is "
+                                  f"{limit.working_days.normalize():f}.", "workflow")
+
+    @validates_schema
     def _withdrawn_names_its_decision(self, data: dict[str, Any], **_: Any) -> None:
         if (data["status"] == "withdrawn") != (data["withdrawn_by"] is not None):
             raise ValidationError("Give the repealing decision for, and only for, a withdrawn version.",

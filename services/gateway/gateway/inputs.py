@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from marshmallow import Schema, ValidationError
@@ -16,10 +17,16 @@ from motcua.errors import (
 )
 from motcua_contracts.catalog import ProcedureSearchSchema
 from motcua_contracts.common import DOSSIER_CODE
-from motcua_contracts.intake import SubmitDossierSchema
+from motcua_contracts.desk import DeskActionSchema, DeskQuerySchema
+from motcua_contracts.intake import SubmitDossierSchema, SupplementSchema
+from motcua_contracts.reports import ReportQuerySchema
 
 DOCUMENT_PART = "document."  # multipart: one file part per attachment, "document.<document_code>"
 SUBMISSION_PART = "submission"
+COMMAND_PART = "command"
+RESULT_DOCUMENT_PART = "result_document"
+NOTE_PART = "note"
+REPORT_FORMATS = ("json", "csv")
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{8,128}$")
 
 
@@ -44,6 +51,14 @@ def idempotency_key(key: str | None) -> str | None:
     return key
 
 
+def required_idempotency_key(key: str | None) -> str:
+    """Officials' actions change a dossier: a retry must never act twice, so the key is not optional."""
+    if key is None:
+        raise MalformedInput("This action needs an Idempotency-Key header.",
+                             {"Idempotency-Key": ["Missing; send a fresh random key per action."]})
+    return idempotency_key(key)
+
+
 def tracking_key(request: Request) -> str:
     key = request.headers.get("X-Tracking-Key") or request.args.get("key")
     if not key:
@@ -52,27 +67,70 @@ def tracking_key(request: Request) -> str:
     return key
 
 
-def dossier_code(code: str) -> str:
+def dossier_code(code: str, not_found: str = "No dossier matches this code and tracking key.") -> str:
     """A string that cannot be a dossier code is simply not found: no RPC for it."""
     try:
         DOSSIER_CODE(code)
     except ValidationError:
-        raise NotFound("No dossier matches this code and tracking key.") from None
+        raise NotFound(not_found) from None
     return code
+
+
+def desk_query(args: MultiDict) -> dict:
+    """The desk's filters (`state` may repeat) as JSON types; the unset ones are left out of the RPC."""
+    data: dict[str, Any] = args.to_dict()
+    if "state" in args:
+        data["state"] = args.getlist("state")
+    query = DeskQuerySchema().dump(load(DeskQuerySchema(), data, "The desk filters are invalid."))
+    return {name: value for name, value in query.items() if value is not None}
+
+
+def report_query(args: MultiDict, fields: tuple[str, ...] | None = None) -> dict:
+    """A report's period (and grouping); `format` is the gateway's, not status's."""
+    schema = ReportQuerySchema(only=fields)
+    data = {name: value for name, value in args.to_dict().items() if name != "format"}
+    return schema.dump(load(schema, data, "The report parameters are invalid."))
+
+
+def report_format(request: Request) -> str:
+    """`format=json|csv` if given, else what the Accept header prefers; JSON by default."""
+    requested = request.args.get("format")
+    if requested is None:
+        return "csv" if request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv" else "json"
+    if requested not in REPORT_FORMATS:
+        raise ValidationFailed("The report parameters are invalid.",
+                               {"format": [f"Must be one of: {', '.join(REPORT_FORMATS)}."]})
+    return requested
+
+
+def body(request: Request, what: str, from_multipart: Callable[[MultiDict, MultiDict], dict]) -> Any:
+    """A JSON body as is, or a multipart body through `from_multipart(form, files)`."""
+    if request.mimetype == "application/json":
+        return parse_json(request.get_data(cache=False), "body")
+    if request.mimetype == "multipart/form-data":
+        return from_multipart(request.form, request.files)
+    raise UnsupportedMediaType(
+        f"Send the {what} as application/json or multipart/form-data.",
+        {"Content-Type": [f"Unsupported: {request.mimetype or 'none'}."]},
+    )
 
 
 def submission(request: Request) -> dict:
     """POST /api/v1/dossiers as the intake RPC wants it: JSON as is, multipart converted."""
-    if request.mimetype == "application/json":
-        data = parse_json(request.get_data(cache=False), "body")
-    elif request.mimetype == "multipart/form-data":
-        data = multipart_submission(request.form, request.files)
-    else:
-        raise UnsupportedMediaType(
-            "Send the dossier as application/json or multipart/form-data.",
-            {"Content-Type": [f"Unsupported: {request.mimetype or 'none'}."]},
-        )
+    data = body(request, "dossier", multipart_submission)
     return SubmitDossierSchema().dump(load(SubmitDossierSchema(), data, "The dossier has invalid fields."))
+
+
+def desk_action(request: Request) -> dict:
+    """POST /api/v1/desk/dossiers/{code}/actions: JSON, or a `command` part plus a `result_document` file."""
+    data = body(request, "action", multipart_action)
+    return DeskActionSchema().dump(load(DeskActionSchema(), data, "The action has invalid fields."))
+
+
+def supplement(request: Request) -> dict:
+    """POST /api/v1/dossiers/{code}/supplements: JSON with base64, or `note` plus `document.<code>` files."""
+    data = body(request, "supplement", multipart_supplement)
+    return SupplementSchema().dump(load(SupplementSchema(), data, "The supplement has invalid fields."))
 
 
 def parse_json(raw: bytes | str, field: str) -> Any:
@@ -82,29 +140,70 @@ def parse_json(raw: bytes | str, field: str) -> Any:
         raise MalformedInput("The request is not valid JSON.", {field: [str(exc)]}) from None
 
 
+def json_part(form: MultiDict, files: MultiDict, name: str, message: str) -> tuple[Any, MultiDict]:
+    """The JSON object in part `name`, and the other file parts."""
+    files = files.copy()
+    if name in files:  # sent with a filename, as `curl -F command=@action.json` does
+        raw: bytes | str | None = files.pop(name).read()
+    else:
+        raw = form.get(name)
+    if raw is None:
+        raise ValidationFailed(message, {name: ["Missing required part."]})
+    data = parse_json(raw, name)
+    if not isinstance(data, dict):
+        raise ValidationFailed(message, {name: ["Must be a JSON object."]})
+    return data, files
+
+
+def unknown_form_parts(form: MultiDict, known: tuple[str, ...]) -> dict[str, list[str]]:
+    return {name: ["Unknown part." if not name.startswith(DOCUMENT_PART) else "Must be a file."]
+            for name in form if name not in known}
+
+
 def multipart_submission(form: MultiDict, files: MultiDict) -> dict:
     """The `submission` part (JSON without attachments) plus one attachment per file part."""
-    files = files.copy()
-    if SUBMISSION_PART in files:  # sent with a filename, as `curl -F submission=@dossier.json` does
-        raw: bytes | str | None = files.pop(SUBMISSION_PART).read()
-    else:
-        raw = form.get(SUBMISSION_PART)
-    if raw is None:
-        raise ValidationFailed("The dossier has invalid fields.", {SUBMISSION_PART: ["Missing required part."]})
-    data = parse_json(raw, SUBMISSION_PART)
-    errors: dict[str, list[str]] = {}
-    if not isinstance(data, dict):
-        errors[SUBMISSION_PART] = ["Must be a JSON object."]
-    elif "attachments" in data:
+    message = "The dossier has invalid fields."
+    data, files = json_part(form, files, SUBMISSION_PART, message)
+    errors = unknown_form_parts(form, (SUBMISSION_PART,))
+    if "attachments" in data:
         errors[f"{SUBMISSION_PART}.attachments"] = [f"Send files as parts named {DOCUMENT_PART}<document_code>."]
-    for name in form:
-        if name != SUBMISSION_PART:
-            errors[name] = ["Unknown part." if not name.startswith(DOCUMENT_PART) else "Must be a file."]
     attachments, file_errors = attachments_from_files(files)
     errors.update(file_errors)
     if errors:
-        raise ValidationFailed("The dossier has invalid fields.", errors)
+        raise ValidationFailed(message, errors)
     return {**data, "attachments": attachments}
+
+
+def multipart_action(form: MultiDict, files: MultiDict) -> dict:
+    """The `command` part (JSON) plus, for `complete`, the result document as a file part."""
+    message = "The action has invalid fields."
+    command, files = json_part(form, files, COMMAND_PART, message)
+    errors = unknown_form_parts(form, (COMMAND_PART,))
+    if RESULT_DOCUMENT_PART in form:
+        errors[RESULT_DOCUMENT_PART] = ["Must be a file."]
+    if RESULT_DOCUMENT_PART in command:
+        errors[f"{COMMAND_PART}.{RESULT_DOCUMENT_PART}"] = [f"Send the file as the part {RESULT_DOCUMENT_PART}."]
+    upload: FileStorage
+    for name, upload in files.items(multi=True):
+        content = upload.read()
+        if name != RESULT_DOCUMENT_PART or RESULT_DOCUMENT_PART in command:
+            errors[name] = ["Unknown part, or sent twice."]
+        elif upload.filename or content:  # a browser's empty file input sends neither
+            command[RESULT_DOCUMENT_PART] = {"filename": upload.filename or "",
+                                             "content_base64": base64.b64encode(content).decode("ascii")}
+    if errors:
+        raise ValidationFailed(message, errors)
+    return command
+
+
+def multipart_supplement(form: MultiDict, files: MultiDict) -> dict:
+    """The optional `note` field plus one attachment per `document.<code>` file part."""
+    errors = unknown_form_parts(form, (NOTE_PART,))
+    attachments, file_errors = attachments_from_files(files)
+    errors.update(file_errors)
+    if errors:
+        raise ValidationFailed("The supplement has invalid fields.", errors)
+    return {"note": form.get(NOTE_PART) or None, "attachments": attachments}
 
 
 def attachments_from_files(files: MultiDict) -> tuple[list[dict], dict[str, list[str]]]:

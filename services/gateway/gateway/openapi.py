@@ -9,10 +9,16 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
 from motcua_contracts.catalog import ProcedurePageSchema, ProcedureSearchSchema, ProcedureVersionSchema
-from motcua_contracts.intake import ReceiptSchema, SubmitDossierResultSchema, SubmitDossierSchema
-from motcua_contracts.status import PublicDossierViewSchema
+from motcua_contracts.desk import DeskActionSchema, DeskDossierDetailSchema, DeskPageSchema, DeskQuerySchema
+from motcua_contracts.intake import (
+    ReceiptSchema, SubmitDossierResultSchema, SubmitDossierSchema, SupplementResultSchema, SupplementSchema,
+)
+from motcua_contracts.reports import NationalSyncRecordSchema, OnTimeReportSchema, ReportQuerySchema
+from motcua_contracts.status import ActionOutcomeSchema, PublicDossierViewSchema
 
-from gateway.inputs import DOCUMENT_PART, SUBMISSION_PART
+from gateway.inputs import (
+    COMMAND_PART, DOCUMENT_PART, NOTE_PART, REPORT_FORMATS, RESULT_DOCUMENT_PART, SUBMISSION_PART,
+)
 
 
 class ErrorDetailSchema(Schema):
@@ -37,9 +43,19 @@ class MultipartSubmissionSchema(SubmitDossierSchema):
         exclude = ("attachments",)
 
 
+class MultipartActionSchema(DeskActionSchema):
+    """The `command` part of a multipart action: the JSON body; the result document is a file part."""
+
+    class Meta:
+        exclude = ("result_document",)
+
+
 ERRORS = {
-    "MalformedInput": "Malformed JSON, or an invalid header (field-level messages say which).",
+    "MalformedInput": "Malformed JSON, or an invalid or missing header (field-level messages say which).",
     "Unauthorized": "The tracking key is missing (field `key`).",
+    "TokenRefused": "No official's token (`missing_token`), or it is invalid (`invalid_token`), expired "
+                    "(`token_expired`) or revoked.",
+    "Forbidden": "The official's roles or agency do not allow this.",
     "NotFound": "Nothing matches (for a dossier: the code, or the code with this tracking key).",
     "Conflict": "The Idempotency-Key was used before with a different body.",
     "PayloadTooLarge": "The body is larger than the server accepts (GATEWAY_MAX_BODY_MB).",
@@ -47,9 +63,16 @@ ERRORS = {
     "ValidationFailed": "Fields are missing or invalid; `fields` names each one.",
     "RateLimited": "Too many dossier lookups from this address.",
     "ServiceUnavailable": "A service behind the gateway is down or too slow; retry later.",
+    "DeskUnavailable": "A service behind the gateway is down or too slow, or officials' sign-in is not "
+                       "configured on this server (`auth_not_configured`).",
 }
-STATUS = {"MalformedInput": 400, "Unauthorized": 401, "NotFound": 404, "Conflict": 409, "PayloadTooLarge": 413,
-          "UnsupportedMediaType": 415, "ValidationFailed": 422, "RateLimited": 429, "ServiceUnavailable": 503}
+STATUS = {"MalformedInput": 400, "Unauthorized": 401, "TokenRefused": 401, "Forbidden": 403, "NotFound": 404,
+          "Conflict": 409, "PayloadTooLarge": 413, "UnsupportedMediaType": 415, "ValidationFailed": 422,
+          "RateLimited": 429, "ServiceUnavailable": 503, "DeskUnavailable": 503}
+BEARER = "officialToken"
+HEADERS = {"TokenRefused": {"headers": {"WWW-Authenticate": {
+    "description": '`Bearer realm="motcua"`, with `error="invalid_token"` unless no token was sent.',
+    "schema": {"type": "string"}}}}}
 
 CODE = {"in": "path", "name": "code", "required": True, "schema": {"type": "string"}}
 TRACKING_KEY = [
@@ -80,6 +103,74 @@ def _decimal_as_string(self, field: fields.Field, ret: dict, **kwargs: Any) -> d
     return {}
 
 
+def idempotency_header(required: bool) -> dict:
+    return {"in": "header", "name": "Idempotency-Key", "required": required,
+            "schema": {"type": "string", "minLength": 8, "maxLength": 128}, "description": "Makes retries safe."}
+
+
+def _desk_paths(spec: APISpec) -> None:
+    """The officials' routes: each needs the bearer token; status decides what the official may see and do."""
+    token_errors = _errors("TokenRefused", "Forbidden", "DeskUnavailable")
+    secured = {"security": [{BEARER: []}]}
+    conflict = _json({"type": "object", "required": ["error"], "properties": {"error": {
+        "type": "object", "required": ["code", "message", "fields"], "properties": {
+            "code": {"type": "string"}, "message": {"type": "string"},
+            "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                       "properties": {"current": {
+                           "type": "object", "description": "The dossier now: state, version, holder_agency_code, "
+                                                            "assignee."}}}}}}},
+        "Someone acted on the dossier first (`conflict`: `fields.current` is the dossier now), the action is "
+        "not allowed in its state (`illegal_transition`), or the Idempotency-Key was used with another body.")
+
+    spec.path("/api/v1/desk/dossiers", operations={"get": {
+        **secured, "summary": "The caller's agency's work (all of it for a city admin), sorted by due date",
+        "parameters": [{"in": "query", "schema": DeskQuerySchema}],
+        "responses": {"200": _json(DeskPageSchema, "One page of dossiers."),
+                      **token_errors, **_errors("ValidationFailed")},
+    }})
+    spec.path("/api/v1/desk/dossiers/{code}", operations={"get": {
+        **secured, "summary": "A dossier with its history, apologies and paused working days",
+        "parameters": [CODE],
+        "responses": {"200": _json(DeskDossierDetailSchema, "The dossier."), **token_errors, **_errors("NotFound")},
+    }})
+    spec.path("/api/v1/desk/dossiers/{code}/actions", operations={"post": {
+        **secured, "summary": "Act on a dossier: accept, refuse, assign, transfer, request a supplement, ...",
+        "description": "A retry with the same `Idempotency-Key` returns the first outcome and changes nothing. "
+                       "Send `expected_version` to refuse the action if the dossier changed meanwhile.",
+        "parameters": [CODE, idempotency_header(required=True)],
+        "requestBody": {"required": True, "content": {
+            "application/json": {"schema": DeskActionSchema},
+            "multipart/form-data": {
+                "schema": {"type": "object", "required": [COMMAND_PART], "properties": {
+                    COMMAND_PART: MultipartActionSchema,
+                    RESULT_DOCUMENT_PART: {"type": "string", "format": "binary"}}},
+                "encoding": {COMMAND_PART: {"contentType": "application/json"}},
+            },
+        }},
+        "responses": {"200": _json(ActionOutcomeSchema, "Done: the dossier's new state and version."),
+                      "409": conflict, **token_errors,
+                      **_errors("MalformedInput", "NotFound", "PayloadTooLarge", "UnsupportedMediaType",
+                                "ValidationFailed")},
+    }})
+    report_format = {"in": "query", "name": "format", "schema": {"type": "string", "enum": list(REPORT_FORMATS)},
+                     "description": "Overrides the Accept header (`text/csv` or `application/json`)."}
+    spec.path("/api/v1/reports/on-time", operations={"get": {
+        **secured, "summary": "On-time rate by the national rule, per agency, procedure or for the city (city admins)",
+        "parameters": [{"in": "query", "schema": ReportQuerySchema}, report_format],
+        "responses": {"200": {"description": "The report; as CSV (UTF-8 with BOM, a header row) on request.",
+                              "content": {"application/json": {"schema": OnTimeReportSchema},
+                                          "text/csv": {"schema": {"type": "string"}}}},
+                      **token_errors, **_errors("ValidationFailed")},
+    }})
+    spec.path("/api/v1/reports/national-export", operations={"get": {
+        **secured, "summary": "Dossiers of a period in the national portal's synchronisation fields (city admins)",
+        "parameters": [{"in": "query", "schema": ReportQuerySchema(only=("date_from", "date_to"))}],
+        "responses": {"200": {"description": "JSON lines: one `NationalSyncRecord` per line.",
+                              "content": {"application/x-ndjson": {"schema": NationalSyncRecordSchema}}},
+                      **token_errors, **_errors("ValidationFailed")},
+    }})
+
+
 @cache
 def openapi_document() -> dict:
     plugin = MarshmallowPlugin()
@@ -92,7 +183,11 @@ def openapi_document() -> dict:
     plugin.converter.add_attribute_function(_decimal_as_string)
     spec.components.schema("Error", schema=ErrorSchema)
     for name, description in ERRORS.items():
-        spec.components.response(name, _json("Error", description))
+        spec.components.response(name, {**_json("Error", description), **HEADERS.get(name, {})})
+    spec.components.security_scheme(BEARER, {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+        "description": "An official's token (`python -m gateway.tokens issue`): claims iss, sub, agency, roles, "
+                       "jti, iat, exp."})
     rate_limited = {"description": ERRORS["RateLimited"], "content": {"application/json": {"schema": "Error"}},
                     "headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}}
     lookup_errors = {**_errors("Unauthorized", "NotFound", "ServiceUnavailable"), "429": rate_limited}
@@ -113,8 +208,7 @@ def openapi_document() -> dict:
         "summary": "Submit a dossier",
         "description": "A retry with the same `Idempotency-Key` and body returns the first result, again "
                        "with 201 (the gateway cannot tell a replay from a first answer and need not).",
-        "parameters": [{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string", "minLength": 8,
-                        "maxLength": 128}, "description": "Makes retries safe."}],
+        "parameters": [idempotency_header(required=False)],
         "requestBody": {"required": True, "content": {
             "application/json": {"schema": SubmitDossierSchema},
             "multipart/form-data": {
@@ -153,6 +247,24 @@ def openapi_document() -> dict:
                       **{status: {"description": "An HTML error page.", "content": HTML}
                          for status in ("401", "404", "429", "503")}},
     }})
+    spec.path("/api/v1/dossiers/{code}/supplements", operations={"post": {
+        "summary": "The citizen's supplement: the documents the agency asked for",
+        "description": "Limited per client like lookups. A retry with the same `Idempotency-Key` and body "
+                       "returns the first result.",
+        "parameters": [CODE, *TRACKING_KEY, idempotency_header(required=False)],
+        "requestBody": {"required": True, "content": {
+            "application/json": {"schema": SupplementSchema},
+            "multipart/form-data": {"schema": {
+                "type": "object", "properties": {NOTE_PART: {"type": "string", "maxLength": 2000}},
+                "additionalProperties": {"type": "string", "format": "binary"},
+                "description": f"One file part per document named `{DOCUMENT_PART}<document_code>`.",
+            }},
+        }},
+        "responses": {"202": _json(SupplementResultSchema, "Received: the documents as stored."),
+                      **lookup_errors, **_errors("MalformedInput", "Conflict", "PayloadTooLarge",
+                                                 "UnsupportedMediaType", "ValidationFailed")},
+    }})
+    _desk_paths(spec)
     spec.path("/api/v1/openapi.json", operations={"get": {
         "summary": "This document", "responses": {"200": _json({"type": "object"}, "OpenAPI 3.")}}})
     status_body = {"type": "object", "properties": {"status": {"type": "string"}, "reason": {"type": "string"}}}

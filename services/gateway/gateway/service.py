@@ -1,7 +1,10 @@
-"""The gateway: the HTTP front door (REST API, OpenAPI, citizen portal). It owns nothing durable.
+"""The gateway: the HTTP front door (REST API, OpenAPI, citizen portal, officials' desk).
+It owns nothing durable.
 
-Each entrypoint parses the request (`gateway.inputs`), makes at most one RPC through a
-proxy with a timeout (`gateway.clients`) and answers JSON or a page.
+Each entrypoint verifies the official's token where it needs one (`gateway.auth`), parses
+the request (`gateway.inputs`), makes at most one RPC through a proxy with a timeout
+(`gateway.clients`) and answers JSON, a file or a page. What an official may see or do is
+status's to decide: the gateway passes the verified official with every call.
 """
 from __future__ import annotations
 
@@ -14,13 +17,15 @@ from motcua.errors import NotFound
 from motcua.web import OpsEndpoints, json_response
 
 from gateway import inputs
+from gateway.auth import OfficialAuth
 from gateway.clients import BrokerProbe, TimedRpcProxy
+from gateway.exports import csv_response, ndjson_response, on_time_csv
 from gateway.openapi import openapi_document
 from gateway.ratelimit import LookupLimiter
 from gateway.rendering import render
-from gateway.web import api, page
+from gateway.web import NO_STORE, api, desk, page
 
-NO_STORE = {"Cache-Control": "no-store"}  # dossier answers name a person: no shared cache keeps them
+DESK_NOT_FOUND = "No dossier matches this code."
 
 
 class Service(OpsEndpoints):
@@ -28,6 +33,7 @@ class Service(OpsEndpoints):
     context = WorkerContext()
     broker = BrokerProbe()
     lookups = LookupLimiter()
+    officials = OfficialAuth()
     catalog = TimedRpcProxy("catalog")
     intake = TimedRpcProxy("intake")
     status = TimedRpcProxy("status")
@@ -59,6 +65,52 @@ class Service(OpsEndpoints):
     @api("GET", "/api/v1/dossiers/<code>/receipt")
     def get_receipt(self, request: Request, code: str) -> Response:
         return json_response(self._receipt(request, code), headers=NO_STORE)
+
+    @api("POST", "/api/v1/dossiers/<code>/supplements")
+    def submit_supplement(self, request: Request, code: str) -> Response:
+        key = inputs.tracking_key(request)
+        idempotency_key = inputs.idempotency_key(request.headers.get("Idempotency-Key"))
+        supplement = inputs.supplement(request)
+        with self.lookups.guard(request):  # a code and key pair is tried here too: limited like lookups
+            result = self.intake.submit_supplement(inputs.dossier_code(code), key, supplement, idempotency_key)
+        return json_response(result, 202, NO_STORE)
+
+    # --- Officials' desk and reports: bearer token; status applies the permissions ----------
+
+    @desk("GET", "/api/v1/desk/dossiers")
+    def desk_list(self, request: Request) -> Response:
+        official = self.officials.verify(request)
+        return json_response(self.status.desk_list(official, inputs.desk_query(request.args)), headers=NO_STORE)
+
+    @desk("GET", "/api/v1/desk/dossiers/<code>")
+    def desk_get(self, request: Request, code: str) -> Response:
+        official = self.officials.verify(request)
+        return json_response(self.status.desk_get(official, inputs.dossier_code(code, DESK_NOT_FOUND)),
+                             headers=NO_STORE)
+
+    @desk("POST", "/api/v1/desk/dossiers/<code>/actions")
+    def desk_action(self, request: Request, code: str) -> Response:
+        official = self.officials.verify(request)
+        key = inputs.required_idempotency_key(request.headers.get("Idempotency-Key"))
+        command = inputs.desk_action(request)
+        outcome = self.status.desk_action(official, inputs.dossier_code(code, DESK_NOT_FOUND), command, key)
+        return json_response(outcome, headers=NO_STORE)
+
+    @desk("GET", "/api/v1/reports/on-time")
+    def report_on_time(self, request: Request) -> Response:
+        official = self.officials.verify(request)
+        as_format, query = inputs.report_format(request), inputs.report_query(request.args)
+        report = self.status.report_on_time(official, query)
+        if as_format == "csv":
+            return csv_response(on_time_csv(report), f"on-time_{query['from']}_{query['to']}_{query['group_by']}.csv")
+        return json_response(report, headers=NO_STORE)
+
+    @desk("GET", "/api/v1/reports/national-export")
+    def national_export(self, request: Request) -> Response:
+        official = self.officials.verify(request)
+        query = inputs.report_query(request.args, ("date_from", "date_to"))
+        records = self.status.export_national(official, query)
+        return ndjson_response(records, f"national-export_{query['from']}_{query['to']}.ndjson")
 
     @api("GET", "/api/v1/openapi.json")
     def openapi(self, request: Request) -> Response:

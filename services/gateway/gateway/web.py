@@ -20,11 +20,17 @@ from gateway.rendering import error_page
 CORRELATION_HEADER = "X-Correlation-ID"
 # A caller's id goes into every log line: anything but a short token could forge log content.
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+MISSING_TOKEN = "missing_token"
+NO_STORE = {"Cache-Control": "no-store"}  # answers that name a person or an official's work: no shared cache
+
+
+def text_setting(config: Mapping, name: str) -> str | None:
+    """A value from the container config (how tests set it), else the environment."""
+    return config.get(name) or env(name)
 
 
 def setting(config: Mapping, name: str, default: float) -> float:
-    """A number from the container config (how tests set it), else the environment, else the default."""
-    return float(config.get(name) or env(name) or default)
+    return float(text_setting(config, name) or default)
 
 
 class GatewayHttp(JsonHttpHandler):
@@ -33,11 +39,13 @@ class GatewayHttp(JsonHttpHandler):
     nameko takes no context from HTTP headers, so this entrypoint starts the worker with
     the caller's `X-Correlation-ID` (or a new one): WorkerContext, the logs and every RPC
     made by the worker then carry it, and the response echoes it. `html=True` marks a
-    portal page, whose errors are a page rather than JSON.
+    portal page, whose errors are a page rather than JSON; `bearer=True` a route for
+    officials, whose 401s carry the Bearer challenge (RFC 6750).
     """
 
-    def __init__(self, method: str, url: str, html: bool = False, **kwargs):
+    def __init__(self, method: str, url: str, html: bool = False, bearer: bool = False, **kwargs):
         self.html = html
+        self.bearer = bearer
         super().__init__(method, url, **kwargs)
 
     def setup(self) -> None:
@@ -73,7 +81,16 @@ class GatewayHttp(JsonHttpHandler):
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:
             response.headers["Retry-After"] = str(retry_after)
+        if self.bearer and response.status_code == 401:
+            response.headers["WWW-Authenticate"] = bearer_challenge(getattr(exc, "code", ""))
         return response
+
+
+def bearer_challenge(code: str) -> str:
+    # Any 401 here is about the token, the gateway's (expired, bad) or status's (revoked);
+    # a request that sent none gets the bare challenge, as RFC 6750 section 3.1 asks.
+    error = "" if code == MISSING_TOKEN else ', error="invalid_token"'
+    return f'Bearer realm="motcua"{error}'
 
 
 def body_too_large() -> PayloadTooLarge:
@@ -94,6 +111,11 @@ def buffer_chunked_body(environ: dict, limit: int) -> None:
 
 def api(method: str, url: str):
     return GatewayHttp.decorator(method, url)
+
+
+def desk(method: str, url: str):
+    """A JSON route for officials: their token is verified by the service method (`gateway.auth`)."""
+    return GatewayHttp.decorator(method, url, bearer=True)
 
 
 def page(method: str, url: str):

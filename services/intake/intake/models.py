@@ -50,6 +50,18 @@ dossier = sa.Table(
                             ["procedure_version.procedure_code", "procedure_version.version"]),
 )
 
+# The citizen's supplements to a dossier; their files are attachment rows carrying the supplement's id.
+supplement = sa.Table(
+    "supplement", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),  # a UUID
+    sa.Column("dossier_code", sa.String(40), sa.ForeignKey("dossier.code"), nullable=False, index=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),  # UTC
+    sa.Column("idempotency_key", sa.String(128), nullable=True, unique=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),  # of the dossier code and the loaded body
+    sa.Column("result", sa.JSON, nullable=False),  # SupplementResultSchema dump: what a retry gets back
+)
+
 attachment = sa.Table(
     "attachment", metadata,
     sa.Column("id", sa.String(36), primary_key=True),
@@ -60,6 +72,8 @@ attachment = sa.Table(
     sa.Column("size_bytes", sa.BigInteger, nullable=False),
     sa.Column("sha256", sa.String(64), nullable=False),
     sa.Column("storage_key", sa.String(200), nullable=False),
+    # None: filed with the dossier; else the supplement that brought it.
+    sa.Column("supplement_id", sa.String(36), sa.ForeignKey("supplement.id"), nullable=True, index=True),
 )
 
 # Keyed by the SHA-256 of the Idempotency-Key: the tracking key in `sealed_tracking_key` opens

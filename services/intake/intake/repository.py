@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from motcua.db import utcnow
 
-from intake.models import attachment, code_sequence, dossier, idempotency_record, procedure_version
+from intake.models import attachment, code_sequence, dossier, idempotency_record, procedure_version, supplement
 
 
 def _insert(session: Session, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
@@ -39,6 +39,14 @@ def current_version(session: Session, procedure_code: str, day: date) -> dict | 
     ).scalar_one_or_none()
 
 
+def find_version(session: Session, procedure_code: str, version: int) -> dict:
+    """The stored definition a dossier is pinned to (the dossier's foreign key guarantees it is there)."""
+    t = procedure_version
+    return session.execute(
+        sa.select(t.c.definition).where(t.c.procedure_code == procedure_code, t.c.version == version)
+    ).scalar_one()
+
+
 def next_sequence(session: Session, agency_code: str, day: date) -> int:
     """The next daily number of an agency, in one atomic statement.
 
@@ -55,11 +63,13 @@ def add_dossier(session: Session, **values) -> None:
     session.execute(dossier.insert().values(**values))
 
 
-def add_attachments(session: Session, dossier_code: str, rows: list[dict]) -> list[str]:
-    """Insert the attachment rows; returns their new ids in order."""
+def add_attachments(session: Session, dossier_code: str, rows: list[dict],
+                    supplement_id: str | None = None) -> list[str]:
+    """Insert the attachment rows (of the dossier, or of one of its supplements); returns their new ids in order."""
     ids = [str(uuid.uuid4()) for _ in rows]
     if rows:
-        session.execute(attachment.insert(), [dict(row, id=i, dossier_code=dossier_code) for i, row in zip(ids, rows)])
+        session.execute(attachment.insert(), [dict(row, id=i, dossier_code=dossier_code, supplement_id=supplement_id)
+                                              for i, row in zip(ids, rows)])
     return ids
 
 
@@ -74,3 +84,12 @@ def add_idempotency_record(session: Session, **values) -> None:
 
 def find_idempotency_record(session: Session, key_hash: str) -> sa.Row | None:
     return session.execute(sa.select(idempotency_record).where(idempotency_record.c.key_hash == key_hash)).first()
+
+
+def add_supplement(session: Session, **values) -> None:
+    """Raises IntegrityError when another supplement took the idempotency key first."""
+    session.execute(supplement.insert().values(**values))
+
+
+def find_supplement(session: Session, idempotency_key: str) -> sa.Row | None:
+    return session.execute(sa.select(supplement).where(supplement.c.idempotency_key == idempotency_key)).first()

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import date
 
 import eventlet
+import sqlalchemy as sa
 from marshmallow import ValidationError
 from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
@@ -19,31 +21,36 @@ from motcua.dependencies import Database, WorkerContext
 from motcua.errors import Conflict, MotCuaError, NotFound, ServiceUnavailable, ValidationFailed, marshmallow_fields
 from motcua.logs import dossier_context
 from motcua.messaging import event_handler
+from motcua.storage import AttachmentStore, attachment_store
 from motcua.web import OpsEndpoints
 from motcua_contracts.catalog import ProcedureVersionSchema
-from motcua_contracts.intake import SubmitDossierResultSchema, SubmitDossierSchema
+from motcua_contracts.intake import (
+    SubmitDossierResultSchema, SubmitDossierSchema, SupplementResultSchema, SupplementSchema,
+)
 
 from intake import repository
-from intake.domain.attachments import Limits
+from intake.domain.attachments import Attachment, Limits
 from intake.domain.dossier import (
     Prepared, dossier_code, prepare, published_on, receipt, request_hash, submitted_event, unknown_procedure,
 )
+from intake.domain.supplement import check_supplement, supplement_event, supplement_result
 from intake.domain.tracking import key_matches, new_tracking_key, seal, sha256_hex, unseal
 from intake.models import metadata
-from intake.storage import AttachmentStore, LocalDiskStore
 
 log = logging.getLogger(__name__)
 
 SUBMITTED = Counter("motcua_dossiers_submitted_total", "Dossiers accepted by intake",
                     ["procedure", "agency", "channel"])
 REFUSED = Counter("motcua_intake_refusals_total", "Submissions refused by intake, by error code", ["reason"])
+SUPPLEMENTS = Counter("motcua_supplements_submitted_total", "Citizens' supplements accepted by intake",
+                      ["procedure", "agency"])
 
 
 class Attachments(DependencyProvider):
     """The attachment store (local disk until an S3 store is needed by more than one replica)."""
 
     def setup(self) -> None:
-        self.store: AttachmentStore = LocalDiskStore()
+        self.store: AttachmentStore = attachment_store("intake")
 
     def get_dependency(self, worker_ctx) -> AttachmentStore:
         return self.store
@@ -68,12 +75,22 @@ class Service(OpsEndpoints):
     @rpc
     def get_receipt(self, dossier_code: str, tracking_key: str) -> dict:
         """ReceiptSchema dump; an unknown code and a wrong key are the same NotFound (no enumeration)."""
-        with self.db.unit_of_work() as uow:
-            row = repository.find_dossier(uow.session, dossier_code) if isinstance(dossier_code, str) else None
-        if not key_matches(tracking_key, row.tracking_key_hash if row else None):
-            raise NotFound("No dossier has this code and tracking key.",
-                           {"dossier_code": ["Check the dossier code and the tracking key on your receipt."]})
-        return row.receipt
+        return self._dossier(dossier_code, tracking_key).receipt
+
+    @rpc
+    def submit_supplement(self, dossier_code: str, tracking_key: str, supplement: dict,
+                          idempotency_key: str | None = None) -> dict:
+        """SupplementSchema in, SupplementResultSchema out; `supplement_submitted` to the receiving agency.
+
+        The tracking key opens the dossier as for get_receipt; the same key and body give the first
+        result. Whether the dossier is awaiting a supplement is status's business (it owns the
+        lifecycle): intake accepts the files and announces them, status decides what they mean.
+        """
+        try:
+            return self._supplement(dossier_code, tracking_key, supplement, idempotency_key)
+        except MotCuaError as exc:
+            REFUSED.labels(exc.code).inc()
+            raise
 
     @event_handler("catalog", "procedure_published")
     def on_procedure_published(self, envelope: dict) -> None:
@@ -87,9 +104,7 @@ class Service(OpsEndpoints):
             data = SubmitDossierSchema().load(submission)
         except ValidationError as exc:
             raise ValidationFailed("The dossier has invalid fields.", marshmallow_fields(exc.messages)) from None
-        if idempotency_key is not None and not (isinstance(idempotency_key, str) and 8 <= len(idempotency_key) <= 128):
-            raise ValidationFailed("Bad Idempotency-Key.",
-                                   {"idempotency_key": ["Use 8 to 128 characters, e.g. a UUID."]})
+        _check_idempotency_key(idempotency_key)
         body_hash = request_hash(data)
         if (first := self._replay(idempotency_key, body_hash)) is not None:
             return first
@@ -124,10 +139,7 @@ class Service(OpsEndpoints):
                 agency_code=prepared.agency_code, channel=prepared.channel, return_method=prepared.return_method,
                 applicant=prepared.applicant, form=prepared.form, submitted_at=prepared.received_at,
                 appointment_date=prepared.appointment_date, tracking_key_hash=key_hash, receipt=result["receipt"])
-            attachment_ids = repository.add_attachments(session, code, [
-                {"document_code": a.document_code, "filename": a.filename, "content_type": a.content_type,
-                 "size_bytes": a.size_bytes, "sha256": a.sha256, "storage_key": key}
-                for a, key in zip(prepared.attachments, storage_keys)])
+            attachment_ids = repository.add_attachments(session, code, _rows(prepared.attachments, storage_keys))
             if idempotency_key is not None:
                 repository.add_idempotency_record(
                     session, key_hash=sha256_hex(idempotency_key), request_hash=body_hash, dossier_code=code,
@@ -152,6 +164,68 @@ class Service(OpsEndpoints):
             raise Conflict("This Idempotency-Key was already used for a different submission.",
                            {"idempotency_key": ["Use a new key for a new submission."]})
         return dict(record.response, tracking_key=unseal(record.sealed_tracking_key, idempotency_key))
+
+    def _dossier(self, dossier_code: object, tracking_key: object) -> sa.Row:
+        """The dossier the code and tracking key open; an unknown code and a wrong key are the same NotFound."""
+        with self.db.unit_of_work() as uow:
+            row = repository.find_dossier(uow.session, dossier_code) if isinstance(dossier_code, str) else None
+        if not key_matches(tracking_key, row.tracking_key_hash if row else None):
+            raise NotFound("No dossier has this code and tracking key.",
+                           {"dossier_code": ["Check the dossier code and the tracking key on your receipt."]})
+        return row
+
+    def _supplement(self, dossier_code: str, tracking_key: str, supplement: dict, idempotency_key: str | None) -> dict:
+        dossier = self._dossier(dossier_code, tracking_key)  # first: a stranger learns nothing from the body's errors
+        try:
+            data = SupplementSchema().load(supplement)
+        except ValidationError as exc:
+            raise ValidationFailed("The supplement has invalid fields.", marshmallow_fields(exc.messages)) from None
+        _check_idempotency_key(idempotency_key)
+        body_hash = request_hash(dict(data, dossier_code=dossier.code))  # a key reused on another dossier conflicts
+        if (first := self._supplement_replay(idempotency_key, body_hash)) is not None:
+            return first
+        with self.db.unit_of_work() as uow:
+            pinned = repository.find_version(uow.session, dossier.procedure_code, dossier.procedure_version)
+        documents = pinned["documents"]
+        attachments = check_supplement(documents, data, Limits.from_env())
+        # Before the transaction, as for a dossier: a rollback leaves only an unreferenced blob.
+        storage_keys = [self.attachments.put(a.content) for a in attachments]
+        received_at, supplement_id = utcnow(), str(uuid.uuid4())
+        result = SupplementResultSchema().dump(
+            supplement_result(dossier.code, supplement_id, received_at, documents, attachments))
+        try:
+            with self.db.unit_of_work() as uow:
+                repository.add_supplement(
+                    uow.session, id=supplement_id, dossier_code=dossier.code, note=data["note"],
+                    submitted_at=received_at, idempotency_key=idempotency_key, request_hash=body_hash, result=result)
+                attachment_ids = repository.add_attachments(
+                    uow.session, dossier.code, _rows(attachments, storage_keys), supplement_id)
+                uow.record_event("supplement_submitted", supplement_event(
+                    result, dossier.agency_code, received_at, data["note"], attachments, attachment_ids),
+                    dossier_code=dossier.code)
+                uow.commit()
+        except IntegrityError:
+            # The same key in flight twice: the twin committed first, so answer with its result.
+            if (first := self._supplement_replay(idempotency_key, body_hash)) is None:
+                raise
+            return first
+        SUPPLEMENTS.labels(dossier.procedure_code, dossier.agency_code).inc()
+        with dossier_context(dossier.code):
+            log.info("supplement submitted")
+        return result
+
+    def _supplement_replay(self, idempotency_key: str | None, body_hash: str) -> dict | None:
+        """The first result for this key, None for a new key; Conflict for the key with another body."""
+        if idempotency_key is None:
+            return None
+        with self.db.unit_of_work() as uow:
+            row = repository.find_supplement(uow.session, idempotency_key)
+        if row is None:
+            return None
+        if row.request_hash != body_hash:
+            raise Conflict("This Idempotency-Key was already used for a different supplement.",
+                           {"idempotency_key": ["Use a new key for a new supplement."]})
+        return row.result
 
     def _version(self, procedure_code: str, day: date) -> dict:
         """The published version a dossier filed on `day` is pinned to, loaded."""
@@ -179,3 +253,15 @@ class Service(OpsEndpoints):
             repository.store_version(uow.session, definition)
             uow.commit()
         return definition
+
+
+def _check_idempotency_key(idempotency_key: object) -> None:
+    if idempotency_key is not None and not (isinstance(idempotency_key, str) and 8 <= len(idempotency_key) <= 128):
+        raise ValidationFailed("Bad Idempotency-Key.", {"idempotency_key": ["Use 8 to 128 characters, e.g. a UUID."]})
+
+
+def _rows(attachments: list[Attachment], storage_keys: list[str]) -> list[dict]:
+    """Attachment rows for the repository, each with the key of its stored bytes."""
+    return [{"document_code": a.document_code, "filename": a.filename, "content_type": a.content_type,
+             "size_bytes": a.size_bytes, "sha256": a.sha256, "storage_key": key}
+            for a, key in zip(attachments, storage_keys)]

@@ -65,8 +65,53 @@ dossier = sa.Table(
     sa.Column("completed_at", UTCDateTime),
     sa.Column("returned_at", UTCDateTime),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("workflow", sa.Text, nullable=False),  # JSON: the route (catalog WorkflowStepSchema list)
+    sa.Column("step_index", sa.Integer),  # null: no route, or not accepted yet
+    sa.Column("step_role", sa.String(16)),
+    sa.Column("step_due_date", sa.Date),
+    # The legal due date: moved by clock pauses like appointment_date, never by an apology (KPIs use it).
+    sa.Column("legal_due_date", sa.Date, nullable=False),
+    sa.Column("result_document", sa.Text),  # JSON: filename, sha256, size_bytes, storage_key
+    sa.Column("overdue_since", sa.Date),
     # The desk's work queue: an agency's dossiers in a state, soonest due first.
     sa.Index(None, "holder_agency_code", "state", "appointment_date"),
+    # The overdue sweep: unfinished dossiers whose date passed, city-wide.
+    sa.Index(None, "state", "appointment_date"),
+)
+
+# Every agency that held a dossier (the receiving one and each transfer's target): an official sees
+# a dossier when their agency is here; the desk filters with EXISTS on it.
+dossier_access = sa.Table(
+    "dossier_access", metadata,
+    sa.Column("dossier_code", DOSSIER_CODE, sa.ForeignKey("dossier.code"), primary_key=True),
+    sa.Column("agency_code", AGENCY_CODE, primary_key=True),
+    sa.Index(None, "agency_code"),
+)
+
+revoked_token = sa.Table(
+    "revoked_token", metadata,
+    sa.Column("token_id", sa.String(128), primary_key=True),
+    sa.Column("expires_at", UTCDateTime, nullable=False),  # the row may go once the token expired anyway
+)
+
+# Template 04 of Circular 01/2018: one apology per missed appointment date.
+apology = sa.Table(
+    "apology", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("dossier_code", DOSSIER_CODE, sa.ForeignKey("dossier.code"), nullable=False),
+    sa.Column("agency_code", AGENCY_CODE, nullable=False),
+    sa.Column("issued_at", UTCDateTime, nullable=False),
+    sa.Column("original_appointment_date", sa.Date, nullable=False),
+    sa.Column("new_appointment_date", sa.Date, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.UniqueConstraint("dossier_code", "original_appointment_date"),
+)
+
+# When a periodic job (the overdue sweep) last ran: one run per interval across replicas.
+sweep_run = sa.Table(
+    "sweep_run", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("last_run_at", UTCDateTime, nullable=False),
 )
 
 # Append-only (the migration adds triggers refusing UPDATE and DELETE).

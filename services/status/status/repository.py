@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -11,11 +13,16 @@ from sqlalchemy.orm import Session
 from motcua.errors import Conflict, NotFound
 from motcua.national_codes import DossierState
 from status.domain import ClockPause, Dossier, HistoryEntry
-from status.models import clock_pause, command_outcome, dossier, dossier_history
+from status.domain.deadlines import OVERDUE_STATES
+from status.domain.route import as_json, steps
+from status.models import apology, clock_pause, command_outcome, dossier, dossier_access, dossier_history, revoked_token
 
 
 def _values(d: Dossier) -> dict:
-    return {column.name: getattr(d, column.name) for column in dossier.columns}
+    values = {column.name: getattr(d, column.name) for column in dossier.columns}
+    values["workflow"] = json.dumps(as_json(d.workflow))
+    values["result_document"] = None if d.result_document is None else json.dumps(dict(d.result_document))
+    return values
 
 
 def find(session: Session, code: str) -> Dossier | None:
@@ -26,7 +33,10 @@ def find(session: Session, code: str) -> Dossier | None:
         sa.select(clock_pause.c.started_at, clock_pause.c.reason, clock_pause.c.ended_at)
         .where(clock_pause.c.dossier_code == code).order_by(clock_pause.c.seq)
     ).all()
-    return Dossier(**{**row, "state": DossierState(row["state"])}, pauses=[ClockPause(*p) for p in pauses])
+    document = row["result_document"]
+    return Dossier(**{**row, "state": DossierState(row["state"]), "workflow": steps(json.loads(row["workflow"])),
+                      "result_document": None if document is None else json.loads(document)},
+                   pauses=[ClockPause(*p) for p in pauses])
 
 
 def get(session: Session, code: str) -> Dossier:
@@ -39,6 +49,7 @@ def get(session: Session, code: str) -> Dossier:
 def add(session: Session, d: Dossier) -> None:
     session.execute(dossier.insert().values(_values(d)))
     _save_pauses(session, d)
+    _grant_access(session, d)
 
 
 def update(session: Session, d: Dossier, expected_version: int) -> None:
@@ -47,8 +58,23 @@ def update(session: Session, d: Dossier, expected_version: int) -> None:
         dossier.update().where(dossier.c.code == d.code, dossier.c.version == expected_version).values(_values(d))
     )
     if result.rowcount != 1:
-        raise Conflict(f"Dossier {d.code} was changed by someone else; reload.")
+        # Under READ COMMITTED this read sees the winner's commit: the loser gets a fresh view.
+        raise Conflict(f"Dossier {d.code} was changed by someone else; reload.",
+                       {"current": get(session, d.code).current()})
     _save_pauses(session, d)
+    _grant_access(session, d)
+
+
+def _grant_access(session: Session, d: Dossier) -> None:
+    # The holder joins the agencies that held the dossier (the dossier's row lock serialises this).
+    if not has_held(session, d.code, d.holder_agency_code):
+        session.execute(dossier_access.insert().values(dossier_code=d.code, agency_code=d.holder_agency_code))
+
+
+def has_held(session: Session, code: str, agency_code: str) -> bool:
+    """Whether `agency_code` holds or has held the dossier."""
+    return session.execute(sa.select(sa.literal(1)).where(
+        dossier_access.c.dossier_code == code, dossier_access.c.agency_code == agency_code)).first() is not None
 
 
 def _save_pauses(session: Session, d: Dossier) -> None:
@@ -83,6 +109,82 @@ def public_history(session: Session, code: str) -> list[dict]:
         .where(h.dossier_code == code, h.public.is_(True)).order_by(h.seq)
     ).mappings()
     return [dict(row) for row in rows]
+
+
+def history(session: Session, code: str) -> list[dict]:
+    """The whole history for the desk: actors and details included."""
+    h = dossier_history.c
+    rows = session.execute(sa.select(dossier_history).where(h.dossier_code == code).order_by(h.seq)).mappings()
+    return [{"at": r["at"], "action": r["action"], "from_state": r["from_state"], "to_state": r["to_state"],
+             "agency_code": r["agency_code"], "reason": r["reason"], "details": json.loads(r["details"]),
+             "actor": {"kind": r["actor_kind"], "id": r["actor_id"], "agency_code": r["actor_agency_code"]}}
+            for r in rows]
+
+
+def apologies(session: Session, code: str) -> list[dict]:
+    a = apology.c
+    rows = session.execute(
+        sa.select(a.dossier_code, a.agency_code, a.issued_at, a.original_appointment_date, a.new_appointment_date,
+                  a.reason).where(a.dossier_code == code).order_by(a.issued_at, a.id)
+    ).mappings()
+    return [dict(row) for row in rows]
+
+
+_DESK_COLUMNS = ("code", "procedure_code", "procedure_name", "state", "agency_code", "holder_agency_code", "assignee",
+                 "channel", "submitted_at", "received_at", "appointment_date", "legal_due_date", "step_index",
+                 "step_role", "step_due_date", "version")
+
+
+def desk_query(agency_code: str | None, q: Mapping[str, Any], today: date) -> tuple[sa.Select, sa.Select]:
+    """(page, count) statements for the desk; `agency_code` None for a city admin, who sees everything.
+
+    The permission filter is SQL: EXISTS on the agencies that held the dossier (the current holder
+    is one of them), so the database walks only that agency's rows through its index.
+    """
+    d = dossier.c
+    where: list[sa.ColumnElement[bool]] = []
+    if agency_code is not None:
+        where.append(sa.exists().where(dossier_access.c.dossier_code == d.code,
+                                       dossier_access.c.agency_code == agency_code))
+    if q["state"]:
+        where.append(d.state.in_(q["state"]))
+    for name, column in (("procedure", d.procedure_code), ("assignee", d.assignee), ("channel", d.channel)):
+        if q[name] is not None:
+            where.append(column == q[name])
+    if q["due_before"] is not None:
+        where.append(d.appointment_date <= q["due_before"])
+    if q["overdue"] is not None:
+        late = sa.and_(d.legal_due_date < today, d.state.in_(sorted(OVERDUE_STATES)))
+        where.append(late if q["overdue"] else sa.not_(late))
+    page = (sa.select(*(d[name] for name in _DESK_COLUMNS)).where(*where)
+            .order_by(d.appointment_date, d.code).limit(q["per_page"]).offset((q["page"] - 1) * q["per_page"]))
+    return page, sa.select(sa.func.count()).select_from(dossier).where(*where)
+
+
+def desk_page(session: Session, agency_code: str | None, q: Mapping[str, Any],
+              today: date) -> tuple[list[Mapping[str, Any]], int]:
+    if agency_code is not None and session.get_bind().dialect.name == "postgresql":
+        # The permission filter reaches an agency's few thousand dossiers by key through dossier_access. At the
+        # default random_page_cost (4, a spinning disk) PostgreSQL prices those reads above scanning the whole
+        # table; on SSD or a warm cache they cost far less. 1.1 is the usual SSD value; for this transaction only.
+        session.execute(sa.text("SET LOCAL random_page_cost = 1.1"))
+    page, count = desk_query(agency_code, q, today)
+    return list(session.execute(page).mappings()), session.execute(count).scalar_one()
+
+
+def is_revoked(session: Session, token_id: str) -> bool:
+    return session.execute(
+        sa.select(sa.literal(1)).where(revoked_token.c.token_id == token_id)).first() is not None
+
+
+def revoke(session: Session, token_id: str, expires_at: datetime) -> bool:
+    """Record a revoked token; False if it already was (a concurrent twin counts as already)."""
+    try:
+        with session.begin_nested():
+            session.execute(revoked_token.insert().values(token_id=token_id, expires_at=expires_at))
+    except IntegrityError:
+        return False
+    return True
 
 
 def find_outcome(session: Session, key: str) -> tuple[str, dict] | None:

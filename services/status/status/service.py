@@ -1,25 +1,47 @@
 """The status service: the dossier lifecycle behind RabbitMQ. Thin: receive, call the domain, persist."""
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import logging
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, replace
+from datetime import date
+from typing import Any
 
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError
+from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from prometheus_client import Counter
+from sqlalchemy.orm import Session
 
+from motcua.calendar import default_calendar, local_date
+from motcua.config import env_int
 from motcua.db import UnitOfWork, utcnow
 from motcua.dependencies import Database, WorkerContext
-from motcua.errors import Conflict, MotCuaError, NotFound, PermanentFailure, ValidationFailed, marshmallow_fields
+from motcua.errors import (
+    Conflict, MotCuaError, NotFound, PayloadTooLarge, PermanentFailure, Unauthorized, ValidationFailed,
+    marshmallow_fields,
+)
 from motcua.logs import dossier_context
 from motcua.messaging import event_handler
-from motcua.national_codes import NATIONAL_STATUS_CODE
+from motcua.national_codes import NATIONAL_STATUS_CODE, DossierState
+from motcua.storage import AttachmentStore, attachment_store
 from motcua.web import OpsEndpoints
+from motcua_contracts.desk import (
+    DeskActionSchema, DeskDossierDetailSchema, DeskPageSchema, DeskQuerySchema, OfficialSchema, TokenRevokedSchema,
+)
 from motcua_contracts.status import ActionOutcomeSchema, DossierActionSchema, PublicDossierViewSchema
 from status import repository
-from status.domain import Actor, Change, Command, Dossier, register
+from status.domain import RULES, Actor, Change, Command, Dossier, permissions, register
+from status.domain.deadlines import is_overdue
+from status.domain.desk import APOLOGY_TEMPLATE, warning
+from status.domain.permissions import Official
 from status.models import metadata
+from status.overdue import OverdueSweep
+from status.reports import Reports
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +51,62 @@ REGISTERED = Counter("motcua_dossiers_registered_total", "Dossiers registered fr
                      ["procedure", "agency", "channel"])
 
 
-def fingerprint(dossier_code: str, command: dict) -> str:
-    """sha256 of the canonical JSON of the command (loaded, so defaults are explicit) minus its key."""
-    body = {k: v for k, v in DossierActionSchema().dump(command).items() if k != "idempotency_key"}
+def _fingerprint(dossier_code: str, body: Mapping[str, Any]) -> str:
     canonical = json.dumps({"dossier_code": dossier_code, **body}, sort_keys=True, separators=(",", ":"),
                            ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def fingerprint(dossier_code: str, command: dict) -> str:
+    """sha256 of the canonical JSON of the command (loaded, so defaults are explicit) minus its key."""
+    return _fingerprint(dossier_code,
+                        {k: v for k, v in DossierActionSchema().dump(command).items() if k != "idempotency_key"})
+
+
+def _load(schema: Schema, data: object, what: str, prefix: str | None = None) -> dict:
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        messages = {prefix: exc.messages} if prefix else exc.messages
+        raise ValidationFailed(f"The {what} has invalid fields.", marshmallow_fields(messages)) from None
+
+
+def _check_key(idempotency_key: object) -> None:
+    if not (isinstance(idempotency_key, str) and 8 <= len(idempotency_key) <= 128):
+        raise ValidationFailed("Bad idempotency key.", {"idempotency_key": ["Use 8 to 128 characters, e.g. a UUID."]})
+
+
+def _result_document(document: Mapping[str, str] | None) -> tuple[dict | None, bytes | None]:
+    """(metadata, bytes) of the result document attached to a desk action, checked."""
+    if document is None:
+        return None, None
+    try:
+        content = base64.b64decode(document["content_base64"], validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationFailed("The result document is not valid base64.",
+                               {"result_document.content_base64": ["Not base64."]}) from None
+    if not content:
+        raise ValidationFailed("The result document is empty.", {"result_document.content_base64": ["Empty file."]})
+    limit = env_int("STATUS_RESULT_MAX_BYTES", 20_000_000)
+    if len(content) > limit:
+        raise PayloadTooLarge(f"The result document is larger than {limit} bytes.",
+                              {"result_document.content_base64": [f"At most {limit} bytes."]})
+    return {"filename": document["filename"], "sha256": hashlib.sha256(content).hexdigest(),
+            "size_bytes": len(content)}, content
+
+
+def _desk_item(d: Mapping[str, Any], today: date) -> dict:
+    """One dossier as the desk lists it, from its row (or the aggregate's fields: same names)."""
+    state = DossierState(d["state"])
+    return {
+        "dossier_code": d["code"], "national_status_code": NATIONAL_STATUS_CODE[state], "step": d["step_index"],
+        "warning": warning(state, d["legal_due_date"], d["appointment_date"], d["step_due_date"], today,
+                           env_int("STATUS_WARN_WORKING_DAYS", 1), default_calendar()),
+        "overdue": is_overdue(d["legal_due_date"], state, today),
+        **{name: d[name] for name in ("procedure_code", "procedure_name", "state", "agency_code",
+                                      "holder_agency_code", "assignee", "channel", "submitted_at", "received_at",
+                                      "appointment_date", "step_role", "step_due_date", "version")},
+    }
 
 
 def _outcome(d: Dossier) -> dict:
@@ -50,10 +122,21 @@ def _prior_outcome(uow: UnitOfWork, key: str, fp: str) -> dict | None:
     return None if prior is None else prior[1]
 
 
-class Service(OpsEndpoints):
+class ResultStore(DependencyProvider):
+    """Where result documents go: the attachment store (env STATUS_ATTACHMENTS_DIR)."""
+
+    def setup(self) -> None:
+        self.store: AttachmentStore = attachment_store("status")
+
+    def get_dependency(self, worker_ctx) -> AttachmentStore:
+        return self.store
+
+
+class Service(OpsEndpoints, OverdueSweep, Reports):
     name = "status"
     db = Database(metadata)
     context = WorkerContext()
+    results = ResultStore()
 
     @event_handler("intake", "dossier_submitted")
     def on_dossier_submitted(self, envelope: dict) -> None:
@@ -74,6 +157,35 @@ class Service(OpsEndpoints):
             uow.commit()
             REGISTERED.labels(dossier.procedure_code, dossier.agency_code, dossier.channel).inc()
             self._count(dossier, changes)
+
+    @event_handler("intake", "supplement_submitted")
+    def on_supplement_submitted(self, envelope: dict) -> None:
+        """The citizen's supplement resumes the clock; one nobody awaited is only kept in the history."""
+        data, event_id = envelope["data"], str(envelope["event_id"])
+        supplement = {"supplement_id": data["supplement_id"], "note": data["note"],
+                      "attachments": [{k: a[k] for k in ("attachment_id", "document_code", "filename", "sha256")}
+                                      for a in data["attachments"]]}
+        citizen = Actor("citizen")
+        with dossier_context(data["dossier_code"]), self.db.unit_of_work() as uow:
+            if not uow.claim_message("status.on_supplement_submitted", event_id):
+                return  # a redelivery: already applied
+            dossier = repository.get(uow.session, data["dossier_code"])  # unknown yet: retried, then parked
+            read_version = dossier.version
+            if dossier.state is DossierState.AWAITING_SUPPLEMENT:
+                # The clock runs again from when the citizen handed the documents in, not from this delivery
+                # (never before the pause began, whatever the clocks of the two services say).
+                at = max(data["submitted_at"], dossier.pauses[-1].started_at)
+                changes = [dossier.apply(Command("receive_supplement", citizen, idempotency_key=event_id,
+                                                 supplement=supplement), at)]
+                repository.update(uow.session, dossier, read_version)
+                self._record(uow, dossier, changes)
+            else:
+                changes = []
+                entry = dossier.record_supplement(supplement, citizen, utcnow(), key=event_id)
+                repository.update(uow.session, dossier, read_version)
+                repository.add_history(uow.session, dossier.code, entry)
+            uow.commit()
+        self._count(dossier, changes)
 
     @rpc(expected_exceptions=MotCuaError)  # a refusal is the caller's problem: a warning, not an error
     def get_public_view(self, dossier_code: str, tracking_key: str) -> dict:
@@ -97,16 +209,94 @@ class Service(OpsEndpoints):
         """Apply a command; a repeated idempotency key returns the first outcome and changes nothing."""
         if not isinstance(dossier_code, str):
             raise ValidationFailed("The dossier code must be a string.", {"dossier_code": ["Not a string."]})
-        try:
-            loaded = DossierActionSchema().load(command)
-        except ValidationError as exc:
-            raise ValidationFailed("The command has invalid fields.", marshmallow_fields(exc.messages)) from None
+        loaded = _load(DossierActionSchema(), command, "command")
         cmd = Command(**{**loaded, "actor": Actor(**loaded["actor"]),
                          "missing_items": tuple(loaded["missing_items"] or ())})
-        fp = fingerprint(dossier_code, loaded)
-        with dossier_context(dossier_code):
+        return self._execute(dossier_code, cmd, fingerprint(dossier_code, loaded))
+
+    @rpc(expected_exceptions=MotCuaError)
+    def desk_list(self, official: dict, query: dict) -> dict:
+        """The official's desk (DeskQuerySchema in, DeskPageSchema out): what their agency holds or has held."""
+        who = self._authenticate(official)
+        q = _load(DeskQuerySchema(), query, "desk query")
+        today = local_date(utcnow())
+        with self.db.unit_of_work() as uow:
+            rows, total = repository.desk_page(uow.session, None if who.city_admin else who.agency_code, q, today)
+        return DeskPageSchema().dump({"items": [_desk_item(row, today) for row in rows], "page": q["page"],
+                                      "per_page": q["per_page"], "total": total})
+
+    @rpc(expected_exceptions=MotCuaError)
+    def desk_get(self, official: dict, dossier_code: str) -> dict:
+        """One dossier with its whole history (DeskDossierDetailSchema); NotFound if the official may not see it."""
+        who = self._authenticate(official)
+        with dossier_context(str(dossier_code)), self.db.unit_of_work() as uow:
+            dossier = repository.find(uow.session, dossier_code) if isinstance(dossier_code, str) else None
+            if dossier is None or not permissions.can_see(
+                    who, repository.has_held(uow.session, dossier.code, who.agency_code)):
+                raise NotFound(f"No dossier {dossier_code}.")
+            history = repository.history(uow.session, dossier.code)
+            apologies = repository.apologies(uow.session, dossier.code)
+        now = utcnow()
+        return DeskDossierDetailSchema().dump({
+            **_desk_item(vars(dossier), local_date(now)), "history": history,
+            "apologies": [{"template": APOLOGY_TEMPLATE, **apology} for apology in apologies],
+            "paused_working_days": dossier.paused_working_days(now),
+        })
+
+    @rpc(expected_exceptions=MotCuaError)
+    def desk_action(self, official: dict, dossier_code: str, command: dict, idempotency_key: str) -> dict:
+        """An official's action (DeskActionSchema in, ActionOutcomeSchema out), idempotent by its key."""
+        who = self._authenticate(official)
+        if not isinstance(dossier_code, str):
+            raise ValidationFailed("The dossier code must be a string.", {"dossier_code": ["Not a string."]})
+        loaded = _load(DeskActionSchema(), command, "action")
+        _check_key(idempotency_key)
+        document, content = _result_document(loaded["result_document"])
+        cmd = Command(
+            action=loaded["action"], actor=Actor("official", who.subject, who.agency_code),
+            idempotency_key=idempotency_key, reason=loaded["reason"], to_agency_code=loaded["to_agency_code"],
+            assignee=loaded["assignee"], missing_items=tuple(loaded["missing_items"] or ()),
+            fee_vnd=loaded["fee_vnd"], expected_version=loaded["expected_version"], result_document=document,
+        )
+        inputs = {k: v for k, v in DeskActionSchema().dump(loaded).items() if k != "result_document"}
+        fp = _fingerprint(dossier_code, {**inputs, "actor": asdict(cmd.actor), "result_document": document})
+
+        def admit(session: Session, dossier: Dossier) -> Command:
+            permissions.check_action(who, cmd.action, dossier.code, dossier.holder_agency_code,
+                                     repository.has_held(session, dossier.code, who.agency_code))
+            if content is None or cmd.action != "complete" or dossier.state not in RULES["complete"].sources:
+                return cmd  # the lifecycle refuses it next (a stray document, or not completable now): unstored
+            return replace(cmd, result_document={**document, "storage_key": self.results.put(content)})
+
+        return self._execute(dossier_code, cmd, fp, admit)
+
+    @rpc(expected_exceptions=MotCuaError)
+    def revoke_token(self, token_id: str, expires_at: str) -> dict:
+        """Refuse an official's token from now on (TokenRevokedSchema); revoking twice is harmless."""
+        data = _load(TokenRevokedSchema(), {"token_id": token_id, "expires_at": expires_at}, "revocation")
+        if len(data["token_id"]) > 128:
+            raise ValidationFailed("The token id is too long.", {"token_id": ["At most 128 characters."]})
+        with self.db.unit_of_work() as uow:
+            if repository.revoke(uow.session, data["token_id"], data["expires_at"]):
+                uow.record_event("token_revoked", data)
+            uow.commit()
+        return TokenRevokedSchema().dump(data)
+
+    def _authenticate(self, official: object) -> Official:
+        """The official whose token the gateway verified, unless it expired or was revoked since."""
+        claims = _load(OfficialSchema(), official, "official's claims", prefix="official")
+        if claims["expires_at"] <= utcnow():
+            raise Unauthorized("The token has expired.")
+        with self.db.unit_of_work() as uow:
+            if repository.is_revoked(uow.session, claims["token_id"]):
+                raise Unauthorized("The token was revoked.")
+        return Official.of(claims["subject"], claims["agency_code"], claims["roles"])
+
+    def _execute(self, code: str, cmd: Command, fp: str,
+                 admit: Callable[[Session, Dossier], Command] | None = None) -> dict:
+        with dossier_context(code):
             try:
-                return self._apply(dossier_code, cmd, fp)
+                return self._apply(code, cmd, fp, admit)
             except Conflict:
                 # A twin with the same key may have committed meanwhile: then answer as it did.
                 with self.db.unit_of_work() as uow:
@@ -115,12 +305,14 @@ class Service(OpsEndpoints):
                     raise
                 return prior
 
-    def _apply(self, code: str, cmd: Command, fp: str) -> dict:
+    def _apply(self, code: str, cmd: Command, fp: str, admit: Callable[[Session, Dossier], Command] | None) -> dict:
         with self.db.unit_of_work() as uow:
             prior = _prior_outcome(uow, cmd.idempotency_key, fp)
             if prior is not None:
                 return prior
             dossier = repository.get(uow.session, code)
+            if admit is not None:
+                cmd = admit(uow.session, dossier)  # may refuse: nothing was written
             read_version, now = dossier.version, utcnow()
             change = dossier.apply(cmd, now)
             repository.update(uow.session, dossier, read_version)

@@ -126,3 +126,17 @@ def check_attachments(documents: list[dict], uploads: list[Upload], limits: Limi
     if wrong_type:
         raise UnsupportedMediaType("An attachment is not of an accepted type.", wrong_type)
     return checked
+
+
+def attachment_refs(attachment_ids: list[str], attachments: list[Attachment]) -> list[dict]:
+    """The files as events name them (motcua_contracts.common.AttachmentRefSchema)."""
+    return [{"attachment_id": attachment_id, "document_code": a.document_code, "filename": a.filename,
+             "content_type": a.content_type, "size_bytes": a.size_bytes, "sha256": a.sha256}
+            for attachment_id, a in zip(attachment_ids, attachments)]
+
+
+def receipt_documents(documents: list[dict], attachments: list[Attachment]) -> list[dict]:
+    """The files as a receipt lists them, under their documents' names (ReceiptDocumentSchema)."""
+    names = {doc["code"]: doc["name"] for doc in documents}
+    return [{"document_code": a.document_code, "name": names[a.document_code], "filename": a.filename,
+             "sha256": a.sha256} for a in attachments]

@@ -13,7 +13,9 @@ from motcua.calendar import TIMEZONE, default_calendar, local_date
 from motcua.dossier_code import format_dossier_code
 from motcua.errors import NotFound, ValidationFailed
 
-from intake.domain.attachments import Attachment, Limits, check_attachments, decode_uploads, document_problems
+from intake.domain.attachments import (
+    Attachment, Limits, attachment_refs, check_attachments, decode_uploads, document_problems, receipt_documents,
+)
 from intake.domain.form_schema import load_applicant, load_form
 
 # Circular 01/2018/TT-VPCP, template 01 "Giấy tiếp nhận hồ sơ và hẹn trả kết quả"
@@ -120,7 +122,6 @@ def dossier_code(prepared: Prepared, sequence: int) -> str:
 def receipt(prepared: Prepared, code: str) -> dict:
     """Template 01 as data (motcua_contracts.intake.ReceiptSchema); received_at in Vietnam time."""
     version = prepared.version
-    names = {doc["code"]: doc["name"] for doc in version["documents"]}
     return {
         "template": RECEIPT_TEMPLATE,
         "dossier_code": code,
@@ -135,8 +136,7 @@ def receipt(prepared: Prepared, code: str) -> dict:
         "received_at": prepared.received_at.astimezone(TIMEZONE),
         "appointment_date": prepared.appointment_date,
         "time_limit_working_days": version["time_limit"]["working_days"],
-        "documents": [{"document_code": a.document_code, "name": names[a.document_code], "filename": a.filename,
-                       "sha256": a.sha256} for a in prepared.attachments],
+        "documents": receipt_documents(version["documents"], prepared.attachments),
         "fees_vnd": prepared.fees_vnd,
     }
 
@@ -159,9 +159,7 @@ def submitted_event(prepared: Prepared, code: str, tracking_key_hash: str, attac
         "tracking_key_hash": tracking_key_hash,
         "applicant": prepared.applicant,
         "form": prepared.form,
-        "attachments": [
-            {"attachment_id": attachment_id, "document_code": a.document_code, "filename": a.filename,
-             "content_type": a.content_type, "size_bytes": a.size_bytes, "sha256": a.sha256}
-            for attachment_id, a in zip(attachment_ids, prepared.attachments)],
+        "attachments": attachment_refs(attachment_ids, prepared.attachments),
         "fees_vnd": prepared.fees_vnd,
+        "workflow": version["workflow"],  # the pinned version's default route, for status
     }

@@ -18,6 +18,8 @@ from typing import Any
 from motcua.calendar import default_calendar
 from motcua.errors import Conflict, IllegalTransition, ValidationFailed
 from motcua.national_codes import CLOCK, NATIONAL_STATUS_CODE, Channel, ClockState, DossierState
+from status.domain import route
+from status.domain.route import Step
 
 S = DossierState
 
@@ -54,7 +56,7 @@ REGISTER_EVENT = "dossier_registered"
 
 # The action-specific inputs each action takes; any other one sent is refused, not dropped.
 _INPUTS = {"assign": "assignee", "transfer": "to_agency_code", "request_supplement": "missing_items",
-           "request_payment": "fee_vnd"}
+           "request_payment": "fee_vnd", "complete": "result_document", "receive_supplement": "supplement"}
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ class Command:
     missing_items: tuple[str, ...] = ()
     fee_vnd: int | None = None
     expected_version: int | None = None
+    result_document: Mapping[str, Any] | None = None  # stored already: filename, sha256, size_bytes, storage_key
+    supplement: Mapping[str, Any] | None = None  # what the citizen sent (JSON-ready), kept in the history
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,23 @@ class Dossier:
     returned_at: datetime | None = None
     updated_at: datetime | None = None
     pauses: list[ClockPause] = field(default_factory=list)
+    workflow: tuple[Step, ...] = ()  # the default route; empty when the procedure has none
+    step_index: int | None = None  # the route's current step, once accepted
+    step_role: str | None = None
+    step_due_date: date | None = None
+    # The legally due date: starts as the appointment date and moves with the clock's pauses as it
+    # does, but an apology's new appointment date never moves it (the on-time KPI is measured on it).
+    legal_due_date: date | None = None
+    result_document: Mapping[str, Any] | None = None
+    overdue_since: date | None = None
+
+    def __post_init__(self) -> None:
+        if self.legal_due_date is None:
+            self.legal_due_date = self.appointment_date
+
+    def paused_working_days(self, now: datetime) -> int:
+        """Working days the clock has been paused so far (an open pause counts up to `now`)."""
+        return default_calendar().paused_working_days((p.started_at, p.ended_at or now) for p in self.pauses)
 
     def tracking_key_matches(self, tracking_key: object) -> bool:
         if not isinstance(tracking_key, str):
@@ -164,9 +185,7 @@ class Dossier:
         rule = RULES.get(command.action)
         if rule is None:
             raise ValidationFailed(f"Unknown action {command.action!r}.", {"action": ["Unknown action."]})
-        if command.expected_version is not None and command.expected_version != self.version:
-            raise Conflict(f"Dossier {self.code} was changed by someone else (version {self.version}, "
-                           f"expected {command.expected_version}); reload.")
+        self._check_version(command.expected_version)
         if self.state not in rule.sources:
             allowed = ", ".join(sorted(rule.sources))
             raise IllegalTransition(f"Cannot {command.action} dossier {self.code} in state {self.state}; "
@@ -177,6 +196,23 @@ class Dossier:
         self.state, self.version, self.updated_at = rule.target, self.version + 1, now
         return self._change(command.action, from_state, acting_agency, command.actor, now, rule.event_type,
                             reason=command.reason, key=command.idempotency_key, details=details)
+
+    def record_supplement(self, supplement: Mapping[str, Any], actor: Actor, now: datetime,
+                          key: str | None = None) -> HistoryEntry:
+        """A supplement that arrived while none was awaited: kept in the history, the state unchanged."""
+        self.version, self.updated_at = self.version + 1, now
+        return self._entry("record_supplement", self.state, self.holder_agency_code, actor, now, key=key,
+                           details={"supplement": dict(supplement)})
+
+    def current(self) -> dict[str, Any]:
+        """The fresh view a refused concurrent writer needs to retry."""
+        return {"state": self.state.value, "version": self.version, "holder_agency_code": self.holder_agency_code,
+                "assignee": self.assignee}
+
+    def _check_version(self, expected: int | None) -> None:
+        if expected is not None and expected != self.version:
+            raise Conflict(f"Dossier {self.code} was changed by someone else (version {self.version}, "
+                           f"expected {expected}); reload.", {"current": self.current()})
 
     def _check_inputs(self, c: Command) -> None:
         errors: dict[str, list[str]] = {}
@@ -207,7 +243,15 @@ class Dossier:
             case "request_payment":
                 need("fee_vnd", c.fee_vnd is not None and c.fee_vnd > 0, "Give the fee due in VND.")
             case "withdraw":
-                need("actor.kind", c.actor.kind == "citizen", "Only the applicant withdraws a dossier.")
+                # The applicant withdraws; an official records a withdrawal handed in at the counter.
+                need("actor.kind", c.actor.kind in ("citizen", "official"),
+                     "Only the applicant withdraws a dossier, or an official records it.")
+                if c.actor.kind == "official":
+                    need("reason", _filled(c.reason), "Say how the applicant asked to withdraw.")
+            case "complete":
+                # An official attaches the result; a department system keeps it in its own system.
+                if c.actor.kind == "official":
+                    need("result_document", c.result_document is not None, "Attach the result document.")
         if errors:
             raise ValidationFailed(f"Cannot {c.action} dossier {self.code} in state {self.state}: "
                                    "missing or invalid input.", errors)
@@ -220,10 +264,13 @@ class Dossier:
             pause = self.pauses[-1]
             self.pauses[-1] = replace(pause, ended_at=now)
             if CLOCK[target] is ClockState.RUNNING:
-                # The citizen's time does not count against the agency: the due date moves by it.
+                # The citizen's time does not count against the agency: the due dates move by it.
                 days = calendar.paused_working_days([(pause.started_at, now)])
                 details.update(paused_working_days=days, previous_appointment_date=self.appointment_date.isoformat())
                 self.appointment_date = calendar.extend(self.appointment_date, days)
+                self.legal_due_date = calendar.extend(self.legal_due_date, days)
+                if self.step_due_date is not None:
+                    self.step_due_date = calendar.extend(self.step_due_date, days)
                 details["appointment_date"] = self.appointment_date.isoformat()
         if CLOCK[target] is ClockState.PAUSED:
             self.pauses.append(ClockPause(now, target.value))
@@ -234,12 +281,24 @@ class Dossier:
                     # Online, the legal time limit counts from the official's acceptance, not submission.
                     self.appointment_date = calendar.appointment_date(
                         now, self.time_limit_working_days, self.cutoff_hour)
+                self.legal_due_date = self.appointment_date
                 details["appointment_date"] = self.appointment_date.isoformat()
+                if self.workflow:
+                    self._enter_step(0, now)
             case "assign":
                 self.assignee = details["assignee"] = c.assignee
             case "transfer":
                 details.update(from_agency_code=self.holder_agency_code, to_agency_code=c.to_agency_code)
+                if self.step_index is not None:
+                    step = route.next_step(self.workflow, self.step_index, c.to_agency_code)
+                    if step is None:
+                        details["route"] = "deviation"  # the official's choice, off the template
+                    else:
+                        details.update(route="template", step=step)
+                        self._enter_step(step, now)
                 self.holder_agency_code, self.assignee = c.to_agency_code, None  # the new agency assigns
+            case "receive_supplement" if c.supplement is not None:
+                details["supplement"] = dict(c.supplement)
             case "request_supplement":
                 self.supplement_requests += 1
                 details["missing_items"] = list(c.missing_items)
@@ -250,18 +309,31 @@ class Dossier:
                 details["fee_vnd"] = c.fee_vnd
             case "complete":
                 self.completed_at = now
+                if c.result_document is not None:
+                    self.result_document = details["result_document"] = dict(c.result_document)
             case "return_result":
                 self.returned_at = now
         return details
 
-    def _change(self, action: str, from_state: DossierState | None, agency_code: str, actor: Actor,
-                now: datetime, event_type: str, *, reason: str | None = None, key: str | None = None,
-                details: dict[str, Any]) -> Change:
-        entry = HistoryEntry(
+    def _enter_step(self, index: int, now: datetime) -> None:
+        calendar = default_calendar()
+        start = calendar.counting_start(self.received_at, self.cutoff_hour)
+        self.step_index, self.step_role = index, self.workflow[index].role
+        self.step_due_date = route.step_due_date(calendar, start, self.workflow, index, self.paused_working_days(now))
+
+    def _entry(self, action: str, from_state: DossierState | None, agency_code: str, actor: Actor,
+               now: datetime, *, reason: str | None = None, key: str | None = None,
+               details: dict[str, Any]) -> HistoryEntry:
+        return HistoryEntry(
             seq=self.version, at=now, action=action, from_state=from_state, to_state=self.state,
             agency_code=agency_code, actor=actor, reason=reason, idempotency_key=key, details=details,
             public=from_state != self.state or agency_code != self.holder_agency_code,
         )
+
+    def _change(self, action: str, from_state: DossierState | None, agency_code: str, actor: Actor,
+                now: datetime, event_type: str, *, reason: str | None = None, key: str | None = None,
+                details: dict[str, Any]) -> Change:
+        entry = self._entry(action, from_state, agency_code, actor, now, reason=reason, key=key, details=details)
         data = {
             "dossier_code": self.code, "procedure_code": self.procedure_code, "action": action,
             "from_state": from_state, "to_state": self.state,
@@ -293,7 +365,7 @@ def register(submitted: Mapping[str, Any], message_id: str | None = None) -> tup
         applicant_given_name=given_name(submitted["applicant"]["full_name"]),
         submitted_at=at, appointment_date=submitted["appointment_date"],
         time_limit_working_days=Decimal(submitted["time_limit_working_days"]), cutoff_hour=cutoff,
-        version=1, updated_at=at,
+        version=1, updated_at=at, workflow=route.steps(submitted.get("workflow") or ()),
     )
     changes = [dossier._change("register", None, dossier.agency_code, SYSTEM, at, REGISTER_EVENT,
                                key=message_id, details={})]

@@ -1,5 +1,7 @@
 """Where attachment bytes live: one small interface, local disk for the single-machine run.
 
+Intake keeps citizens' attachments in it and status the result documents officials attach.
+
 Blobs are content-addressed (the key is their SHA-256), so writing the same file twice is one
 blob, and a submission that rolls back after its files were written leaves only an
 unreferenced blob behind, never a dossier row without its file.
@@ -26,11 +28,16 @@ class AttachmentStore(Protocol):
         """The stored bytes for a key from `put`; KeyError if there are none."""
 
 
+def attachment_store(service: str) -> AttachmentStore:
+    """A service's store: files under env `<SERVICE>_ATTACHMENTS_DIR`, default var/attachments."""
+    return LocalDiskStore(env(f"{service.upper()}_ATTACHMENTS_DIR"))
+
+
 class LocalDiskStore:
-    """Files under `root/ab/abcdef...` (env INTAKE_ATTACHMENTS_DIR, default var/attachments)."""
+    """Files under `root/ab/abcdef...` (default var/attachments)."""
 
     def __init__(self, root: str | os.PathLike[str] | None = None):
-        self.root = Path(root or env("INTAKE_ATTACHMENTS_DIR") or var_dir() / "attachments")
+        self.root = Path(root or var_dir() / "attachments")
 
     def _path(self, key: str) -> Path:
         if not _KEY.fullmatch(key):  # a key is never a path: nothing outside root can be named

@@ -1,0 +1,144 @@
+"""The overdue sweep: an apology with a new date (template 04) for each dossier past its date.
+
+nameko's timer fires on every replica (STACK-NOTES), so a run is claimed in the database: on
+PostgreSQL a transaction-scoped advisory lock makes replicas firing together skip at once,
+and the `sweep_run` row makes replicas firing apart skip an interval already swept. The
+claim, the apologies, the dossiers' new dates, their history and their `dossier_overdue`
+events commit in one transaction, so a crash leaves either all of a run or none of it.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from nameko.timer import Timer
+from prometheus_client import Counter, Gauge
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session
+
+from motcua.calendar import local_date
+from motcua.config import env_float, env_int
+from motcua.db import UnitOfWork, utcnow
+from motcua.logs import dossier_context
+from motcua.national_codes import DossierState
+from status import repository
+from status.domain import Actor, HistoryEntry
+from status.domain.deadlines import (
+    APOLOGY_EXTENSION_ENV, DEFAULT_APOLOGY_EXTENSION, OVERDUE_STATES, apology_new_date, apology_reason, needs_apology,
+)
+from status.domain.desk import APOLOGY_TEMPLATE
+from status.models import apology, dossier, sweep_run
+
+log = logging.getLogger(__name__)
+
+SWEEP_ENV = "STATUS_SWEEP_SECONDS"
+SWEEP_NAME = "overdue"
+SWEEP_LOCK = 7_300_466_001  # advisory lock key of this sweep; unique among status's advisory locks
+SCHEDULER = Actor("scheduler")
+
+OVERDUE = Gauge("motcua_dossiers_overdue", "Dossiers past their legal due date with the clock running "
+                "(every replica reports the same count: aggregate with max)")
+APOLOGIES = Counter("motcua_apologies_total", "Apologies (template 04) issued by the overdue sweep", ["agency"])
+
+
+def sweep_interval() -> float:
+    return env_float(SWEEP_ENV, 60.0)
+
+
+class SweepTimer(Timer):
+    """nameko's timer, its interval read from the environment when a container is built, not at import."""
+
+    def __init__(self, **kwargs):
+        super().__init__(interval=sweep_interval(), **kwargs)
+
+
+class OverdueSweep:
+    """Mixed into the status Service, which provides `self.db`."""
+
+    @SweepTimer.decorator
+    def sweep_overdue(self) -> None:
+        now = utcnow()
+        with self.db.unit_of_work() as uow:
+            issued = _sweep(uow, now) if _claim_run(uow.session, now) else []
+            uow.commit()
+            overdue = _count_overdue(uow.session, local_date(now))
+        for agency in issued:
+            APOLOGIES.labels(agency).inc()
+        OVERDUE.set(overdue)
+
+
+def _claim_run(session: Session, now: datetime) -> bool:
+    """True when this replica is the one to sweep now; the claim commits with the sweep."""
+    if (session.get_bind().dialect.name == "postgresql"
+            and not session.execute(sa.select(sa.func.pg_try_advisory_xact_lock(SWEEP_LOCK))).scalar()):
+        return False  # another replica is sweeping right now
+    last = session.execute(sa.select(sweep_run.c.last_run_at).where(sweep_run.c.name == SWEEP_NAME)
+                           .with_for_update()).scalar()
+    # 0.9: timers drift, and a replica firing a little early must not skip a whole interval.
+    if last is not None and last > now - timedelta(seconds=0.9 * sweep_interval()):
+        return False
+    if last is None:
+        session.execute(sweep_run.insert().values(name=SWEEP_NAME, last_run_at=now))
+    else:
+        session.execute(sweep_run.update().where(sweep_run.c.name == SWEEP_NAME).values(last_run_at=now))
+    return True
+
+
+def _sweep(uow: UnitOfWork, now: datetime) -> list[str]:
+    """Apologise for every dossier that needs it; returns the apologising agencies, one per apology."""
+    today, d = local_date(now), dossier.c
+    # The query narrows on the (state, appointment_date) index; needs_apology decides.
+    candidates = uow.session.execute(
+        sa.select(d.code, d.procedure_code, d.holder_agency_code, d.state, d.version, d.legal_due_date,
+                  d.appointment_date)
+        .where(d.state.in_(OVERDUE_STATES), d.appointment_date < today,
+               ~sa.exists().where(apology.c.dossier_code == d.code,
+                                  apology.c.original_appointment_date == d.appointment_date))
+        .order_by(d.appointment_date, d.code)
+    ).all()
+    new_date = apology_new_date(today, env_int(APOLOGY_EXTENSION_ENV, DEFAULT_APOLOGY_EXTENSION))
+    issued = []
+    for row in candidates:
+        if needs_apology(row.legal_due_date, row.appointment_date, row.state, today):
+            with dossier_context(row.code):
+                if _apologise(uow, row, new_date, now):
+                    issued.append(row.holder_agency_code)
+    return issued
+
+
+def _apologise(uow: UnitOfWork, row: Row, new_date: date, now: datetime) -> bool:
+    d, reason, version = dossier.c, apology_reason(row.appointment_date), row.version + 1
+    moved = uow.session.execute(
+        dossier.update().where(d.code == row.code, d.version == row.version).values(
+            appointment_date=new_date, version=version, updated_at=now,
+            # Late from the day after its legal due date, however long the sweep was down.
+            overdue_since=sa.func.coalesce(d.overdue_since, row.legal_due_date + timedelta(days=1)))
+    )
+    if moved.rowcount != 1:
+        log.info("dossier changed while being swept; the next sweep looks at it again")
+        return False
+    uow.session.execute(apology.insert().values(
+        dossier_code=row.code, agency_code=row.holder_agency_code, issued_at=now,
+        original_appointment_date=row.appointment_date, new_appointment_date=new_date, reason=reason))
+    state = DossierState(row.state)
+    details = {"template": APOLOGY_TEMPLATE, "original_appointment_date": row.appointment_date.isoformat(),
+               "new_appointment_date": new_date.isoformat()}
+    repository.add_history(uow.session, row.code, HistoryEntry(
+        seq=version, at=now, action="apology", from_state=state, to_state=state,
+        agency_code=row.holder_agency_code, actor=SCHEDULER, reason=reason, idempotency_key=None,
+        details=details, public=True))  # the citizen sees the apology and the new date
+    uow.record_event("dossier_overdue", {
+        "dossier_code": row.code, "procedure_code": row.procedure_code, "agency_code": row.holder_agency_code,
+        "state": state, "original_appointment_date": row.appointment_date, "new_appointment_date": new_date,
+        "reason": reason,
+    }, dossier_code=row.code)
+    log.info("apology issued: appointment %s moved to %s", row.appointment_date, new_date)
+    return True
+
+
+def _count_overdue(session: Session, today: date) -> int:
+    """The SQL form of deadlines.is_overdue, counted city-wide."""
+    d = dossier.c
+    return session.execute(sa.select(sa.func.count()).select_from(dossier)
+                           .where(d.state.in_(OVERDUE_STATES), d.legal_due_date < today)).scalar_one()

@@ -1,0 +1,211 @@
+"""The on-time report and the national export through status's RPC, on both databases status runs on.
+
+Seeded rows and the expected numbers, counted by hand for November 2026 (Asia/Ho_Chi_Minh):
+
+agency A (procedure 1.001193)                         received  category
+  A1 online  completed on its due date 10/11            yes     completed on time
+  A2 counter returned, completed 11/11, due 10/11       yes     completed late
+  A3 postal  in progress, due 20/11                     yes     unfinished late
+  A4 online  completed 18/11, due 19/11 (a pause moved it from 12/11)   yes  completed on time
+  A5 counter received 2026-11-30T17:30Z = 1/12 in Hanoi  no     -
+  A6 online  awaiting supplement since 24/11, due 25/11  yes     unfinished on time
+  A7 online  received 2026-10-31T17:30Z = 1/11 in Hanoi, due 30/11  yes  unfinished on time
+  A8 online  completed 2026-11-30T17:30Z = 1/12, due 25/11  yes  unfinished late (at the period's end)
+agency B
+  B1 counter completed 3/11, due 30/10 (1.001193)       no      completed late
+  B2 online  in progress, due 30/11 (2.002000)          yes     unfinished on time
+  B3 counter stopped (2.002000)                         yes     -
+  B4 online  completed 1/10 (2.002000)                  no      -
+  B5 online  submitted, not accepted                    no      -
+"""
+from datetime import date, datetime, time, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from nameko.standalone.rpc import ServiceRpcProxy
+
+from motcua.db import make_engine
+from motcua.errors import Forbidden, Unauthorized, ValidationFailed
+from motcua.migrations import upgrade
+from motcua_contracts.reports import NationalSyncRecordSchema
+from status.models import clock_pause, dossier, revoked_token
+from status.service import Service
+from tests.conftest import truncate_all
+
+VN, UTC = ZoneInfo("Asia/Ho_Chi_Minh"), timezone.utc
+A, B = "000.00.00.H49", "000.00.12.H49"
+ADMIN = {"subject": "admin-1", "agency_code": A, "roles": ["city_admin"], "token_id": "token-admin-1",
+         "expires_at": "2099-12-31T00:00:00+00:00"}
+NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
+
+
+def vn(day: int, month: int = 11, hour: int = 9) -> datetime:
+    return datetime(2026, month, day, hour, 0, tzinfo=VN)
+
+
+def row(code, agency, channel, state, received_at, legal_due_date, procedure="1.001193", completed_at=None,
+        returned_at=None):
+    submitted_at = received_at or vn(20)
+    return {
+        "code": code, "procedure_code": procedure, "procedure_name": "Thủ tục " + procedure, "procedure_version": 1,
+        "agency_code": agency, "holder_agency_code": agency, "channel": channel, "return_method": "counter",
+        "state": state, "version": 2, "tracking_key_hash": "0" * 64, "applicant_given_name": "An",
+        "submitted_at": submitted_at, "received_at": received_at, "appointment_date": legal_due_date,
+        "time_limit_working_days": 5, "cutoff_hour": time(15), "supplement_requests": 0, "counted_overdue": False,
+        "completed_at": completed_at, "returned_at": returned_at, "updated_at": submitted_at, "workflow": "[]",
+        "legal_due_date": legal_due_date,
+    }
+
+
+def code(agency: str, number: int) -> str:
+    return f"{agency}-261101-{number:04d}"
+
+
+SEED = [
+    row(code(A, 1), A, "online", "completed", vn(2), date(2026, 11, 10), completed_at=vn(10, hour=16)),
+    row(code(A, 2), A, "counter", "returned", vn(3), date(2026, 11, 10), completed_at=vn(11),
+        returned_at=vn(12)),
+    row(code(A, 3), A, "postal", "in_progress", vn(5), date(2026, 11, 20)),
+    row(code(A, 4), A, "online", "completed", vn(5), date(2026, 11, 19), completed_at=vn(18)),
+    row(code(A, 5), A, "counter", "received", datetime(2026, 11, 30, 17, 30, tzinfo=UTC), date(2026, 12, 4)),
+    row(code(A, 6), A, "online", "awaiting_supplement", vn(16), date(2026, 11, 25)),
+    row(code(A, 7), A, "online", "received", datetime(2026, 10, 31, 17, 30, tzinfo=UTC), date(2026, 11, 30)),
+    row(code(A, 8), A, "online", "completed", vn(10), date(2026, 11, 25),
+        completed_at=datetime(2026, 11, 30, 17, 30, tzinfo=UTC)),
+    row(code(B, 1), B, "counter", "completed", vn(20, 10), date(2026, 10, 30), completed_at=vn(3)),
+    row(code(B, 2), B, "online", "in_progress", vn(2), date(2026, 11, 30), procedure="2.002000"),
+    row(code(B, 3), B, "counter", "stopped", vn(4), date(2026, 11, 12), procedure="2.002000"),
+    row(code(B, 4), B, "online", "completed", vn(1, 10), date(2026, 10, 8), procedure="2.002000",
+        completed_at=vn(1, 10, hour=15)),
+    row(code(B, 5), B, "online", "submitted", None, date(2026, 11, 20), procedure="2.002000"),
+]
+PAUSES = [
+    # A4: a closed pause (it moved the legal date); A6: paused since 24/11, the day before its due date.
+    {"dossier_code": code(A, 4), "seq": 1, "started_at": vn(6), "ended_at": vn(13), "reason": "awaiting_supplement"},
+    {"dossier_code": code(A, 6), "seq": 1, "started_at": vn(24), "ended_at": None, "reason": "awaiting_supplement"},
+]
+
+
+@pytest.fixture(scope="module", params=["postgresql", "sqlite"])
+def database_url(request, postgres_database, tmp_path_factory):
+    if request.param == "postgresql":
+        return postgres_database("status")
+    url = f"sqlite:///{tmp_path_factory.mktemp('reports') / 'status.db'}"
+    upgrade("status", url)
+    return url
+
+
+@pytest.fixture
+def seeded(database_url):
+    if database_url.startswith("postgresql"):
+        truncate_all(database_url)
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        for table in (revoked_token, clock_pause, dossier):  # SQLite: emptied here
+            conn.execute(table.delete())
+        conn.execute(dossier.insert(), SEED)
+        conn.execute(clock_pause.insert(), PAUSES)
+    engine.dispose()
+
+
+@pytest.fixture
+def rpc(container_factory, rabbit_config, web_config, database_url, seeded):
+    config = {**rabbit_config, **web_config, "DATABASE_URL": database_url}
+    container_factory(Service, config).start()
+    with ServiceRpcProxy("status", config, timeout=15) as proxy:
+        yield proxy
+
+
+def counts(report_row):
+    return (report_row["received"], report_row["completed_on_time"], report_row["completed_late"],
+            report_row["unfinished_late"], report_row["unfinished_on_time"])
+
+
+def test_the_on_time_report_by_agency_matches_the_hand_count(rpc):
+    report = rpc.report_on_time(ADMIN, {**NOVEMBER, "group_by": "agency"})
+    assert (report["from"], report["to"], report["group_by"]) == ("2026-11-01", "2026-11-30", "agency")
+    a, b = report["rows"]
+    assert (a["key"], counts(a)) == (A, (7, 2, 1, 2, 2))
+    assert a["on_time_rate"] == pytest.approx(2 / 5) and a["online_share"] == pytest.approx(5 / 7)
+    assert a["by_channel"] == {"online": 5, "counter": 1, "postal": 1}
+    assert a["by_state"] == {"completed": 3, "returned": 1, "in_progress": 1, "awaiting_supplement": 1,
+                             "received": 1}
+    assert (b["key"], counts(b)) == (B, (2, 0, 1, 0, 1))
+    assert (b["on_time_rate"], b["online_share"]) == (0.0, 0.5)
+    assert b["by_state"] == {"in_progress": 1, "stopped": 1}
+
+
+def test_the_on_time_report_for_the_city_and_by_procedure(rpc):
+    [city] = rpc.report_on_time(ADMIN, {**NOVEMBER, "group_by": "city"})["rows"]
+    assert (city["key"], counts(city)) == ("city", (9, 2, 2, 2, 3))
+    assert city["on_time_rate"] == pytest.approx(2 / 6) and city["online_share"] == pytest.approx(6 / 9)
+
+    first, second = rpc.report_on_time(ADMIN, {**NOVEMBER, "group_by": "procedure"})["rows"]
+    assert (first["key"], counts(first)) == ("1.001193", (7, 2, 2, 2, 2))
+    assert (second["key"], counts(second), second["on_time_rate"]) == ("2.002000", (2, 0, 0, 0, 1), None)
+
+
+def test_a_shorter_period_judges_the_open_dossiers_at_its_own_end(rpc):
+    # On 20/11 nothing open was late yet: A3 is due that very day, A6, A7, A8 and B2 later.
+    [city] = rpc.report_on_time(ADMIN, {"from": "2026-11-01", "to": "2026-11-20", "group_by": "city"})["rows"]
+    assert counts(city) == (9, 2, 2, 0, 5)
+    assert city["on_time_rate"] == 0.5
+
+
+def test_the_national_export_lists_the_period_s_dossiers_in_the_portal_fields(rpc):
+    records = rpc.export_national(ADMIN, NOVEMBER)
+    schema = NationalSyncRecordSchema(many=True)
+    assert schema.load(records) == records  # every record loads under the contract, nothing dropped
+    by_code = {r["MaHoSo"]: r for r in records}
+    assert set(by_code) == {code(A, n) for n in (1, 2, 3, 4, 6, 7, 8)} | {code(B, n) for n in (1, 2, 3)}
+    assert by_code[code(A, 7)]["NgayTiepNhan"] == "20261101003000"
+    assert by_code[code(A, 8)]["NgayKetThucXuLy"] == "20261201003000"
+    assert by_code[code(A, 2)] == {
+        "MaHoSo": code(A, 2), "MaTTHC": "1.001193", "TenTTHC": "Thủ tục 1.001193", "DonViXuLy": A,
+        "KenhThucHien": 1, "NgayTiepNhan": "20261103090000", "NgayHenTra": "20261110235959",
+        "NgayKetThucXuLy": "20261111090000", "NgayTra": "20261112090000", "TrangThaiHoSo": 10,
+        "DanhSachLePhi": [],
+    }
+
+
+@pytest.mark.parametrize("roles", [["receptionist"], ["handler", "approver"]])
+def test_only_a_city_admin_gets_reports(rpc, roles):
+    official = {**ADMIN, "roles": roles}
+    with pytest.raises(Forbidden):
+        rpc.report_on_time(official, NOVEMBER)
+    with pytest.raises(Forbidden):
+        rpc.export_national(official, NOVEMBER)
+
+
+def test_an_expired_or_revoked_admin_token_is_refused(rpc):
+    with pytest.raises(Unauthorized):
+        rpc.report_on_time({**ADMIN, "expires_at": "2020-01-01T00:00:00+00:00"}, NOVEMBER)
+    assert rpc.report_on_time(ADMIN, NOVEMBER)["rows"]
+    rpc.revoke_token(ADMIN["token_id"], ADMIN["expires_at"])
+    with pytest.raises(Unauthorized):
+        rpc.report_on_time(ADMIN, NOVEMBER)
+    with pytest.raises(Unauthorized):
+        rpc.export_national(ADMIN, NOVEMBER)
+
+
+@pytest.mark.parametrize(("official", "query", "field"), [
+    ({**ADMIN, "roles": ["mayor"]}, NOVEMBER, "official.roles.0"),
+    ({**ADMIN, "extra": 1}, NOVEMBER, "official.extra"),
+    ("admin", NOVEMBER, "official._schema"),
+    (ADMIN, {"from": "2026-11-31", "to": "2026-12-01"}, "from"),
+    (ADMIN, {**NOVEMBER, "group_by": "ward"}, "group_by"),
+    (ADMIN, {"from": "2026-11-30", "to": "2026-11-01"}, "to"),
+    (ADMIN, {**NOVEMBER, "page": 2}, "page"),
+])
+def test_bad_input_is_refused_with_the_field(rpc, official, query, field):
+    with pytest.raises(ValidationFailed) as refused:
+        rpc.report_on_time(official, query)
+    assert field in refused.value.fields
+
+
+def test_the_export_covers_at_most_a_month_at_a_time(rpc):
+    thirty_one_days = rpc.export_national(ADMIN, {"from": "2026-11-01", "to": "2026-12-01"})
+    assert code(A, 5) in {r["MaHoSo"] for r in thirty_one_days}  # received 1/12 in Hanoi
+    with pytest.raises(ValidationFailed) as refused:
+        rpc.export_national(ADMIN, {"from": "2026-11-01", "to": "2026-12-02"})
+    assert "to" in refused.value.fields
