@@ -2,11 +2,13 @@
 import base64
 import json
 import time
+from datetime import datetime
 
 import pytest
 import requests
 from kombu import Connection, Exchange, Queue
 
+from motcua.calendar import local_date
 from motcua.samples import SAMPLE_PDF, sample_submission
 
 pytestmark = pytest.mark.e2e
@@ -120,4 +122,15 @@ def test_online_dossier_goes_through_acceptance_transfer_supplement_completion_a
         assert expected in events, (expected, events)
     assert events.index("dossier_received") < events.index("supplement_requested") < events.index(
         "supplement_received") < events.index("dossier_completed") < events.index("dossier_returned")
-    requests.get(stack.url("status", "/metrics"), timeout=5).raise_for_status()
+    admin = {"Authorization": f"Bearer {token('000.00.00.H24', 'city_admin')}"}
+    today = local_date(datetime.fromisoformat(view["submitted_at"])).isoformat()
+    export = api("GET", "/reports/national-export", params={"from": today, "to": today}, headers=admin)
+    assert export.status_code == 200, export.text
+    record = next(json.loads(line) for line in export.text.splitlines() if json.loads(line)["MaHoSo"] == code)
+    assert record["TrangThaiHoSo"] == 10 and record["KenhThucHien"] == 2 and record["NgayTra"]
+    assert {fee["MaPhiLePhi"] for fee in record["DanhSachLePhi"]} == {fee["code"] for fee in definition["fees"]}
+    report = api("GET", "/reports/on-time", params={"from": today, "to": today, "group_by": "agency"},
+                 headers=admin).json()
+    commune = next(row for row in report["rows"] if row["key"] == COMMUNE)
+    assert commune["completed_on_time"] >= 1
+    assert requests.get(stack.url("status", "/metrics"), timeout=5).status_code == 200

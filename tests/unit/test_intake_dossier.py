@@ -14,7 +14,7 @@ from motcua_contracts.intake import ReceiptSchema, SubmitDossierSchema
 
 from intake.domain.attachments import Limits
 from intake.domain.dossier import (
-    RECEIPT_TEMPLATE, dossier_code, fees_due, prepare, published_on, receipt, request_hash, submitted_event,
+    RECEIPT_TEMPLATE, dossier_code, fee_schedule, fees_due, prepare, published_on, receipt, request_hash, submitted_event,
 )
 from intake.domain.tracking import key_matches, new_tracking_key, seal, sha256_hex, unseal
 from tests.unit.test_intake_samples import AGENCY, birth_registration, good_form, tiny_pdf, tiny_png
@@ -58,6 +58,13 @@ def fee(amount, online=None, confirmed=True) -> dict:
 ])
 def test_fees_due_for_the_channel(fees, channel, due):
     assert fees_due(fees, channel) == due
+
+
+@pytest.mark.parametrize("channel, amounts", [("online", [0, None]), ("counter", [8000, None])])
+def test_the_fee_schedule_for_the_channel_travels_with_the_dossier(channel, amounts):
+    schedule = fee_schedule([fee(8000, online=0), fee(2000, confirmed=False)], channel)
+    assert [item["amount_vnd"] for item in schedule] == amounts
+    assert schedule[0] == {"code": "f", "name": "Lệ phí", "amount_vnd": amounts[0]}
 
 
 def test_a_good_submission_is_prepared_with_its_appointment_and_fees():

@@ -1,4 +1,5 @@
 """A dossier in the national portal's synchronisation fields."""
+import json
 from datetime import date, datetime, timezone
 
 import pytest
@@ -28,6 +29,16 @@ def test_a_returned_dossier_in_the_portal_fields():
         "NgayKetThucXuLy": "20261127003000", "NgayTra": "20261127090005",
         "DanhSachLePhi": [],
     }
+
+
+def test_the_fees_pinned_at_submission_are_listed_with_unknown_amounts_left_null():
+    fees = [{"code": "dung-han", "name": "Lệ phí đăng ký khai sinh đúng hạn", "amount_vnd": 0},
+            {"code": "tham-dinh", "name": "Phí thẩm định", "amount_vnd": None}]
+    record = national_record({**ROW, "fees": json.dumps(fees, ensure_ascii=False)})
+    assert record["DanhSachLePhi"] == [
+        {"TenPhiLePhi": "Lệ phí đăng ký khai sinh đúng hạn", "MaPhiLePhi": "dung-han", "Gia": 0},
+        {"TenPhiLePhi": "Phí thẩm định", "MaPhiLePhi": "tham-dinh", "Gia": None}]
+    assert NationalSyncRecordSchema().load(record)["DanhSachLePhi"][1]["Gia"] is None
 
 
 @pytest.mark.parametrize(("channel", "code"), [("counter", 1), ("online", 2), ("postal", 3)])

@@ -62,6 +62,14 @@ class SubmitDossierResultSchema(StrictSchema):
     receipt = fields.Nested(ReceiptSchema, required=True)
 
 
+class DossierFeeSchema(StrictSchema):
+    """A fee of the procedure's schedule, with its amount for the dossier's channel (null: not confirmed)."""
+
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    amount_vnd = fields.Integer(load_default=None, allow_none=True)
+
+
 class DossierSubmittedSchema(StrictSchema):
     """intake.events / dossier_submitted."""
 
@@ -82,6 +90,7 @@ class DossierSubmittedSchema(StrictSchema):
     attachments = fields.List(fields.Nested(AttachmentRefSchema), required=True)
     fees_vnd = fields.Integer(load_default=None, allow_none=True)
     workflow = fields.List(fields.Nested(WorkflowStepSchema), load_default=list)
+    fees = fields.List(fields.Nested(DossierFeeSchema), load_default=list)
 
 
 class SupplementSchema(StrictSchema):

@@ -66,6 +66,7 @@ dossier = sa.Table(
     sa.Column("returned_at", UTCDateTime),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("workflow", sa.Text, nullable=False),  # JSON: the route (catalog WorkflowStepSchema list)
+    sa.Column("fees", sa.Text, nullable=False, server_default="[]"),  # JSON: intake's DossierFeeSchema list
     sa.Column("step_index", sa.Integer),  # null: no route, or not accepted yet
     sa.Column("step_role", sa.String(16)),
     sa.Column("step_due_date", sa.Date),

@@ -115,7 +115,7 @@ def _exported(session: Session, date_from: date, date_to: date) -> list[sa.RowMa
     start, end = _start_of(date_from), _start_of(date_to + timedelta(days=1))
     return session.execute(
         sa.select(d.code, d.procedure_code, d.procedure_name, d.agency_code, d.channel, d.state, d.received_at,
-                  d.legal_due_date, d.completed_at, d.returned_at)
+                  d.legal_due_date, d.completed_at, d.returned_at, d.fees)
         .where(sa.or_(*(sa.and_(column >= start, column < end)
                         for column in (d.received_at, d.completed_at, d.returned_at))))
         .order_by(d.received_at, d.code)

@@ -21,6 +21,7 @@ from status.models import apology, clock_pause, command_outcome, dossier, dossie
 def _values(d: Dossier) -> dict:
     values = {column.name: getattr(d, column.name) for column in dossier.columns}
     values["workflow"] = json.dumps(as_json(d.workflow))
+    values["fees"] = json.dumps(list(d.fees), ensure_ascii=False)
     values["result_document"] = None if d.result_document is None else json.dumps(dict(d.result_document))
     return values
 
@@ -35,6 +36,7 @@ def find(session: Session, code: str) -> Dossier | None:
     ).all()
     document = row["result_document"]
     return Dossier(**{**row, "state": DossierState(row["state"]), "workflow": steps(json.loads(row["workflow"])),
+                      "fees": tuple(json.loads(row["fees"])),
                       "result_document": None if document is None else json.loads(document)},
                    pauses=[ClockPause(*p) for p in pauses])
 

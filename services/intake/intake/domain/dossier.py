@@ -162,4 +162,15 @@ def submitted_event(prepared: Prepared, code: str, tracking_key_hash: str, attac
         "attachments": attachment_refs(attachment_ids, prepared.attachments),
         "fees_vnd": prepared.fees_vnd,
         "workflow": version["workflow"],  # the pinned version's default route, for status
+        "fees": fee_schedule(version["fees"], prepared.channel),  # for the national export
     }
+
+
+def fee_schedule(fees: list[dict], channel: str) -> list[dict]:
+    """Each fee of the schedule with its amount for this channel; null where no confirmed amount is known."""
+    def amount(fee: dict) -> int | None:
+        online = fee["online_amount_vnd"] if channel == "online" else None
+        value = online if online is not None else fee["amount_vnd"]
+        return value if fee["confirmed"] else None
+
+    return [{"code": fee["code"], "name": fee["name"], "amount_vnd": amount(fee)} for fee in fees]

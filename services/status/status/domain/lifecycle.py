@@ -155,6 +155,7 @@ class Dossier:
     updated_at: datetime | None = None
     pauses: list[ClockPause] = field(default_factory=list)
     workflow: tuple[Step, ...] = ()  # the default route; empty when the procedure has none
+    fees: tuple[dict, ...] = ()  # the schedule's fees for the dossier's channel (DossierFeeSchema)
     step_index: int | None = None  # the route's current step, once accepted
     step_role: str | None = None
     step_due_date: date | None = None
@@ -366,6 +367,7 @@ def register(submitted: Mapping[str, Any], message_id: str | None = None) -> tup
         submitted_at=at, appointment_date=submitted["appointment_date"],
         time_limit_working_days=Decimal(submitted["time_limit_working_days"]), cutoff_hour=cutoff,
         version=1, updated_at=at, workflow=route.steps(submitted.get("workflow") or ()),
+        fees=tuple(dict(fee) for fee in submitted.get("fees") or ()),
     )
     changes = [dossier._change("register", None, dossier.agency_code, SYSTEM, at, REGISTER_EVENT,
                                key=message_id, details={})]

@@ -6,6 +6,7 @@ time (`motcua.national_codes`), so a dossier completed at 2026-11-26T17:30Z read
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Any
@@ -34,8 +35,8 @@ def national_record(row: Mapping[str, Any]) -> dict[str, Any]:
     NgayHenTra is the legal due date (moved by clock pauses, never by an apology): the portal
     scores punctuality on it, and an apology's new date must not make a late dossier look on time.
     DonViXuLy is the responsible agency, which answers for the dossier wherever it is held.
-    DanhSachLePhi is empty: status keeps no fee list (the names and codes are the catalogue's,
-    and a payment request records only an amount).
+    DanhSachLePhi is the procedure's fee schedule for the dossier's channel as pinned at
+    submission (`fees`, JSON); Gia is null where the catalogue has no confirmed amount.
     """
     return {
         "MaHoSo": row["code"],
@@ -48,5 +49,6 @@ def national_record(row: Mapping[str, Any]) -> dict[str, Any]:
         "NgayKetThucXuLy": _timestamp(row["completed_at"]),
         "NgayTra": _timestamp(row["returned_at"]),
         "TrangThaiHoSo": NATIONAL_STATUS_CODE[DossierState(row["state"])],
-        "DanhSachLePhi": [],
+        "DanhSachLePhi": [{"TenPhiLePhi": fee["name"], "MaPhiLePhi": fee["code"], "Gia": fee["amount_vnd"]}
+                          for fee in json.loads(row.get("fees") or "[]")],
     }
