@@ -5,6 +5,7 @@ each service's database, loads the seeded catalogue, starts every service as its
 process, prints the portal address, and stops everything on Ctrl-C.
 """
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -35,6 +36,16 @@ def ensure_rabbitmq() -> None:
     sys.exit("RabbitMQ did not start within 60 s; see its log under /var/log/rabbitmq/")
 
 
+def local_signing_secret(root: Path) -> str:
+    """The officials' token key for this machine only: made once under var/, never in the repository."""
+    path = root / "local-jwt-secret"
+    if not path.exists():
+        root.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def main() -> None:
     if not os.environ.get("AMQP_URI"):
         ensure_rabbitmq()
@@ -45,7 +56,10 @@ def main() -> None:
         "intake": env_int("INTAKE_HTTP_PORT", 8002),
         "status": env_int("STATUS_HTTP_PORT", 8003),
     }
-    stack = LocalStack({"MOTCUA_VAR_DIR": str(root)}, ports, root / "log")
+    env = {"MOTCUA_VAR_DIR": str(root)}
+    if not os.environ.get("JWT_SECRET") and not os.environ.get("JWT_PUBLIC_KEY"):
+        env["JWT_SECRET"] = local_signing_secret(root)
+    stack = LocalStack(env, ports, root / "log")
     stop_requested = False
 
     def request_stop(*_):
@@ -60,7 +74,11 @@ def main() -> None:
         stack.seed()
         stack.start(START_ORDER)
         print(f"\nMot Cua is running. Portal: http://localhost:{ports['gateway']}/  "
-              f"API: http://localhost:{ports['gateway']}/api/v1/procedures  Ctrl-C stops everything.\n")
+              f"API: http://localhost:{ports['gateway']}/api/v1/procedures  Ctrl-C stops everything.")
+        if "JWT_SECRET" in env:
+            print("An official's token for the desk (here: the receptionist of UBND xã Vĩnh Bảo):\n"
+                  f"  JWT_SECRET=$(cat {root / 'local-jwt-secret'}) .venv/bin/python -m gateway.tokens issue "
+                  "--subject le-tan-01 --agency 000.00.51.H24 --role receptionist\n")
         while not stop_requested:
             for name, process in stack.processes.items():
                 if process.poll() is not None:

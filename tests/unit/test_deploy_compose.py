@@ -61,8 +61,8 @@ def test_passwords_come_from_the_environment(compose):
     """A password is never a literal: each is `${VAR:-local default}`, overridden by .env."""
     for name, service in compose["services"].items():
         for key, value in (service.get("environment") or {}).items():
-            if "PASSWORD" in key:
-                assert re.fullmatch(r"\$\{[A-Z_]+(:-[^}]*)?\}", value), (name, key)
+            if "PASSWORD" in key or "SECRET" in key:
+                assert re.fullmatch(r"\$\{[A-Z_]+(:[-?][^}]*)?\}", value), (name, key)
             if "://" in str(value) and "@" in str(value):
                 credentials = str(value).split("://", 1)[1].split("@", 1)[0]
                 assert "${" in credentials, (name, key)
