@@ -29,6 +29,7 @@ from catalog.cli import import_file
 from catalog.models import agency, metadata, procedure_version
 from catalog.service import PUBLISHED, Service
 from tests.conftest import truncate_all
+from tests.bus import take_messages
 
 BAD = SEED_PATH.parent / "bad_examples" / "several_errors.yaml"
 PUBLISHED_IN_SEED = 31
@@ -178,21 +179,8 @@ def published_events(config):
     exchange = Exchange("catalog.events", type="topic", durable=True)
     queue = Queue("test-procedure-published", exchange=exchange, routing_key="procedure_published")
     with Connection(config["AMQP_URI"]) as connection:
-        channel = connection.default_channel
-        queue(channel).declare()
-
-        def take(expected: int, timeout: float = 20) -> list[dict]:
-            taken: list[dict] = []
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline and len(taken) < expected:
-                message = channel.basic_get(queue=queue.name, no_ack=True)
-                if message is None:
-                    eventlet.sleep(0.1)
-                else:
-                    taken.append(json.loads(message.body))
-            return taken
-
-        yield take
+        queue(connection.default_channel).declare()
+    yield lambda expected, timeout=20: take_messages(config["AMQP_URI"], queue.name, expected, timeout)
 
 
 def test_published_versions_reach_the_bus_once_and_a_reimport_adds_none(published_events, container_factory,

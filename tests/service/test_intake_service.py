@@ -32,6 +32,7 @@ from intake.models import metadata
 from intake.service import Service
 from tests.conftest import truncate_all
 from tests.unit.test_intake_samples import tiny_jpeg, tiny_pdf, tiny_png
+from tests.bus import take_messages
 
 SEED = Path(__file__).parents[2] / "services" / "catalog" / "catalog" / "seed" / "haiphong.yaml"
 RECEIVED_AT = datetime(2026, 11, 27, 16, 30, tzinfo=TIMEZONE)  # a Friday, after the 15:00 cut-off
@@ -131,19 +132,14 @@ def bound_queue(config: dict, event_type: str):
     exchange = Exchange("intake.events", type="topic", durable=True)
     queue = Queue(f"test-{event_type}", exchange=exchange, routing_key=event_type)
     with Connection(config["AMQP_URI"]) as connection:
-        channel = connection.default_channel
-        queue(channel).declare()
+        queue(connection.default_channel).declare()
 
-        def take(timeout: float = 10) -> dict:
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                message = channel.basic_get(queue=queue.name, no_ack=True)
-                if message is not None:
-                    return json.loads(message.body)
-                eventlet.sleep(0.1)
-            raise AssertionError(f"no {event_type} event arrived")
+    def take(timeout: float = 10) -> dict:
+        taken = take_messages(config["AMQP_URI"], queue.name, 1, timeout)
+        assert taken, f"no {event_type} event arrived"
+        return taken[0]
 
-        yield take
+    yield take
 
 
 @pytest.fixture

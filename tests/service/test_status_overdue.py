@@ -1,8 +1,6 @@
 """The overdue sweep with two status replicas on one PostgreSQL database and the real RabbitMQ:
 one run per interval between them, one apology and one dossier_overdue event per missed date."""
 import itertools
-import json
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,6 +20,7 @@ from status.overdue import SWEEP_LOCK
 from status.service import Service
 from tests.conftest import truncate_all
 from tests.service.test_status_reports import A, B, code, row
+from tests.bus import take_messages
 
 INTERVAL = 0.5
 QUEUE = "test-status-dossier-overdue"
@@ -100,19 +99,7 @@ def events(rabbit_config):
     with Connection(rabbit_config["AMQP_URI"]) as conn:
         exchange = Exchange("status.events", type="topic", durable=True)
         Queue(QUEUE, exchange, routing_key="dossier_overdue", durable=False).declare(channel=conn.default_channel)
-    return lambda count, timeout: read_messages(rabbit_config["AMQP_URI"], count, timeout)
-
-
-def read_messages(amqp_uri, count, timeout):
-    messages, deadline = [], time.monotonic() + timeout
-    with Connection(amqp_uri) as conn:
-        while len(messages) < count and time.monotonic() < deadline:
-            message = conn.default_channel.basic_get(queue=QUEUE, no_ack=True)
-            if message is None:
-                eventlet.sleep(0.1)
-            else:
-                messages.append(json.loads(message.body))
-    return messages
+    return lambda count, timeout: take_messages(rabbit_config["AMQP_URI"], QUEUE, count, timeout)
 
 
 def start_replicas(container_factory, rabbit_config, web_config, url, count):

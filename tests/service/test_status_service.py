@@ -2,11 +2,9 @@
 event, the citizen's view, actions with idempotency and optimistic locking, and the events it publishes."""
 import hashlib
 import json
-import time
 import uuid
 from datetime import date, datetime, timezone
 
-import eventlet
 import pytest
 import requests
 import sqlalchemy as sa
@@ -20,6 +18,7 @@ from motcua.errors import Conflict, IllegalTransition, NotFound, ValidationFaile
 from status.models import dossier, dossier_history, metadata
 from status.service import Service
 from tests.conftest import truncate_all
+from tests.bus import take_messages
 
 AGENCY = "000.00.00.H49"
 TRACKING_KEY = "tk-7d1e6f0a9b3c2d45"
@@ -184,18 +183,6 @@ def test_a_repeated_idempotency_key_returns_the_first_outcome_and_a_different_bo
     assert dossier_row(database_url, code)["assignee"] == "official-7"
 
 
-def read_messages(amqp_uri, queue_name, count, timeout=10.0):
-    messages, deadline = [], time.monotonic() + timeout
-    with Connection(amqp_uri) as conn:
-        while len(messages) < count and time.monotonic() < deadline:
-            message = conn.default_channel.basic_get(queue=queue_name, no_ack=True)
-            if message is None:
-                eventlet.sleep(0.1)
-            else:
-                messages.append(json.loads(message.body))
-    return messages
-
-
 def test_the_dossier_received_event_is_published_to_status_events(status, rpc, config):
     with Connection(config["AMQP_URI"]) as conn:
         Queue("test-dossier-received", exchange=Exchange("status.events", type="topic", durable=True),
@@ -203,7 +190,7 @@ def test_the_dossier_received_event_is_published_to_status_events(status, rpc, c
     code = publish_submitted(status, submitted_envelope("online"))
     outcome = rpc.apply_action(code, action("accept"))
 
-    [envelope] = read_messages(config["AMQP_URI"], "test-dossier-received", 1)
+    [envelope] = take_messages(config["AMQP_URI"], "test-dossier-received", 1)
     assert (envelope["event_type"], envelope["producer"]) == ("dossier_received", "status")
     assert envelope["dossier_code"] == code
     data = envelope["data"]
