@@ -7,10 +7,13 @@ import argparse
 import importlib
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
 from motcua.config import database_url
+
+MIGRATION_LOCK_KEY = 7_466_821  # any constant: advisory locks are per database, one per service here
 
 
 def alembic_config(service: str, url: str | None = None) -> Config:
@@ -44,6 +47,9 @@ def run_env(target_metadata) -> None:
         context.configure(connection=connection, target_metadata=target_metadata,
                           render_as_batch=engine.dialect.name == "sqlite")
         with context.begin_transaction():
+            if engine.dialect.name == "postgresql":
+                # Alembic takes no lock: pods starting together would race. This one is held to commit.
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             context.run_migrations()
     engine.dispose()
 

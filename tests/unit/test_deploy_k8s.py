@@ -1,0 +1,242 @@
+"""deploy/k8s, checked offline: rendered with `kubectl kustomize`, no cluster needed.
+
+Built-in kinds are validated with kubernetes-validate, custom resources against their
+operators' CRD schemas (../shared/schemas/crds, beside the repository as in CI), then the
+behaviour the architecture asks for (section 9) is checked on the rendered objects.
+"""
+import copy
+import shutil
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CRDS = Path(__file__).resolve().parents[3] / "shared/schemas/crds"
+KUSTOMIZATIONS = ("deploy/k8s/base", "deploy/k8s/overlays/production")
+PORTS = {"gateway": 8000, "catalog": 8001, "intake": 8002, "status": 8003, "notify": 8004}
+WITH_DATABASE = ("catalog", "intake", "status", "notify")
+ATTACHMENTS = "/var/lib/motcua/attachments"
+K8S_VERSION = "1.30"
+
+pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None,
+                                reason="kubectl (with kustomize) is not installed: cannot render")
+
+
+@lru_cache
+def render(path: str) -> tuple:
+    out = subprocess.run(["kubectl", "kustomize", str(ROOT / path)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return tuple(d for d in yaml.safe_load_all(out.stdout) if d)
+
+
+def of_kind(docs, kind):
+    return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}
+
+
+def _strict(schema):
+    """Refuse unknown fields, as `kubectl apply` (field validation Strict) does; the API server
+    would otherwise prune a misspelt field silently."""
+    if isinstance(schema, dict):
+        schema = {k: _strict(v) for k, v in schema.items()}
+        if ("properties" in schema and "additionalProperties" not in schema
+                and not schema.get("x-kubernetes-preserve-unknown-fields")):
+            schema["additionalProperties"] = False
+    elif isinstance(schema, list):
+        schema = [_strict(v) for v in schema]
+    return schema
+
+
+@lru_cache
+def crd_schemas() -> dict:
+    if not CRDS.is_dir():
+        pytest.fail(f"CRD schemas not found at {CRDS}: the shared/schemas/crds folder must sit "
+                    "beside the repository (as in CI) to validate custom resources")
+    schemas = {}
+    for path in CRDS.glob("*.yaml"):
+        crd = yaml.safe_load(path.read_text())
+        for version in crd["spec"]["versions"]:
+            schema = copy.deepcopy(version["schema"]["openAPIV3Schema"])
+            schema["properties"]["metadata"] = {"type": "object"}
+            key = (f"{crd['spec']['group']}/{version['name']}", crd["spec"]["names"]["kind"])
+            schemas[key] = _strict(schema)
+    return schemas
+
+
+@pytest.mark.parametrize("path", KUSTOMIZATIONS)
+def test_every_object_validates_against_its_schema(path):
+    import kubernetes_validate
+
+    docs = render(path)
+    assert docs
+    errors = []
+    for doc in docs:
+        where = f"{doc['kind']}/{doc['metadata']['name']}"
+        schema = crd_schemas().get((doc["apiVersion"], doc["kind"]))
+        try:
+            if schema is not None:
+                jsonschema.validate(doc, schema)
+            else:
+                kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+        except jsonschema.ValidationError as exc:
+            errors.append(f"{where} at {'/'.join(map(str, exc.absolute_path))}: {exc.message}")
+        except kubernetes_validate.SchemaNotFoundError as exc:
+            errors.append(f"{where}: {exc.message} (and no CRD in {CRDS})")
+        if doc["kind"] != "Namespace" and doc["metadata"].get("namespace") != "motcua":
+            errors.append(f"{where}: not in the motcua namespace")
+    assert not errors, f"{path}:\n" + "\n".join(errors)
+
+
+def test_the_operators_custom_resources_are_present():
+    docs = render("deploy/k8s/base")
+    rabbit = of_kind(docs, "RabbitmqCluster")["rabbitmq"]["spec"]
+    assert rabbit["replicas"] == 3 and rabbit["persistence"]["storage"]
+    assert {"rabbitmq_management", "rabbitmq_prometheus"} <= set(rabbit["rabbitmq"]["additionalPlugins"])
+    postgres = of_kind(docs, "Cluster")["postgres"]["spec"]
+    assert postgres["instances"] == 3 and postgres["storage"]["size"]
+    initdb = postgres["bootstrap"]["initdb"]
+    created = {initdb["database"]} | {sql.split()[2] for sql in initdb["postInitSQL"]
+                                      if sql.upper().startswith("CREATE DATABASE")}
+    assert created == set(WITH_DATABASE)
+    (monitor,) = of_kind(docs, "ServiceMonitor").values()
+    [selector] = monitor["spec"]["selector"]["matchExpressions"]
+    assert selector["key"] == "app.kubernetes.io/name" and set(selector["values"]) == set(PORTS)
+    assert monitor["spec"]["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "30s"}]
+
+
+@pytest.mark.parametrize("path", KUSTOMIZATIONS)
+@pytest.mark.parametrize("name", PORTS)
+def test_each_service_runs_safely_with_probes_scaling_and_its_port(path, name):
+    docs = render(path)
+    deployment = of_kind(docs, "Deployment")[name]
+    pod = deployment["spec"]["template"]["spec"]
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    [container] = pod["containers"]
+    assert container["image"].split("/")[-1].startswith(f"{name}:")
+    assert "replicas" not in deployment["spec"], "the HPA owns the replica count"
+
+    [port] = container["ports"]
+    assert port == {"name": "http", "containerPort": PORTS[name], "protocol": "TCP"}
+    env = {e["name"]: e for e in container["env"]}
+    assert env["SERVICE"]["value"] == name
+    assert env[f"{name.upper()}_HTTP_PORT"]["value"] == str(PORTS[name])
+    for probe, path_ in (("startupProbe", "/healthz"), ("livenessProbe", "/healthz"),
+                         ("readinessProbe", "/readyz")):
+        assert container[probe]["httpGet"] == {"path": path_, "port": "http"}, probe
+    for kind in ("requests", "limits"):
+        assert {"cpu", "memory"} <= set(container["resources"][kind])
+
+    assert pod["terminationGracePeriodSeconds"] == 30
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == 10001
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    for c in pod["containers"] + pod.get("initContainers", []):
+        sc = c["securityContext"]
+        assert sc["runAsNonRoot"] is True and sc["runAsUser"] == 10001, c["name"]
+        assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False
+        assert sc["capabilities"]["drop"] == ["ALL"]
+        assert c["resources"]["limits"], c["name"]
+        tmp = [m for m in c["volumeMounts"] if m["mountPath"] == "/tmp"]
+        assert tmp and "emptyDir" in volumes[tmp[0]["name"]], c["name"]
+
+    service = of_kind(docs, "Service")[name]["spec"]
+    assert service["type"] == "ClusterIP" and service["selector"].items() <= labels.items()
+    [service_port] = service["ports"]
+    assert service_port["name"] == "http"
+    assert service_port["targetPort"] in (port["containerPort"], port["name"])
+    assert service_port["targetPort"] == port["containerPort"]
+
+    hpa = of_kind(docs, "HorizontalPodAutoscaler")[name]["spec"]
+    assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
+    assert 2 <= hpa["minReplicas"] < hpa["maxReplicas"]
+    [metric] = hpa["metrics"]
+    assert metric["resource"]["name"] == "cpu"
+    assert metric["resource"]["target"] == {"type": "Utilization", "averageUtilization": 70}
+
+    pdb = of_kind(docs, "PodDisruptionBudget")[name]["spec"]
+    assert pdb["minAvailable"] == 1 and pdb["selector"]["matchLabels"].items() <= labels.items()
+
+
+@pytest.mark.parametrize("name", PORTS)
+def test_secrets_are_referenced_by_name_and_migrations_run_first(name):
+    pod = of_kind(render("deploy/k8s/base"), "Deployment")[name]["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    refs = {e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"] if "valueFrom" in e}
+    refs |= {s["secretRef"]["name"] for s in container.get("envFrom", []) if "secretRef" in s}
+    assert {"configMapRef": {"name": "motcua-config"}} in container["envFrom"]
+    expected = {"motcua-rabbitmq"} | ({"motcua-database"} if name in WITH_DATABASE else set())
+    expected |= {"gateway": {"motcua-auth"}, "notify": {"motcua-notify"}}.get(name, set())
+    assert refs == expected
+    assert env["AMQP_URI"]["valueFrom"]["secretKeyRef"]["key"] == "AMQP_URI"
+    init = [c["command"] for c in pod.get("initContainers", [])]
+    if name in WITH_DATABASE:
+        assert env[f"{name.upper()}_DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {
+            "name": "motcua-database", "key": f"{name.upper()}_DATABASE_URL"}
+        assert init[0] == ["python", "-m", "motcua.migrations", name]
+        assert all(c["image"] == container["image"] for c in pod["initContainers"])
+    else:
+        assert init == [] and not any(k.endswith("_DATABASE_URL") for k in env)
+    if name == "catalog":
+        assert init[1] == ["python", "-m", "catalog.cli", "import",
+                           "/app/services/catalog/catalog/seed/haiphong.yaml"]
+
+
+@pytest.mark.parametrize("path", KUSTOMIZATIONS)
+def test_no_secret_values_in_the_rendered_output(path):
+    docs = render(path)
+    assert not [d["metadata"]["name"] for d in docs
+                if d["kind"] == "Secret" and (d.get("data") or d.get("stringData"))]
+    config = of_kind(docs, "ConfigMap")["motcua-config"]["data"]
+    assert config["MOTCUA_QUEUE_TYPE"] == "quorum"
+    secret_like = ("PASSWORD", "SECRET", "API_KEY", "PRIVATE_KEY", "DATABASE_URL", "AMQP_URI")
+    assert not [k for k in config if any(w in k for w in secret_like)]
+    for deployment in of_kind(docs, "Deployment").values():
+        for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]:
+            if e["name"].endswith(("DATABASE_URL", "AMQP_URI", "SECRET", "PASSWORD", "_KEY")):
+                assert "value" not in e, e["name"]
+
+
+def test_intake_and_status_share_the_attachments_volume():
+    docs = render("deploy/k8s/base")
+    pvc = of_kind(docs, "PersistentVolumeClaim")["motcua-attachments"]["spec"]
+    assert pvc["accessModes"] == ["ReadWriteMany"]
+    for name, deployment in of_kind(docs, "Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        claims = {v["name"]: v["persistentVolumeClaim"]["claimName"]
+                  for v in pod["volumes"] if "persistentVolumeClaim" in v}
+        mounts = {m["name"]: m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
+        env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+        if name in ("intake", "status"):
+            assert claims == {"attachments": "motcua-attachments"}
+            assert mounts["attachments"] == ATTACHMENTS
+            assert env[f"{name.upper()}_ATTACHMENTS_DIR"] == ATTACHMENTS
+        else:
+            assert claims == {}, name
+
+
+def test_the_gateway_alone_is_exposed_over_tls():
+    docs = render("deploy/k8s/base")
+    [ingress] = of_kind(docs, "Ingress").values()
+    [tls] = ingress["spec"]["tls"]
+    assert tls == {"hosts": ["motcua.example.org"], "secretName": "motcua-tls"}
+    [rule] = ingress["spec"]["rules"]
+    [route] = rule["http"]["paths"]
+    assert rule["host"] == "motcua.example.org"
+    assert route["backend"]["service"] == {"name": "gateway", "port": {"name": "http"}}
+
+
+def test_production_overlay_pins_images_and_raises_the_floor():
+    base, prod = render("deploy/k8s/base"), render("deploy/k8s/overlays/production")
+    for name in PORTS:
+        assert of_kind(base, "Deployment")[name]["spec"]["template"]["spec"]["containers"][0][
+            "image"] == f"motcua/{name}:latest"
+        pod = of_kind(prod, "Deployment")[name]["spec"]["template"]["spec"]
+        images = {c["image"] for c in pod["containers"] + pod.get("initContainers", [])}
+        assert images == {f"registry.example.org/motcua/{name}:1.0.0"}
+    hpas = of_kind(prod, "HorizontalPodAutoscaler")
+    assert hpas["gateway"]["spec"]["minReplicas"] == hpas["intake"]["spec"]["minReplicas"] == 3
