@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_SERVICES = ("catalog", "intake", "status", "gateway")
+APP_SERVICES = ("catalog", "intake", "status", "notify", "gateway")
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def test_every_service_builds_from_the_repository_with_environment_and_health_ch
     assert set(service["depends_on"]) == {"postgres", "rabbitmq"}
 
 
-@pytest.mark.parametrize("name", ("catalog", "intake", "status"))
+@pytest.mark.parametrize("name", ("catalog", "intake", "status", "notify"))
 def test_each_service_has_its_own_postgres_database(compose, name):
     url = compose["services"][name]["environment"][f"{name.upper()}_DATABASE_URL"]
     assert url.startswith("postgresql+psycopg2://") and url.endswith(f"@postgres:5432/{name}")
@@ -61,7 +61,7 @@ def test_passwords_come_from_the_environment(compose):
     """A password is never a literal: each is `${VAR:-local default}`, overridden by .env."""
     for name, service in compose["services"].items():
         for key, value in (service.get("environment") or {}).items():
-            if "PASSWORD" in key or "SECRET" in key:
+            if any(word in key for word in ("PASSWORD", "SECRET", "API_KEY")):
                 assert re.fullmatch(r"\$\{[A-Z_]+(:[-?][^}]*)?\}", value), (name, key)
             if "://" in str(value) and "@" in str(value):
                 credentials = str(value).split("://", 1)[1].split("@", 1)[0]

@@ -19,7 +19,7 @@ from nameko.cli.run import run  # noqa: E402
 from motcua.config import amqp_uri, database_url, env, env_int  # noqa: E402
 from motcua.logs import configure_logging  # noqa: E402
 
-DEFAULT_PORTS = {"gateway": 8000, "catalog": 8001, "intake": 8002, "status": 8003}
+DEFAULT_PORTS = {"gateway": 8000, "catalog": 8001, "intake": 8002, "status": 8003, "notify": 8004}
 
 
 def service_config(service: str) -> dict:
@@ -36,7 +36,7 @@ def service_config(service: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("service", help="catalog, intake, status or gateway")
+    parser.add_argument("service", help="catalog, intake, status, notify or gateway")
     args = parser.parse_args()
     configure_logging(args.service, env("LOG_LEVEL", "INFO"))
     module = importlib.import_module(f"{args.service}.service")

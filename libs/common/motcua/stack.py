@@ -19,8 +19,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 # Consumers first: a handler's queue exists only once it has started (STACK-NOTES).
-START_ORDER = ("status", "intake", "catalog", "gateway")
-WITH_DATABASE = ("catalog", "intake", "status")
+START_ORDER = ("notify", "status", "intake", "catalog", "gateway")
+WITH_DATABASE = ("catalog", "intake", "status", "notify")
 SEED_CATALOGUE = Path(__file__).resolve().parents[3] / "services/catalog/catalog/seed/haiphong.yaml"
 
 

@@ -4,6 +4,7 @@ from marshmallow import Schema
 from motcua_contracts.catalog import ProcedurePublishedSchema
 from motcua_contracts.desk import DossierOverdueSchema, TokenRevokedSchema
 from motcua_contracts.intake import DossierSubmittedSchema, SupplementSubmittedSchema
+from motcua_contracts.notify import NotificationFailedSchema
 from motcua_contracts.status import DossierTransitionSchema
 
 STATUS_EVENTS = (
@@ -19,6 +20,7 @@ EVENT_SCHEMAS: dict[tuple[str, str], type[Schema]] = {
     **{("status", name): DossierTransitionSchema for name in STATUS_EVENTS},
     ("status", "dossier_overdue"): DossierOverdueSchema,
     ("status", "token_revoked"): TokenRevokedSchema,
+    ("notify", "notification_failed"): NotificationFailedSchema,
 }
 
 

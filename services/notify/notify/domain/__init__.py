@@ -1,0 +1,1 @@
+"""notify's rules in plain Python: templates, SMS encoding, quiet hours, preferences, signatures."""

@@ -1,0 +1,90 @@
+"""notify's tables: whom to tell about a dossier, and every notification with its outcome."""
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+
+from motcua.db import add_messaging_tables
+
+# Named constraints so migrations name them the same on PostgreSQL and SQLite.
+metadata = sa.MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+})
+add_messaging_tables(metadata)
+
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """Aware UTC in and out: SQLite keeps no offset, so naive values are refused going in."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: timestamps must be timezone-aware")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+DOSSIER_CODE = sa.String(40)
+
+# Filled from intake's dossier_submitted, the only place the contact arrives: the given name and
+# the two addresses, nothing more of the applicant.
+recipient = sa.Table(
+    "recipient", metadata,
+    sa.Column("dossier_code", DOSSIER_CODE, primary_key=True),
+    sa.Column("given_name", sa.String(64), nullable=False),
+    sa.Column("phone", sa.String(32)),
+    sa.Column("email", sa.String(254)),
+    sa.Column("preferences", sa.JSON, nullable=False),
+    sa.Column("procedure_name", sa.Text, nullable=False),
+    sa.Column("agency_code", sa.String(20), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# One row per (event, template, channel): the row is the durable send job and its log entry.
+notification = sa.Table(
+    "notification", metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("dossier_code", DOSSIER_CODE, nullable=False),
+    sa.Column("event_id", sa.String(36), nullable=False),
+    sa.Column("event_occurred_at", UTCDateTime, nullable=False),  # for the event-to-send histogram
+    sa.Column("template_id", sa.String(32), nullable=False),
+    sa.Column("template_version", sa.Integer, nullable=False),
+    sa.Column("channel", sa.String(8), nullable=False),
+    sa.Column("to_address", sa.String(254), nullable=False),
+    sa.Column("subject", sa.Text),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("html", sa.Text),
+    sa.Column("length", sa.Integer, nullable=False),
+    sa.Column("segments", sa.Integer, nullable=False),
+    sa.Column("encoding", sa.String(8), nullable=False),
+    # queued, held (quiet hours), sending, sent, delivered, failed, undeliverable
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("provider_message_id", sa.String(128)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    # When the row may next be sent: quiet hours, retry backoff, or the lease of a send in flight.
+    sa.Column("not_before", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("event_id", "template_id", "channel"),  # de-duplication of redelivered events
+    sa.Index(None, "status", "channel", "not_before"),  # the sender's due rows
+    sa.Index(None, "dossier_code", "created_at"),  # the log per dossier
+    sa.Index(None, "provider_message_id"),  # delivery receipts
+)
+
+# Signatures of accepted delivery receipts, kept for the tolerance window: a replay is refused.
+seen_signature = sa.Table(
+    "seen_signature", metadata,
+    sa.Column("signature", sa.String(256), primary_key=True),
+    sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
+)

@@ -1,0 +1,109 @@
+"""Persistence of recipients, notifications and seen receipt signatures: functions taking a Session."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from notify.domain.preferences import Preferences
+from notify.models import notification, recipient, seen_signature
+
+DUE_STATUSES = ("queued", "held", "sending")  # "sending" is due only once its lease ran out (a crashed sender)
+
+
+def preferences_json(prefs: Preferences) -> dict[str, Any]:
+    return {"channels": sorted(prefs.channels), "language": prefs.language, "opted_out": prefs.opted_out}
+
+
+def preferences_from_json(value: Mapping[str, Any]) -> Preferences:
+    return Preferences(channels=frozenset(value["channels"]), language=value["language"],
+                       opted_out=value["opted_out"])
+
+
+def save_recipient(session: Session, values: Mapping[str, Any]) -> bool:
+    """Store the recipient of a dossier; False if it was already stored (the first announcement stands)."""
+    try:
+        with session.begin_nested():
+            session.execute(recipient.insert().values(**values))
+    except IntegrityError:
+        return False
+    return True
+
+
+def find_recipient(session: Session, dossier_code: str) -> Mapping[str, Any] | None:
+    return session.execute(sa.select(recipient).where(recipient.c.dossier_code == dossier_code)).mappings().first()
+
+
+def add_notification(session: Session, values: Mapping[str, Any]) -> bool:
+    """Insert a notification; False if this (event, template, channel) already has one."""
+    try:
+        with session.begin_nested():
+            session.execute(notification.insert().values(id=uuid.uuid4(), **values))
+    except IntegrityError:
+        return False
+    return True
+
+
+def claim_due(session: Session, channel: str, now: datetime, lease_until: datetime,
+              limit: int) -> list[Mapping[str, Any]]:
+    """Take up to `limit` due rows of a channel for sending: they become `sending` until `lease_until`.
+
+    SKIP LOCKED lets several replicas claim at once without waiting on, or taking, each other's rows
+    (SQLite ignores it: one process there). The attempt is counted at the claim, so a sender that
+    crashes mid-send still uses up an attempt and the bound holds.
+    """
+    n = notification.c
+    rows = session.execute(
+        sa.select(notification)
+        .where(n.status.in_(DUE_STATUSES), n.channel == channel, n.not_before <= now)
+        .order_by(n.not_before).limit(limit).with_for_update(skip_locked=True)
+    ).mappings().all()
+    if rows:
+        session.execute(notification.update().where(n.id.in_([r["id"] for r in rows]))
+                        .values(status="sending", attempts=n.attempts + 1, not_before=lease_until, updated_at=now))
+    return [{**row, "attempts": row["attempts"] + 1} for row in rows]
+
+
+def finish(session: Session, notification_id: uuid.UUID, attempts: int, values: Mapping[str, Any]) -> bool:
+    """Record the outcome of a send; False if the row moved on meanwhile (its lease ran out and another took it)."""
+    n = notification.c
+    return session.execute(notification.update().where(
+        n.id == notification_id, n.status == "sending", n.attempts == attempts).values(**values)).rowcount == 1
+
+
+def find_by_provider_id(session: Session, provider_message_id: str) -> Mapping[str, Any] | None:
+    n = notification.c
+    return session.execute(sa.select(n.id, n.channel, n.template_id, n.status)
+                           .where(n.provider_message_id == provider_message_id)).mappings().first()
+
+
+def apply_receipt(session: Session, notification_id: uuid.UUID, status: str, now: datetime) -> bool:
+    """Move a sent notification to `status` (delivered, undeliverable); False if it is not `sent` (any more)."""
+    n = notification.c
+    return session.execute(notification.update().where(n.id == notification_id, n.status == "sent")
+                           .values(status=status, updated_at=now)).rowcount == 1
+
+
+def remember_signature(session: Session, signature: str, now: datetime, expires_at: datetime) -> bool:
+    """Keep a receipt's signature until it would be stale anyway; False if it was seen already (a replay)."""
+    session.execute(seen_signature.delete().where(seen_signature.c.expires_at < now))
+    try:
+        with session.begin_nested():
+            session.execute(seen_signature.insert().values(signature=signature, expires_at=expires_at))
+    except IntegrityError:
+        return False
+    return True
+
+
+def log_for(session: Session, dossier_code: str) -> list[Mapping[str, Any]]:
+    n = notification.c
+    return session.execute(
+        sa.select(n.id.label("notification_id"), n.template_id, n.template_version, n.channel, n.status,
+                  n.attempts, n.created_at, n.not_before, n.sent_at, n.updated_at, n.last_error)
+        .where(n.dossier_code == dossier_code).order_by(n.created_at, n.template_id, n.channel)
+    ).mappings().all()

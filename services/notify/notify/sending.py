@@ -1,0 +1,160 @@
+"""Sending the notification rows through the providers, with bounded retries scheduled in the database.
+
+Why retries of SENDS are scheduled on the row (`not_before`) and not through RabbitMQ delay queues:
+a provider call is not the handling of a message. The consumer that turned an event into rows has
+committed and acknowledged it long before the SMS gateway answers; the `notification` row is the
+durable job, and it already carries everything a retry needs (attempts, last error, when to try
+next). Putting it back on the bus would add a second copy of that state whose loss or duplication
+the row would then have to reconcile. The row also lets a retry honour the provider's Retry-After to
+the second and quiet hours for SMS (a per-message delay, where delay queues have fixed TTLs), and
+lets the desk read the whole history from one place. The consumers' own failures (the database
+down, the recipient not known yet) still retry through motcua.messaging's delay queues.
+
+Several replicas share the work with `FOR UPDATE SKIP LOCKED`; a claimed row is leased (`sending`,
+`not_before` = lease end), so a replica that dies mid-send leaves it due again after the lease.
+Each channel has its own green pool: a provider that is down or slow fills only its own channel's
+pool, bounded by the provider's timeout, and never holds back the other channel.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from eventlet.greenpool import GreenPool
+from nameko.extensions import DependencyProvider
+from prometheus_client import Counter, Histogram
+
+from motcua.config import env, env_bool, env_float, env_int
+from motcua.logs import dossier_context
+from notify import repository
+from notify.domain.quiet_hours import release_time
+from notify.providers.base import OutgoingMessage, ProviderResult
+from notify.providers.sms_http import HttpSmsProvider
+from notify.providers.smtp import SmtpEmailProvider
+
+log = logging.getLogger(__name__)
+
+NOTIFICATIONS = Counter("motcua_notifications_total", "Notifications by channel, template and outcome "
+                        "(queued, held, sent, retry, failed, undeliverable, delivered)",
+                        ["channel", "template", "outcome"])
+EVENT_TO_SEND = Histogram("motcua_notification_event_to_send_seconds",
+                          "Seconds from the event's occurred_at to the provider accepting the message",
+                          ["channel", "template"],
+                          buckets=(1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 24 * 3600))
+
+
+@dataclass(frozen=True)
+class Settings:
+    max_attempts: int
+    retry_base_seconds: float
+    max_retry: timedelta
+    quiet_start: time
+    quiet_end: time
+    ascii_sms: bool
+    lease: timedelta
+    concurrency: int
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        return cls(
+            max_attempts=env_int("NOTIFY_MAX_ATTEMPTS", 5),
+            retry_base_seconds=env_float("NOTIFY_RETRY_BASE_SECONDS", 30.0),
+            max_retry=timedelta(hours=env_float("NOTIFY_MAX_RETRY_HOURS", 24.0)),
+            quiet_start=time.fromisoformat(env("NOTIFY_QUIET_START", "21:00")),
+            quiet_end=time.fromisoformat(env("NOTIFY_QUIET_END", "07:00")),
+            ascii_sms=env_bool("NOTIFY_SMS_ASCII", False),
+            # Longer than any provider's timeout: a lease that ends mid-call would send twice.
+            lease=timedelta(seconds=env_float("NOTIFY_SEND_LEASE_SECONDS", 120.0)),
+            concurrency=env_int("NOTIFY_SEND_CONCURRENCY", 10),
+        )
+
+    def sms_release(self, at: datetime) -> datetime:
+        return release_time(at, self.quiet_start, self.quiet_end)
+
+
+def retry_delay(attempts: int, base_seconds: float, retry_after: float | None) -> float:
+    """Seconds to wait after the `attempts`-th failed try: the provider's Retry-After when it gave one,
+    else exponential from `base_seconds` (base, 2 base, 4 base...)."""
+    if retry_after is not None:
+        return max(retry_after, 0.0)
+    return base_seconds * 2 ** (attempts - 1)
+
+
+def after_send(row: Mapping[str, Any], result: ProviderResult, now: datetime,
+               s: Settings) -> tuple[str, dict[str, Any]]:
+    """(outcome, column values) for a row whose `attempts`-th try got `result`."""
+    if result.accepted:
+        return "sent", {"status": "sent", "provider_message_id": result.provider_message_id, "sent_at": now,
+                        "last_error": None, "updated_at": now}
+    error = (result.error or "provider refused the message")[:1000]
+    if result.permanent:  # an invalid number or a rejected address: trying again cannot help
+        return "undeliverable", {"status": "undeliverable", "last_error": error, "updated_at": now}
+    retry_at = now + timedelta(seconds=retry_delay(row["attempts"], s.retry_base_seconds, result.retry_after))
+    if row["channel"] == "sms":
+        retry_at = s.sms_release(retry_at)
+    if row["attempts"] >= s.max_attempts or retry_at > row["created_at"] + s.max_retry:
+        return "failed", {"status": "failed", "last_error": error, "updated_at": now}
+    return "retry", {"status": "queued", "not_before": retry_at, "last_error": error, "updated_at": now}
+
+
+class Outbound(DependencyProvider):
+    """The providers, the sending settings, and one green pool of sends per channel."""
+
+    def setup(self) -> None:
+        self.settings = Settings.from_env()
+        self.providers = {"email": SmtpEmailProvider.from_env(), "sms": HttpSmsProvider.from_env()}
+        self.pools = {channel: GreenPool(self.settings.concurrency) for channel in self.providers}
+
+    def stop(self) -> None:
+        for pool in self.pools.values():
+            pool.waitall()  # sends in flight end within their provider's timeout
+
+    def get_dependency(self, worker_ctx) -> "Outbound":
+        return self
+
+    def dispatch(self, db, clock: Callable[[], datetime]) -> None:
+        """Claim as many due rows per channel as its pool has room for, and send each in the pool."""
+        for channel, pool in self.pools.items():
+            room = pool.free()
+            if not room:
+                continue
+            now = clock()
+            with db.unit_of_work() as uow:
+                rows = repository.claim_due(uow.session, channel, now, now + self.settings.lease, room)
+                uow.commit()
+            for row in rows:
+                pool.spawn_n(self._send, db, clock, row)
+
+    def _send(self, db, clock: Callable[[], datetime], row: Mapping[str, Any]) -> None:
+        with dossier_context(row["dossier_code"]):
+            try:
+                self._send_and_record(db, clock, row)
+            except Exception:  # noqa: BLE001 - the lease makes the row due again; never kill the pool
+                log.exception("sending notification %s failed; it is retried after its lease", row["id"])
+
+    def _send_and_record(self, db, clock: Callable[[], datetime], row: Mapping[str, Any]) -> None:
+        message = OutgoingMessage(
+            notification_id=str(row["id"]), channel=row["channel"], to=row["to_address"], subject=row["subject"],
+            body=row["body"], html=row["html"], sender_reference=str(row["id"]))
+        result = self.providers[row["channel"]].send(message)
+        now = clock()
+        outcome, values = after_send(row, result, now, self.settings)
+        with db.unit_of_work() as uow:
+            if not repository.finish(uow.session, row["id"], row["attempts"], values):
+                log.warning("notification %s moved on while it was being sent", row["id"])
+                return
+            if outcome == "failed":
+                uow.record_event("notification_failed", {
+                    "notification_id": row["id"], "dossier_code": row["dossier_code"], "channel": row["channel"],
+                    "template_id": row["template_id"], "attempts": row["attempts"], "error": values["last_error"],
+                }, dossier_code=row["dossier_code"])
+            uow.commit()
+        NOTIFICATIONS.labels(row["channel"], row["template_id"], outcome).inc()
+        if outcome == "sent":
+            EVENT_TO_SEND.labels(row["channel"], row["template_id"]).observe(
+                (now - row["event_occurred_at"]).total_seconds())
+        log.info("notification %s (%s, template %s, attempt %s): %s%s", row["id"], row["channel"],
+                 row["template_id"], row["attempts"], outcome, "" if result.accepted else f": {result.error}")

@@ -1,0 +1,187 @@
+"""The notify service: turns dossier events into notifications, sends them, and records what happened.
+
+Thin: the consumers store rows in the event's transaction (de-duplicated by a unique key), the
+timer hands due rows to `sending`, the callback records delivery receipts.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from datetime import datetime, timedelta, timezone
+
+from nameko.extensions import DependencyProvider
+from nameko.rpc import rpc
+from nameko.timer import Timer
+
+from motcua.config import env, env_float
+from motcua.db import utcnow
+from motcua.dependencies import Database, WorkerContext
+from motcua.errors import (
+    MalformedInput, MotCuaError, NotFound, PermanentFailure, ServiceUnavailable, Unauthorized, ValidationFailed,
+)
+from motcua.logs import dossier_context
+from motcua.messaging import event_handler
+from motcua.web import OpsEndpoints, http, json_response
+from motcua_contracts.notify import NotificationLogEntrySchema
+from notify import repository
+from notify.domain import preferences, signatures, templates
+from notify.domain.templates import given_name
+from notify.models import metadata
+from notify.sending import NOTIFICATIONS, Outbound
+
+log = logging.getLogger(__name__)
+
+RECEIPT_TOLERANCE_SECONDS = 300
+# The gateway's word -> ours; a receipt of any other status (e.g. "accepted") changes nothing.
+RECEIPT_STATUSES = {"delivered": "delivered", "undeliverable": "undeliverable", "failed": "undeliverable",
+                    "expired": "undeliverable"}
+_TIMESTAMP = re.compile(r"(?:^|,)\s*t=(\d+)")
+
+
+class Clock(DependencyProvider):
+    """The time as the service sees it: `self.clock()`. Tests inject a frozen clock instead of waiting."""
+
+    def get_dependency(self, worker_ctx):
+        return utcnow
+
+
+class SendTimer(Timer):
+    """nameko's timer, its interval read from the environment when a container is built, not at import."""
+
+    def __init__(self, **kwargs):
+        super().__init__(interval=env_float("NOTIFY_SEND_INTERVAL_SECONDS", 1.0), **kwargs)
+
+
+def _signed_content_key(header: str, body: bytes) -> str:
+    """What a replay repeats: the signed timestamp and body (not the header text, which can be varied)."""
+    timestamp = _TIMESTAMP.search(header)
+    return hashlib.sha256(f"{timestamp.group(1) if timestamp else ''}.".encode() + body).hexdigest()
+
+
+class Service(OpsEndpoints):
+    name = "notify"
+    db = Database(metadata)
+    context = WorkerContext()
+    outbound = Outbound()
+    clock = Clock()
+
+    @event_handler("intake", "dossier_submitted")
+    def on_dossier_submitted(self, envelope: dict) -> None:
+        """Keep whom to tell: the given name and the two addresses, nothing more of the applicant."""
+        data, applicant = envelope["data"], envelope["data"]["applicant"]
+        with dossier_context(data["dossier_code"]), self.db.unit_of_work() as uow:
+            if not uow.claim_message("notify.on_dossier_submitted", str(envelope["event_id"])):
+                return
+            if not repository.save_recipient(uow.session, {
+                "dossier_code": data["dossier_code"], "given_name": given_name(applicant["full_name"])[:64],
+                "phone": applicant["phone"] or None, "email": applicant["email"] or None,
+                "preferences": repository.preferences_json(preferences.DEFAULT), "created_at": self.clock(),
+                "procedure_name": data["procedure_name"], "agency_code": data["agency_code"],
+            }):
+                log.warning("dossier announced again under another event id; the first contact stands")
+            uow.commit()
+
+    @event_handler("status", "dossier_received")
+    def on_dossier_received(self, envelope: dict) -> None:
+        self._notify("status", envelope)
+
+    @event_handler("status", "supplement_requested")
+    def on_supplement_requested(self, envelope: dict) -> None:
+        self._notify("status", envelope)
+
+    @event_handler("status", "dossier_refused")
+    def on_dossier_refused(self, envelope: dict) -> None:
+        self._notify("status", envelope)
+
+    @event_handler("status", "dossier_overdue")
+    def on_dossier_overdue(self, envelope: dict) -> None:
+        self._notify("status", envelope)
+
+    @event_handler("status", "dossier_completed")
+    def on_dossier_completed(self, envelope: dict) -> None:
+        self._notify("status", envelope)
+
+    def _notify(self, producer: str, envelope: dict) -> None:
+        """One row per channel the citizen is reached on, inserted with the event's inbox mark."""
+        data, event_type, event_id = envelope["data"], envelope["event_type"], str(envelope["event_id"])
+        template_id = templates.template_for(producer, event_type)
+        settings = self.outbound.settings
+        queued: list[tuple[str, str]] = []
+        with dossier_context(data["dossier_code"]), self.db.unit_of_work() as uow:
+            if not uow.claim_message(f"notify.on_{event_type}", event_id):
+                return  # a redelivery: its rows exist already
+            who = repository.find_recipient(uow.session, data["dossier_code"])
+            if who is None:
+                # intake's event has not arrived yet (two exchanges, no order between them): retried later.
+                raise NotFound(f"No recipient for dossier {data['dossier_code']} yet.")
+            context = {**data, "given_name": who["given_name"], "procedure_name": who["procedure_name"],
+                       "portal_url": env("NOTIFY_PORTAL_URL", "http://localhost:8000")}
+            if event_type == "dossier_overdue":
+                context["appointment_date"] = data["original_appointment_date"]
+            now = self.clock()
+            prefs = repository.preferences_from_json(who["preferences"])
+            for channel in preferences.channels_for(prefs, template_id, who["phone"], who["email"]):
+                try:
+                    rendered = templates.render(template_id, channel, context, ascii_sms=settings.ascii_sms,
+                                                language=prefs.language)
+                except ValueError as exc:
+                    raise PermanentFailure(f"template {template_id}: {exc}") from exc  # retrying cannot fix it
+                # E-mail is never held; an SMS in quiet hours waits for the morning.
+                not_before = settings.sms_release(now) if channel == "sms" else now
+                status = "held" if not_before > now else "queued"
+                if repository.add_notification(uow.session, {
+                    "dossier_code": data["dossier_code"], "event_id": event_id,
+                    "event_occurred_at": envelope["occurred_at"], "template_id": template_id,
+                    "template_version": rendered.template_version, "channel": channel,
+                    "to_address": who["phone"] if channel == "sms" else who["email"], "subject": rendered.subject,
+                    "body": rendered.body, "html": rendered.html, "length": rendered.length,
+                    "segments": rendered.segments, "encoding": rendered.encoding, "status": status, "attempts": 0,
+                    "created_at": now, "not_before": not_before, "updated_at": now,
+                }):
+                    queued.append((channel, status))
+            uow.commit()
+        for channel, status in queued:
+            NOTIFICATIONS.labels(channel, template_id, status).inc()
+
+    @SendTimer.decorator
+    def send_due(self) -> None:
+        self.outbound.dispatch(self.db, self.clock)
+
+    @http("POST", "/callbacks/sms-delivery")
+    def sms_delivery_receipt(self, request):
+        """The SMS gateway's delivery receipt, HMAC-signed with a timestamp; a replay is refused."""
+        secret = env("NOTIFY_SMS_CALLBACK_SECRET")
+        if not secret:
+            raise ServiceUnavailable("Delivery receipts are not configured.")
+        body, header, now = request.get_data(), request.headers.get("X-Signature"), self.clock()
+        if not signatures.verify(secret.encode(), body, header, now, RECEIPT_TOLERANCE_SECONDS):
+            raise Unauthorized("Bad or stale signature.")
+        try:
+            receipt = json.loads(body)
+            message_id, status = str(receipt["id"]), RECEIPT_STATUSES.get(receipt["status"])
+        except (ValueError, KeyError, TypeError):
+            raise MalformedInput("Not a delivery receipt.") from None
+        signed_at = datetime.fromtimestamp(int(_TIMESTAMP.search(header).group(1)), timezone.utc)
+        with self.db.unit_of_work() as uow:
+            if not repository.remember_signature(uow.session, _signed_content_key(header, body), now,
+                                                 signed_at + timedelta(seconds=RECEIPT_TOLERANCE_SECONDS)):
+                raise Unauthorized("This receipt was already received.")
+            row = repository.find_by_provider_id(uow.session, message_id)
+            if row is None:
+                raise NotFound("No notification has this message id.")  # the gateway may retry: a race with `sent`
+            moved = status is not None and repository.apply_receipt(uow.session, row["id"], status, now)
+            uow.commit()
+        if moved:
+            NOTIFICATIONS.labels(row["channel"], row["template_id"], status).inc()
+        return json_response({"status": "ok"})
+
+    @rpc(expected_exceptions=MotCuaError)
+    def notification_log(self, dossier_code: str) -> list[dict]:
+        """What was sent for a dossier, when, on which channel, with which outcome (NotificationLogEntrySchema)."""
+        if not isinstance(dossier_code, str):
+            raise ValidationFailed("The dossier code must be a string.", {"dossier_code": ["Not a string."]})
+        with self.db.unit_of_work() as uow:
+            rows = repository.log_for(uow.session, dossier_code)
+        return NotificationLogEntrySchema(many=True).dump(rows)

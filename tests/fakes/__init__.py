@@ -1,0 +1,1 @@
+"""Stand-ins for outside systems that tests talk to over real sockets."""

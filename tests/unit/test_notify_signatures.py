@@ -1,0 +1,90 @@
+"""HMAC-signed delivery receipts: good, tampered, stale; and the fake gateway's receipts verify."""
+import json
+import threading
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from notify.domain.signatures import sign, verify
+from notify.providers.base import OutgoingMessage
+from notify.providers.sms_http import HttpSmsProvider
+from tests.fakes.sms_gateway import FakeSmsGateway
+
+SECRET = b"receipt-secret"
+BODY = b'{"id": "fake-1", "status": "delivered"}'
+T = 1_780_000_000
+
+
+def test_good_signature():
+    header = sign(SECRET, BODY, T)
+    assert header.startswith(f"t={T},v1=")
+    assert verify(SECRET, BODY, header, now=T + 10)
+    assert verify(SECRET, BODY, header, now=datetime.fromtimestamp(T, timezone.utc))
+
+
+def test_tampered_body_or_timestamp_or_wrong_secret_is_refused():
+    header = sign(SECRET, BODY, T)
+    assert not verify(SECRET, BODY.replace(b"delivered", b"failed"), header, now=T)
+    assert not verify(SECRET, BODY, header.replace(f"t={T}", f"t={T + 1}"), now=T)
+    assert not verify(b"other", BODY, header, now=T)
+
+
+def test_stale_or_future_timestamps_are_refused():
+    header = sign(SECRET, BODY, T)
+    assert verify(SECRET, BODY, header, now=T + 300)
+    assert not verify(SECRET, BODY, header, now=T + 301)
+    assert not verify(SECRET, BODY, header, now=T - 301)
+    assert not verify(SECRET, BODY, header, now=T + 60, tolerance_seconds=30)
+
+
+def test_malformed_headers_are_refused():
+    good = sign(SECRET, BODY, T)
+    for header in (None, "", "garbage", f"t={T}", good.split(",")[1], "t=abc," + good.split(",")[1]):
+        assert not verify(SECRET, BODY, header, now=T)
+
+
+def test_any_of_several_v1_values_may_match_during_a_secret_rotation():
+    header = sign(b"new", BODY, T) + "," + sign(SECRET, BODY, T).split(",")[1]
+    assert verify(SECRET, BODY, header, now=T)
+
+
+class Receiver:
+    """The notify side of the callback, reduced to: record and verify."""
+
+    def __init__(self) -> None:
+        received = self.received = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                ok = verify(SECRET, body, self.headers.get("X-Signature"), now=datetime.now(timezone.utc))
+                received.append((json.loads(body), ok))
+                self.send_response(204 if ok else 401)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/callbacks/sms"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_fake_gateway_receipts_verify_and_carry_the_reference():
+    receiver = Receiver()
+    try:
+        with FakeSmsGateway() as gateway:
+            sent = HttpSmsProvider(gateway.url, "k", "MOTCUA").send(
+                OutgoingMessage("n-1", "sms", "0912345678", None, "Xin chào", None, "ref-1"))
+            assert gateway.deliver_receipt(receiver.url, SECRET, sent.provider_message_id, "delivered").status_code == 204
+            assert gateway.deliver_receipt(receiver.url, b"wrong", sent.provider_message_id, "delivered").status_code == 401
+            stale = int(datetime.now(timezone.utc).timestamp()) - 3600
+            assert gateway.deliver_receipt(receiver.url, SECRET, sent.provider_message_id, "undeliverable",
+                                           timestamp=stale).status_code == 401
+    finally:
+        receiver.close()
+    assert receiver.received[0] == ({"id": "fake-1", "status": "delivered", "reference": "ref-1"}, True)
+    assert [ok for _, ok in receiver.received] == [True, False, False]
