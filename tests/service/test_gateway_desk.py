@@ -1,5 +1,5 @@
-"""The officials' desk, the reports, the citizen's supplement and the token tool: the gateway in
-a nameko container on the real broker, in front of FAKE status and intake services. The fakes
+"""The officials' desk and its notification log, the reports, the citizen's supplement and the token tool: the gateway in
+a nameko container on the real broker, in front of FAKE status, intake and notify services. The fakes
 load what arrives with the contract schemas and raise the real `motcua.errors`; who may do what
 is status's rule, proven against the real status elsewhere, so the fakes only record the official."""
 import base64
@@ -83,6 +83,8 @@ class FakeStatus:
     @rpc
     def desk_get(self, official_, dossier_code):
         seen.setdefault("desk_get", []).append((official(official_), dossier_code))
+        if official_["agency_code"] != AGENCY:
+            raise Forbidden("This dossier is another agency's.")
         if dossier_code != CODE:
             raise NotFound("No dossier matches this code.")
         return DETAIL
@@ -132,6 +134,15 @@ class FakeIntake:
                                                  "received_at": "2026-11-27T02:00:00+00:00", "documents": documents})
 
 
+class FakeNotify:
+    name = "notify"
+
+    @rpc
+    def notification_log(self, dossier_code):
+        seen.setdefault("log", []).append(dossier_code)
+        return []
+
+
 @pytest.fixture
 def start(container_factory, rabbit_config, web_config, monkeypatch):
     """The fakes, then the gateway; keys only from what the test passes, never the environment."""
@@ -141,7 +152,7 @@ def start(container_factory, rabbit_config, web_config, monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
     def start_all(**settings):
-        for fake in (FakeStatus, FakeIntake):
+        for fake in (FakeStatus, FakeIntake, FakeNotify):
             container_factory(fake, rabbit_config).start()
         settings = {"RPC_TIMEOUT_SECONDS": 5, "GATEWAY_MAX_BODY_MB": 1, "LOOKUP_RATE_PER_MINUTE": 1000, **settings}
         container_factory(Service, {**rabbit_config, **web_config, **settings}).start()
@@ -198,6 +209,17 @@ def test_desk_detail_and_unknown_dossier(gateway, web_session):
                  "not_found")
     assert_error(web_session.get("/api/v1/desk/dossiers/not-a-code", headers=headers), 404, "not_found")
     assert len(seen["desk_get"]) == 2  # the string that cannot be a code made no RPC
+
+
+def test_the_notification_log_for_an_official_whom_status_allows(gateway, web_session):
+    headers, expected = bearer("receptionist")
+    response = web_session.get(f"/api/v1/desk/dossiers/{CODE}/notifications", headers=headers)
+    assert response.status_code == 200 and response.json() == []
+    assert seen["desk_get"] == [(expected, CODE)] and seen["log"] == [CODE]
+    other, _ = bearer("receptionist", agency="000.00.00.H50")
+    assert_error(web_session.get(f"/api/v1/desk/dossiers/{CODE}/notifications", headers=other), 403, "forbidden")
+    assert_error(web_session.get(f"/api/v1/desk/dossiers/{CODE}/notifications"), 401, "missing_token")
+    assert seen["log"] == [CODE]  # refused by status: notify was never asked
 
 
 def test_desk_action_json_passes_official_command_and_key(gateway, web_session):

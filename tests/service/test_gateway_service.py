@@ -1,5 +1,5 @@
 """The gateway in a nameko container on the real broker, in front of fake catalog, intake and
-status services (the real ones are outside its bounded context). The fakes load their input
+status and notify services (the real ones are outside its bounded context). The fakes load their input
 with the contract schemas and raise the real `motcua.errors`, as the real services do."""
 import base64
 import hashlib
@@ -13,7 +13,10 @@ from nameko.rpc import rpc
 from motcua.dependencies import WorkerContext
 from motcua.errors import NotFound, ValidationFailed
 from motcua_contracts.catalog import ProcedurePageSchema, ProcedureSearchSchema, ProcedureVersionSchema
-from motcua_contracts.intake import ReceiptSchema, SubmitDossierResultSchema, SubmitDossierSchema
+from motcua_contracts.intake import (
+    NotificationPreferencesSchema, ReceiptSchema, SubmitDossierResultSchema, SubmitDossierSchema,
+)
+from motcua_contracts.notify import NotificationLogEntrySchema
 from motcua_contracts.status import PublicDossierViewSchema
 
 from gateway.service import Service
@@ -129,6 +132,30 @@ class FakeStatus:
         return VIEW
 
 
+LOG = NotificationLogEntrySchema(many=True).dump(NotificationLogEntrySchema(many=True).load([{
+    "notification_id": "7d1b2c3a-0000-4000-8000-000000000001", "template_id": "receipt", "template_version": 1,
+    "channel": "email", "status": "sent", "attempts": 1, "created_at": "2026-11-25T03:00:00+00:00",
+    "not_before": "2026-11-25T03:00:00+00:00", "sent_at": "2026-11-25T03:00:01+00:00",
+    "updated_at": "2026-11-25T03:00:01+00:00"}]))
+
+
+class FakeNotify:
+    name = "notify"
+
+    @rpc
+    def set_preferences(self, dossier_code, tracking_key, preferences):
+        preferences = NotificationPreferencesSchema().load(preferences)
+        seen.setdefault("preferences", []).append((dossier_code, preferences))
+        if (dossier_code, tracking_key) != (CODE, KEY):
+            raise NotFound("No dossier matches this code and tracking key.")
+        return NotificationPreferencesSchema().dump(preferences)
+
+    @rpc
+    def notification_log(self, dossier_code):
+        seen.setdefault("log", []).append(dossier_code)
+        return LOG
+
+
 class SlowCatalog:
     name = "catalog"
 
@@ -144,7 +171,7 @@ def start(container_factory, rabbit_config, web_config):
     seen.clear()
     FakeIntake.first_results = {}
 
-    def start_all(fakes=(FakeCatalog, FakeIntake, FakeStatus), **settings):
+    def start_all(fakes=(FakeCatalog, FakeIntake, FakeStatus, FakeNotify), **settings):
         for fake in fakes:
             container_factory(fake, rabbit_config).start()
         settings = {"RPC_TIMEOUT_SECONDS": 5, "GATEWAY_MAX_BODY_MB": 1, "LOOKUP_RATE_PER_MINUTE": 1000, **settings}
@@ -294,6 +321,27 @@ def test_dossier_lookup_without_key_is_401_and_unknown_is_404(gateway, web_sessi
     assert_error(web_session.get(f"/api/v1/dossiers/{CODE}", params={"key": "wrong-key"}), 404, "not_found")
     assert_error(web_session.get("/api/v1/dossiers/000.00.00.H49-261125-9999", params={"key": KEY}), 404, "not_found")
     assert_error(web_session.get("/api/v1/dossiers/not-a-code", params={"key": KEY}), 404, "not_found")
+
+
+def test_the_notification_log_needs_the_right_tracking_key(gateway, web_session):
+    response = web_session.get(f"/api/v1/dossiers/{CODE}/notifications", headers={"X-Tracking-Key": KEY})
+    assert response.status_code == 200 and response.json() == LOG
+    assert response.headers["Cache-Control"] == "no-store"
+    assert_error(web_session.get(f"/api/v1/dossiers/{CODE}/notifications", params={"key": "wrong-key"}), 404,
+                 "not_found")
+    assert seen["log"] == [CODE]  # the wrong key never reached notify
+
+
+def test_notification_preferences_are_set_with_the_tracking_key(gateway, web_session):
+    url = f"/api/v1/dossiers/{CODE}/notification-preferences"
+    response = web_session.put(url, json={"channels": ["email"], "language": "en"}, headers={"X-Tracking-Key": KEY})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"channels": ["email"], "language": "en", "opted_out": False}
+    assert_error(web_session.put(url, json={"channels": ["sms"]}, params={"key": "wrong-key"}), 404, "not_found")
+    assert "channels.0" in assert_error(web_session.put(url, json={"channels": ["fax"]}, params={"key": KEY}), 422,
+                                      "validation_failed")["fields"]
+    assert_error(web_session.put(url, json={"channels": ["sms"]}), 401, "unauthorized")
+    assert len(seen["preferences"]) == 2  # the invalid body and the missing key made no RPC
 
 
 def test_lookups_are_rate_limited_per_client(start, web_session):

@@ -201,6 +201,7 @@ def test_a_dossier_gets_its_code_appointment_receipt_and_event(intake, catalog, 
         hashlib.sha256(f()).hexdigest() for f in (tiny_pdf, tiny_png, tiny_jpeg)]
     assert data["form"]["applicant_phone"] == "0912345678"
     assert data["workflow"] == ProcedureVersionSchema().load(BIRTH)["workflow"] != []  # the seed's route
+    assert data["notification_preferences"] is None  # none chosen: notify's defaults
 
     [stored] = rows(config["DATABASE_URL"], "dossier")
     assert (stored["procedure_version"], stored["tracking_key_hash"]) == (1, data["tracking_key_hash"])
@@ -211,9 +212,12 @@ def test_a_dossier_gets_its_code_appointment_receipt_and_event(intake, catalog, 
     assert metric("motcua_dossiers_submitted_total", **labels) == before + 1
 
     # The definition is kept, route included: the next dossier needs no call to catalog.
-    assert submit(intake, body())["dossier_code"] == f"{AGENCY}-261127-0002"
+    chosen = {"channels": ["email"], "language": "en"}
+    assert submit(intake, body(notification_preferences=chosen))["dossier_code"] == f"{AGENCY}-261127-0002"
     assert FakeCatalog.calls == ["1.001193"]
-    assert EnvelopeSchema().load(submitted_events())["data"]["workflow"] == envelope["data"]["workflow"]
+    second = EnvelopeSchema().load(submitted_events())["data"]
+    assert second["workflow"] == envelope["data"]["workflow"]
+    assert second["notification_preferences"] == {**chosen, "opted_out": False}  # travels to notify
 
 
 def test_a_retry_with_the_same_key_returns_the_first_result_and_files_nothing_new(intake, catalog, config):

@@ -21,6 +21,7 @@ from nameko.testing.services import entrypoint_waiter, replace_dependencies
 
 from motcua.db import make_engine
 from motcua.envelope import make_envelope
+from motcua.errors import NotFound, ValidationFailed
 from notify.domain.signatures import sign
 from notify.models import notification
 from notify.service import Service
@@ -121,14 +122,14 @@ def publish(container, producer, event_type, data, envelope=None):
     return envelope
 
 
-def submit(container, phone="0912345678", mail="an@example.vn"):
+def submit(container, phone="0912345678", mail="an@example.vn", prefs=None):
     publish(container, "intake", "dossier_submitted", {
         "dossier_code": CODE, "procedure_code": "1.001193", "procedure_name": "Đăng ký khai sinh",
         "procedure_version": 1, "agency_code": AGENCY, "channel": "online", "return_method": "counter",
         "submitted_at": datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc), "appointment_date": date(2026, 11, 27),
         "time_limit_working_days": "2", "cutoff_hour": "15:00", "tracking_key_hash": hashlib.sha256(b"k").hexdigest(),
         "applicant": {"full_name": "Nguyễn Văn An", "phone": phone, "email": mail},
-        "form": {}, "attachments": [], "fees_vnd": None,
+        "form": {}, "attachments": [], "fees_vnd": None, "notification_preferences": prefs,
     })
 
 
@@ -138,6 +139,15 @@ def received(container, envelope=None):
         "to_state": "received", "national_status_code": 2, "agency_code": AGENCY, "channel": "online",
         "actor": OFFICIAL, "appointment_date": date(2026, 11, 27),
     }, envelope)
+
+
+def completed(container):
+    """A notice that is not legally required (result ready): preferences and opt-out apply."""
+    return publish(container, "status", "dossier_completed", {
+        "dossier_code": CODE, "procedure_code": "1.001193", "action": "complete", "from_state": "in_progress",
+        "to_state": "completed", "national_status_code": 4, "agency_code": AGENCY, "channel": "online",
+        "actor": OFFICIAL, "appointment_date": date(2026, 11, 27),
+    })
 
 
 def rows(url):
@@ -306,3 +316,21 @@ def test_a_status_event_before_the_contact_is_retried_until_the_contact_arrives(
     submit(container)
     wait_status(database_url, "email", "sent")
     assert len(smtp[0].messages) == 1
+
+
+def test_the_citizen_changes_preferences_with_the_tracking_key_and_the_next_notice_follows_them(
+        notify, config, database_url):
+    submit(notify, prefs={"channels": ["sms"], "language": "vi", "opted_out": True})
+    with ServiceRpcProxy("notify", config, timeout=15) as rpc:
+        for code, key in ((CODE, "wrong"), (f"{AGENCY}-261125-9999", "k")):
+            with pytest.raises(NotFound) as refused:
+                rpc.set_preferences(code, key, {"channels": ["email"]})
+            assert "No dossier matches this code and tracking key." in str(refused.value)  # the same for both
+        with pytest.raises(ValidationFailed):
+            rpc.set_preferences(CODE, "k", {"channels": []})
+        completed(notify)
+        assert rows(database_url) == {}  # opted out at submission: the result notice is not sent
+        assert rpc.set_preferences(CODE, "k", {"channels": ["email"]}) == {
+            "channels": ["email"], "language": "vi", "opted_out": False}
+    completed(notify)
+    assert set(rows(database_url)) == {"email"}  # e-mail only, though there is a phone number

@@ -1,7 +1,7 @@
 """deploy/k8s, checked offline: rendered with `kubectl kustomize`, no cluster needed.
 
 Built-in kinds are validated with kubernetes-validate, custom resources against their
-operators' CRD schemas (../shared/schemas/crds, beside the repository as in CI), then the
+operators' CRD schemas (vendored in tests/data/crds, see tests/data/README.md), then the
 behaviour the architecture asks for (section 9) is checked on the rendered objects.
 """
 import copy
@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-CRDS = Path(__file__).resolve().parents[3] / "shared/schemas/crds"
+CRDS = Path(__file__).resolve().parents[1] / "data/crds"
 KUSTOMIZATIONS = ("deploy/k8s/base", "deploy/k8s/overlays/production")
 PORTS = {"gateway": 8000, "catalog": 8001, "intake": 8002, "status": 8003, "notify": 8004}
 WITH_DATABASE = ("catalog", "intake", "status", "notify")
@@ -53,9 +53,6 @@ def _strict(schema):
 
 @lru_cache
 def crd_schemas() -> dict:
-    if not CRDS.is_dir():
-        pytest.fail(f"CRD schemas not found at {CRDS}: the shared/schemas/crds folder must sit "
-                    "beside the repository (as in CI) to validate custom resources")
     schemas = {}
     for path in CRDS.glob("*.yaml"):
         crd = yaml.safe_load(path.read_text())

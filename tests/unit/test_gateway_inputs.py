@@ -44,7 +44,18 @@ def test_bad_search_query_names_the_field(args, field):
 def test_json_submission_is_loaded_with_the_contract():
     loaded = inputs.submission(request(json=SUBMISSION))
     assert loaded == {**SUBMISSION, "applicant": {"full_name": "Nguyễn Văn An", "phone": None, "email": None},
-                      "channel": "online", "return_method": "counter", "attachments": []}
+                      "channel": "online", "return_method": "counter", "attachments": [],
+                      "notification_preferences": None}  # None: notify's defaults
+
+
+def test_notification_preferences_are_json_with_defaults_and_at_least_one_channel():
+    assert inputs.notification_preferences(request(json={"channels": ["email"]})) == {
+        "channels": ["email"], "language": "vi", "opted_out": False}
+    with pytest.raises(ValidationFailed) as refused:
+        inputs.notification_preferences(request(json={"channels": [], "language": "fr"}))
+    assert set(refused.value.fields) == {"channels", "language"}
+    with pytest.raises(UnsupportedMediaType):
+        inputs.notification_preferences(request(data=b"channels=sms", content_type="application/x-www-form-urlencoded"))
 
 
 @pytest.mark.parametrize("body", [b'{"procedure_code": ', b"", b"\xff\xfe{}"])

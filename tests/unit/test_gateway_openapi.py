@@ -93,7 +93,8 @@ def test_exactly_the_officials_routes_need_the_bearer_token():
     secured = {path for path, operations in document["paths"].items()
                for operation in operations.values() if operation.get("security") == [{"officialToken": []}]}
     assert secured == bearer == {"/api/v1/desk/dossiers", "/api/v1/desk/dossiers/{code}",
-                                 "/api/v1/desk/dossiers/{code}/actions", "/api/v1/reports/on-time",
+                                 "/api/v1/desk/dossiers/{code}/actions",
+                                 "/api/v1/desk/dossiers/{code}/notifications", "/api/v1/reports/on-time",
                                  "/api/v1/reports/national-export"}
     scheme = document["components"]["securitySchemes"]["officialToken"]
     assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")

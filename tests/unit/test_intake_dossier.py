@@ -130,6 +130,15 @@ def test_the_event_data_is_on_contract():
         ("id-1", "application/pdf"), ("id-2", "image/png")]
     assert (data["form"], data["cutoff_hour"], data["fees_vnd"]) == (good_form(), "15:00", 0)
     assert data["workflow"] == birth_registration()["workflow"]  # the pinned version's route, for status
+    assert data["notification_preferences"] is None
+
+
+def test_the_citizens_notification_preferences_travel_in_the_event():
+    chosen = {"channels": ["sms"], "language": "en", "opted_out": True}
+    prepared = prepare(version(), submission(notification_preferences=chosen), FRIDAY_AFTER_CUTOFF, Limits())
+    data = dump_event_data("intake", "dossier_submitted", submitted_event(prepared, dossier_code(prepared, 1),
+                                                                          "a" * 64, ["id-1", "id-2"]))
+    assert data["notification_preferences"] == chosen
 
 
 def test_the_request_hash_is_canonical():

@@ -6,6 +6,18 @@ from motcua_contracts.catalog import WorkflowStepSchema
 from motcua_contracts.common import (
     AGENCY_CODE, CHANNELS, DOSSIER_CODE, RETURN_METHODS, ApplicantSchema, AttachmentRefSchema,
 )
+from motcua_contracts.notify import NOTIFY_CHANNELS
+
+NOTIFY_LANGUAGES = ("vi", "en")
+
+
+class NotificationPreferencesSchema(StrictSchema):
+    """How the citizen wants to hear about the dossier; legally required notices (01-04) ignore opt-out."""
+
+    channels = fields.List(fields.String(validate=validate.OneOf(NOTIFY_CHANNELS)), required=True,
+                           validate=validate.Length(min=1))
+    language = fields.String(load_default="vi", validate=validate.OneOf(NOTIFY_LANGUAGES))
+    opted_out = fields.Boolean(load_default=False)
 
 
 class AttachmentUploadSchema(StrictSchema):
@@ -25,6 +37,7 @@ class SubmitDossierSchema(StrictSchema):
     applicant = fields.Nested(ApplicantSchema, required=True)
     form = fields.Dict(keys=fields.String(), required=True)
     attachments = fields.List(fields.Nested(AttachmentUploadSchema), load_default=list)
+    notification_preferences = fields.Nested(NotificationPreferencesSchema, load_default=None, allow_none=True)
 
 
 class ReceiptDocumentSchema(StrictSchema):
@@ -91,6 +104,8 @@ class DossierSubmittedSchema(StrictSchema):
     fees_vnd = fields.Integer(load_default=None, allow_none=True)
     workflow = fields.List(fields.Nested(WorkflowStepSchema), load_default=list)
     fees = fields.List(fields.Nested(DossierFeeSchema), load_default=list)
+    # None: the default preferences (every channel with an address, Vietnamese, not opted out).
+    notification_preferences = fields.Nested(NotificationPreferencesSchema, load_default=None, allow_none=True)
 
 
 class SupplementSchema(StrictSchema):

@@ -18,7 +18,7 @@ from motcua.errors import (
 from motcua_contracts.catalog import ProcedureSearchSchema
 from motcua_contracts.common import DOSSIER_CODE
 from motcua_contracts.desk import DeskActionSchema, DeskQuerySchema
-from motcua_contracts.intake import SubmitDossierSchema, SupplementSchema
+from motcua_contracts.intake import NotificationPreferencesSchema, SubmitDossierSchema, SupplementSchema
 from motcua_contracts.reports import ReportQuerySchema
 
 DOCUMENT_PART = "document."  # multipart: one file part per attachment, "document.<document_code>"
@@ -131,6 +131,16 @@ def supplement(request: Request) -> dict:
     """POST /api/v1/dossiers/{code}/supplements: JSON with base64, or `note` plus `document.<code>` files."""
     data = body(request, "supplement", multipart_supplement)
     return SupplementSchema().dump(load(SupplementSchema(), data, "The supplement has invalid fields."))
+
+
+def notification_preferences(request: Request) -> dict:
+    """PUT /api/v1/dossiers/{code}/notification-preferences: JSON only."""
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("Send the preferences as application/json.",
+                                   {"Content-Type": [f"Unsupported: {request.mimetype or 'none'}."]})
+    data = parse_json(request.get_data(cache=False), "body")
+    schema = NotificationPreferencesSchema()
+    return schema.dump(load(schema, data, "The preferences have invalid fields."))
 
 
 def parse_json(raw: bytes | str, field: str) -> Any:

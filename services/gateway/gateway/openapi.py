@@ -11,8 +11,10 @@ from marshmallow import Schema, fields
 from motcua_contracts.catalog import ProcedurePageSchema, ProcedureSearchSchema, ProcedureVersionSchema
 from motcua_contracts.desk import DeskActionSchema, DeskDossierDetailSchema, DeskPageSchema, DeskQuerySchema
 from motcua_contracts.intake import (
-    ReceiptSchema, SubmitDossierResultSchema, SubmitDossierSchema, SupplementResultSchema, SupplementSchema,
+    NotificationPreferencesSchema, ReceiptSchema, SubmitDossierResultSchema, SubmitDossierSchema,
+    SupplementResultSchema, SupplementSchema,
 )
+from motcua_contracts.notify import NotificationLogEntrySchema
 from motcua_contracts.reports import NationalSyncRecordSchema, OnTimeReportSchema, ReportQuerySchema
 from motcua_contracts.status import ActionOutcomeSchema, PublicDossierViewSchema
 
@@ -88,6 +90,8 @@ def _json(schema: Any, description: str) -> dict:
 
 
 HTML = {"text/html": {"schema": {"type": "string"}}}
+NOTIFICATION_LOG = _json({"type": "array", "items": NotificationLogEntrySchema},
+                         "What was sent, when, on which channel, with which outcome (no address, no text).")
 
 
 def _errors(*names: str) -> dict:
@@ -132,6 +136,11 @@ def _desk_paths(spec: APISpec) -> None:
         **secured, "summary": "A dossier with its history, apologies and paused working days",
         "parameters": [CODE],
         "responses": {"200": _json(DeskDossierDetailSchema, "The dossier."), **token_errors, **_errors("NotFound")},
+    }})
+    spec.path("/api/v1/desk/dossiers/{code}/notifications", operations={"get": {
+        **secured, "summary": "The dossier's notification log, for an official who may see the dossier",
+        "parameters": [CODE],
+        "responses": {"200": NOTIFICATION_LOG, **token_errors, **_errors("NotFound")},
     }})
     spec.path("/api/v1/desk/dossiers/{code}/actions", operations={"post": {
         **secured, "summary": "Act on a dossier: accept, refuse, assign, transfer, request a supplement, ...",
@@ -263,6 +272,21 @@ def openapi_document() -> dict:
         "responses": {"202": _json(SupplementResultSchema, "Received: the documents as stored."),
                       **lookup_errors, **_errors("MalformedInput", "Conflict", "PayloadTooLarge",
                                                  "UnsupportedMediaType", "ValidationFailed")},
+    }})
+    spec.path("/api/v1/dossiers/{code}/notifications", operations={"get": {
+        "summary": "The dossier's notification log",
+        "parameters": [CODE, *TRACKING_KEY],
+        "responses": {"200": NOTIFICATION_LOG, **lookup_errors},
+    }})
+    spec.path("/api/v1/dossiers/{code}/notification-preferences", operations={"put": {
+        "summary": "How the citizen hears about the dossier: channels, language, opt-out",
+        "description": "Limited per client like lookups. Legally required notices (forms 01-04) are sent "
+                       "regardless of the opt-out, on any channel with an address if the chosen ones have none.",
+        "parameters": [CODE, *TRACKING_KEY],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": NotificationPreferencesSchema}}},
+        "responses": {"200": _json(NotificationPreferencesSchema, "The preferences now stored."),
+                      **lookup_errors, **_errors("MalformedInput", "PayloadTooLarge", "UnsupportedMediaType",
+                                                 "ValidationFailed")},
     }})
     _desk_paths(spec)
     spec.path("/api/v1/openapi.json", operations={"get": {

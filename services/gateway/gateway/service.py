@@ -2,8 +2,9 @@
 It owns nothing durable.
 
 Each entrypoint verifies the official's token where it needs one (`gateway.auth`), parses
-the request (`gateway.inputs`), makes at most one RPC through a proxy with a timeout
-(`gateway.clients`) and answers JSON, a file or a page. What an official may see or do is
+the request (`gateway.inputs`), makes one RPC through a proxy with a timeout (`gateway.clients`;
+two where status must first check the tracking key or the official's access) and answers JSON,
+a file or a page. What an official may see or do is
 status's to decide: the gateway passes the verified official with every call.
 """
 from __future__ import annotations
@@ -37,6 +38,7 @@ class Service(OpsEndpoints):
     catalog = TimedRpcProxy("catalog")
     intake = TimedRpcProxy("intake")
     status = TimedRpcProxy("status")
+    notify = TimedRpcProxy("notify")
 
     def ready(self) -> None:
         self.broker()
@@ -75,6 +77,19 @@ class Service(OpsEndpoints):
             result = self.intake.submit_supplement(inputs.dossier_code(code), key, supplement, idempotency_key)
         return json_response(result, 202, NO_STORE)
 
+    @api("PUT", "/api/v1/dossiers/<code>/notification-preferences")
+    def set_notification_preferences(self, request: Request, code: str) -> Response:
+        key = inputs.tracking_key(request)
+        preferences = inputs.notification_preferences(request)
+        with self.lookups.guard(request):  # a code and key pair is tried here too: limited like lookups
+            result = self.notify.set_preferences(inputs.dossier_code(code), key, preferences)
+        return json_response(result, headers=NO_STORE)
+
+    @api("GET", "/api/v1/dossiers/<code>/notifications")
+    def get_notifications(self, request: Request, code: str) -> Response:
+        self._public_view(request, code, inputs.tracking_key(request))  # status checks the key: the same 404
+        return json_response(self.notify.notification_log(code), headers=NO_STORE)
+
     # --- Officials' desk and reports: bearer token; status applies the permissions ----------
 
     @desk("GET", "/api/v1/desk/dossiers")
@@ -87,6 +102,13 @@ class Service(OpsEndpoints):
         official = self.officials.verify(request)
         return json_response(self.status.desk_get(official, inputs.dossier_code(code, DESK_NOT_FOUND)),
                              headers=NO_STORE)
+
+    @desk("GET", "/api/v1/desk/dossiers/<code>/notifications")
+    def desk_notifications(self, request: Request, code: str) -> Response:
+        official = self.officials.verify(request)
+        code = inputs.dossier_code(code, DESK_NOT_FOUND)
+        self.status.desk_get(official, code)  # status decides whether this official may see the dossier
+        return json_response(self.notify.notification_log(code), headers=NO_STORE)
 
     @desk("POST", "/api/v1/desk/dossiers/<code>/actions")
     def desk_action(self, request: Request, code: str) -> Response:

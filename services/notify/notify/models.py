@@ -44,6 +44,9 @@ recipient = sa.Table(
     sa.Column("phone", sa.String(32)),
     sa.Column("email", sa.String(254)),
     sa.Column("preferences", sa.JSON, nullable=False),
+    # SHA-256 of the dossier's tracking key: the citizen proves it to change the preferences.
+    # Null for recipients stored before it was kept: their preferences cannot be changed.
+    sa.Column("tracking_key_hash", sa.String(64)),
     sa.Column("procedure_name", sa.Text, nullable=False),
     sa.Column("agency_code", sa.String(20), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),

@@ -39,6 +39,11 @@ def find_recipient(session: Session, dossier_code: str) -> Mapping[str, Any] | N
     return session.execute(sa.select(recipient).where(recipient.c.dossier_code == dossier_code)).mappings().first()
 
 
+def set_preferences(session: Session, dossier_code: str, prefs: Preferences) -> None:
+    session.execute(recipient.update().where(recipient.c.dossier_code == dossier_code)
+                    .values(preferences=preferences_json(prefs)))
+
+
 def add_notification(session: Session, values: Mapping[str, Any]) -> bool:
     """Insert a notification; False if this (event, template, channel) already has one."""
     try:

@@ -6,11 +6,13 @@ timer hands due rows to `sending`, the callback records delivery receipts.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import re
 from datetime import datetime, timedelta, timezone
 
+from marshmallow import ValidationError
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import Timer
@@ -20,10 +22,12 @@ from motcua.db import utcnow
 from motcua.dependencies import Database, WorkerContext
 from motcua.errors import (
     MalformedInput, MotCuaError, NotFound, PermanentFailure, ServiceUnavailable, Unauthorized, ValidationFailed,
+    marshmallow_fields,
 )
 from motcua.logs import dossier_context
 from motcua.messaging import event_handler
 from motcua.web import OpsEndpoints, http, json_response
+from motcua_contracts.intake import NotificationPreferencesSchema
 from motcua_contracts.notify import NotificationLogEntrySchema
 from notify import repository
 from notify.domain import preferences, signatures, templates
@@ -60,6 +64,13 @@ def _signed_content_key(header: str, body: bytes) -> str:
     return hashlib.sha256(f"{timestamp.group(1) if timestamp else ''}.".encode() + body).hexdigest()
 
 
+def _key_matches(tracking_key: object, expected_hash: str | None) -> bool:
+    """The tracking key against its stored SHA-256, in constant time; no stored hash matches nothing."""
+    if not isinstance(tracking_key, str) or expected_hash is None:
+        return False
+    return hmac.compare_digest(hashlib.sha256(tracking_key.encode("utf-8")).hexdigest(), expected_hash)
+
+
 class Service(OpsEndpoints):
     name = "notify"
     db = Database(metadata)
@@ -69,16 +80,19 @@ class Service(OpsEndpoints):
 
     @event_handler("intake", "dossier_submitted")
     def on_dossier_submitted(self, envelope: dict) -> None:
-        """Keep whom to tell: the given name and the two addresses, nothing more of the applicant."""
+        """Keep whom to tell: the given name and the two addresses, nothing more of the applicant; how they
+        chose to hear; and the tracking key's hash, for changing that choice later."""
         data, applicant = envelope["data"], envelope["data"]["applicant"]
+        chosen = data["notification_preferences"]
+        prefs = repository.preferences_from_json(chosen) if chosen else preferences.DEFAULT
         with dossier_context(data["dossier_code"]), self.db.unit_of_work() as uow:
             if not uow.claim_message("notify.on_dossier_submitted", str(envelope["event_id"])):
                 return
             if not repository.save_recipient(uow.session, {
                 "dossier_code": data["dossier_code"], "given_name": given_name(applicant["full_name"])[:64],
                 "phone": applicant["phone"] or None, "email": applicant["email"] or None,
-                "preferences": repository.preferences_json(preferences.DEFAULT), "created_at": self.clock(),
-                "procedure_name": data["procedure_name"], "agency_code": data["agency_code"],
+                "preferences": repository.preferences_json(prefs), "tracking_key_hash": data["tracking_key_hash"],
+                "created_at": self.clock(), "procedure_name": data["procedure_name"], "agency_code": data["agency_code"],
             }):
                 log.warning("dossier announced again under another event id; the first contact stands")
             uow.commit()
@@ -185,3 +199,19 @@ class Service(OpsEndpoints):
         with self.db.unit_of_work() as uow:
             rows = repository.log_for(uow.session, dossier_code)
         return NotificationLogEntrySchema(many=True).dump(rows)
+
+    @rpc(expected_exceptions=MotCuaError)
+    def set_preferences(self, dossier_code: str, tracking_key: str, prefs: dict) -> dict:
+        """The citizen changes how they hear about the dossier (NotificationPreferencesSchema in and out)."""
+        try:
+            loaded = NotificationPreferencesSchema().load(prefs)
+        except ValidationError as exc:
+            raise ValidationFailed("The preferences are invalid.", marshmallow_fields(exc.messages)) from None
+        chosen = repository.preferences_from_json(loaded)
+        with self.db.unit_of_work() as uow:
+            who = repository.find_recipient(uow.session, dossier_code) if isinstance(dossier_code, str) else None
+            if who is None or not _key_matches(tracking_key, who["tracking_key_hash"]):
+                raise NotFound("No dossier matches this code and tracking key.")  # the same for both
+            repository.set_preferences(uow.session, dossier_code, chosen)
+            uow.commit()
+        return NotificationPreferencesSchema().dump(repository.preferences_json(chosen))

@@ -36,6 +36,7 @@ class Prepared:
     received_at: datetime
     appointment_date: date
     fees_vnd: int | None
+    notification_preferences: dict | None  # NotificationPreferencesSchema, loaded; None: notify's defaults
 
     @property
     def agency_code(self) -> str:
@@ -112,6 +113,7 @@ def prepare(version: dict, submission: dict, received_at: datetime, limits: Limi
         version=version, channel=channel, return_method=return_method, applicant=applicant, form=form,
         attachments=check_attachments(version["documents"], uploads, limits), received_at=received_at,
         appointment_date=appointment_date(version, received_at), fees_vnd=fees_due(version["fees"], channel),
+        notification_preferences=submission["notification_preferences"],
     )
 
 
@@ -163,6 +165,7 @@ def submitted_event(prepared: Prepared, code: str, tracking_key_hash: str, attac
         "fees_vnd": prepared.fees_vnd,
         "workflow": version["workflow"],  # the pinned version's default route, for status
         "fees": fee_schedule(version["fees"], prepared.channel),  # for the national export
+        "notification_preferences": prepared.notification_preferences,  # for notify
     }
 
 
