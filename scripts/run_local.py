@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from motcua.config import env_int, var_dir
+from motcua.config import http_port, var_dir
 from motcua.stack import START_ORDER, LocalStack, amqp_reachable
 
 
@@ -46,16 +46,22 @@ def local_signing_secret(root: Path) -> str:
     return path.read_text().strip()
 
 
+def start_mail_sink(root: Path) -> subprocess.Popen | None:
+    """Without a mail server configured, catch notify's e-mails in var/log/mail.log."""
+    if os.environ.get("NOTIFY_SMTP_HOST"):
+        return None
+    (root / "log").mkdir(parents=True, exist_ok=True)
+    log = open(root / "log" / "mail.log", "ab")
+    port = os.environ.get("NOTIFY_SMTP_PORT", "1025")  # notify's default server: this sink
+    return subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Debugging",
+                             "-l", f"127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
 def main() -> None:
     if not os.environ.get("AMQP_URI"):
         ensure_rabbitmq()
     root = var_dir()
-    ports = {
-        "gateway": env_int("GATEWAY_HTTP_PORT", 8000),
-        "catalog": env_int("CATALOG_HTTP_PORT", 8001),
-        "intake": env_int("INTAKE_HTTP_PORT", 8002),
-        "status": env_int("STATUS_HTTP_PORT", 8003),
-    }
+    ports = {service: http_port(service) for service in START_ORDER}
     env = {"MOTCUA_VAR_DIR": str(root)}
     if not os.environ.get("JWT_SECRET") and not os.environ.get("JWT_PUBLIC_KEY"):
         env["JWT_SECRET"] = local_signing_secret(root)
@@ -68,6 +74,7 @@ def main() -> None:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    mail_sink = start_mail_sink(root)
     try:
         print(f"databases and attachments under {root}; logs under {root / 'log'}")
         stack.migrate()
@@ -75,6 +82,8 @@ def main() -> None:
         stack.start(START_ORDER)
         print(f"\nMot Cua is running. Portal: http://localhost:{ports['gateway']}/  "
               f"API: http://localhost:{ports['gateway']}/api/v1/procedures  Ctrl-C stops everything.")
+        if mail_sink is not None:
+            print(f"E-mails to citizens are caught in {root / 'log' / 'mail.log'}.")
         if "JWT_SECRET" in env:
             print("An official's token for the desk (here: the receptionist of UBND xã Vĩnh Bảo):\n"
                   f"  JWT_SECRET=$(cat {root / 'local-jwt-secret'}) .venv/bin/python -m gateway.tokens issue "
@@ -88,6 +97,9 @@ def main() -> None:
     finally:
         print("stopping ...")
         stack.stop()
+        if mail_sink is not None:
+            mail_sink.terminate()
+            mail_sink.wait(10)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,14 @@ import os
 from pathlib import Path
 
 
+# Each service's HTTP port (API, probes, metrics), overridable as <SERVICE>_HTTP_PORT.
+DEFAULT_PORTS = {"gateway": 8000, "catalog": 8001, "intake": 8002, "status": 8003, "notify": 8004}
+
+
+def http_port(service: str) -> int:
+    return env_int(f"{service.upper()}_HTTP_PORT", DEFAULT_PORTS.get(service, 8080))
+
+
 def env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return default if value in (None, "") else value

@@ -5,12 +5,11 @@ The image has no curl; the service name comes from $SERVICE, its port as in motc
 import sys
 import urllib.request
 
-from motcua.config import env, env_int
-from motcua.serve import DEFAULT_PORTS
+from motcua.config import env, http_port
 
 if __name__ == "__main__":
     service = env("SERVICE", "gateway")
-    port = env_int(f"{service.upper()}_HTTP_PORT", DEFAULT_PORTS.get(service, 8080))
+    port = http_port(service)
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=3) as response:
             sys.exit(0 if response.status == 200 else 1)

@@ -16,14 +16,13 @@ import importlib  # noqa: E402
 
 from nameko.cli.run import run  # noqa: E402
 
-from motcua.config import amqp_uri, database_url, env, env_int  # noqa: E402
+from motcua.config import amqp_uri, database_url, env, env_int, http_port  # noqa: E402
 from motcua.logs import configure_logging  # noqa: E402
 
-DEFAULT_PORTS = {"gateway": 8000, "catalog": 8001, "intake": 8002, "status": 8003, "notify": 8004}
 
 
 def service_config(service: str) -> dict:
-    port = env_int(f"{service.upper()}_HTTP_PORT", DEFAULT_PORTS.get(service, 8080))
+    port = http_port(service)
     return {
         "AMQP_URI": amqp_uri(),
         "WEB_SERVER_ADDRESS": f"{env('HTTP_HOST', '0.0.0.0')}:{port}",

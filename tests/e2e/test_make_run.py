@@ -1,0 +1,60 @@
+"""`make run`'s script, as a newcomer runs it: everything starts, works, and stops on Ctrl-C."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import requests
+
+from motcua.samples import SAMPLE_PDF, sample_submission
+from motcua.stack import START_ORDER, free_port
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_local_run_starts_everything_serves_a_citizen_and_stops_on_ctrl_c(vhost, tmp_path):
+    ports = {service: free_port() for service in START_ORDER}
+    env = dict(os.environ, MOTCUA_VAR_DIR=str(tmp_path / "var"), NOTIFY_SMTP_PORT=str(free_port()),
+               AMQP_URI=f"amqp://guest:guest@127.0.0.1:5672/{quote(vhost, safe='')}",
+               **{f"{service.upper()}_HTTP_PORT": str(port) for service, port in ports.items()})
+    env.pop("JWT_SECRET", None)
+    process = subprocess.Popen([sys.executable, str(ROOT / "scripts/run_local.py")], env=env, cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{ports['gateway']}"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.5)
+        assert requests.get(f"{base}/", timeout=10).status_code == 200
+        definition = requests.get(f"{base}/api/v1/procedures/1.001193", timeout=10).json()
+        submission = sample_submission(definition, channel="counter")
+        files = [(f"document.{a['document_code']}", (a["filename"], SAMPLE_PDF, "application/pdf"))
+                 for a in submission.pop("attachments")]
+        created = requests.post(f"{base}/api/v1/dossiers", data={"submission": json.dumps(submission)},
+                                files=files, timeout=30)
+        assert created.status_code == 201, created.text
+        code = created.json()["dossier_code"]
+        mail_log = tmp_path / "var" / "log" / "mail.log"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and code not in (mail_log.read_text(errors="replace")
+                                                            if mail_log.exists() else ""):
+            time.sleep(0.5)
+        assert code in mail_log.read_text(errors="replace"), "the receipt e-mail never reached the local sink"
+        assert (tmp_path / "var" / "local-jwt-secret").exists()
+    finally:
+        process.send_signal(signal.SIGINT)
+        output = process.communicate(timeout=90)[0].decode(errors="replace")
+    assert "Mot Cua is running" in output and "stopping" in output
+    for port in ports.values():
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
