@@ -4,6 +4,7 @@ Every run gets its own RabbitMQ vhost and its own databases, and free ports, so 
 runs on one machine never meet; everything started here is stopped here.
 """
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
@@ -17,14 +18,29 @@ JWT_SECRET = "e2e-only-signing-secret-" + uuid.uuid4().hex
 AUTH = ("guest", "guest")
 
 
-@pytest.fixture(scope="session")
-def vhost():
+@contextmanager
+def new_vhost():
+    """A RabbitMQ vhost of its own, so no other running stack competes for its queues."""
     name = f"mct-e2e-{uuid.uuid4().hex[:8]}"
     requests.put(f"{MANAGEMENT}/vhosts/{quote(name, safe='')}", auth=AUTH, timeout=10).raise_for_status()
     requests.put(f"{MANAGEMENT}/permissions/{quote(name, safe='')}/guest", auth=AUTH, timeout=10,
                  json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
-    yield name
-    requests.delete(f"{MANAGEMENT}/vhosts/{quote(name, safe='')}", auth=AUTH, timeout=10)
+    try:
+        yield name
+    finally:
+        requests.delete(f"{MANAGEMENT}/vhosts/{quote(name, safe='')}", auth=AUTH, timeout=10)
+
+
+@pytest.fixture(scope="session")
+def vhost():
+    with new_vhost() as name:
+        yield name
+
+
+@pytest.fixture
+def own_vhost():
+    with new_vhost() as name:
+        yield name
 
 
 @pytest.fixture(scope="session")

@@ -18,10 +18,10 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_local_run_starts_everything_serves_a_citizen_and_stops_on_ctrl_c(vhost, tmp_path):
+def test_the_local_run_starts_everything_serves_a_citizen_and_stops_on_ctrl_c(own_vhost, tmp_path):
     ports = {service: free_port() for service in START_ORDER}
     env = dict(os.environ, MOTCUA_VAR_DIR=str(tmp_path / "var"), NOTIFY_SMTP_PORT=str(free_port()),
-               AMQP_URI=f"amqp://guest:guest@127.0.0.1:5672/{quote(vhost, safe='')}",
+               AMQP_URI=f"amqp://guest:guest@127.0.0.1:5672/{quote(own_vhost, safe='')}",
                **{f"{service.upper()}_HTTP_PORT": str(port) for service, port in ports.items()})
     env.pop("JWT_SECRET", None)
     process = subprocess.Popen([sys.executable, str(ROOT / "scripts/run_local.py")], env=env, cwd=ROOT,
