@@ -77,6 +77,42 @@ def make_engine(url: str, pool_size: int = 10) -> sa.Engine:
     return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
+# Named constraints so a service's migrations name them the same on PostgreSQL and SQLite.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def service_metadata() -> sa.MetaData:
+    """A service's metadata: the naming convention, with the outbox and inbox declared on it."""
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    add_messaging_tables(metadata)
+    return metadata
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """Aware UTC in and out: SQLite keeps no offset, so naive values are refused going in."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: timestamps must be timezone-aware")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
 def add_messaging_tables(metadata: sa.MetaData) -> None:
     """Declare the outbox and inbox on a service's own metadata (and so in its migrations)."""
     big_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")

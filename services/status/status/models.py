@@ -1,40 +1,11 @@
 """Tables owned by status. Column names of `dossier` are the fields of `domain.Dossier`."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import sqlalchemy as sa
 
-from motcua.db import add_messaging_tables
+from motcua.db import UTCDateTime, service_metadata
 
-# Named constraints so migrations name them the same on PostgreSQL and SQLite.
-metadata = sa.MetaData(naming_convention={
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-})
-add_messaging_tables(metadata)
-
-
-class UTCDateTime(sa.TypeDecorator):
-    """Aware UTC in and out: SQLite keeps no offset, so naive values are refused going in."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: timestamps must be timezone-aware")
-        return value.astimezone(timezone.utc)
-
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+metadata = service_metadata()
 
 
 DOSSIER_CODE = sa.String(40)
