@@ -29,7 +29,7 @@ from catalog.cli import import_file
 from catalog.models import agency, metadata, procedure_version
 from catalog.service import PUBLISHED, Service
 from tests.conftest import truncate_all
-from tests.bus import take_messages
+from tests.support import take_messages
 
 BAD = SEED_PATH.parent / "bad_examples" / "several_errors.yaml"
 PUBLISHED_IN_SEED = 31

@@ -32,7 +32,7 @@ from intake.models import metadata
 from intake.service import Service
 from tests.conftest import truncate_all
 from tests.unit.test_intake_samples import tiny_jpeg, tiny_pdf, tiny_png
-from tests.bus import take_messages
+from tests.support import take_messages
 
 SEED = Path(__file__).parents[2] / "services" / "catalog" / "catalog" / "seed" / "haiphong.yaml"
 RECEIVED_AT = datetime(2026, 11, 27, 16, 30, tzinfo=TIMEZONE)  # a Friday, after the 15:00 cut-off

@@ -25,7 +25,7 @@ from motcua.errors import NotFound, ValidationFailed
 from notify.domain.signatures import sign
 from notify.models import notification
 from notify.service import Service
-from tests.bus import take_messages
+from tests.support import take_messages
 from tests.conftest import truncate_all
 from tests.fakes.sms_gateway import FakeSmsGateway
 

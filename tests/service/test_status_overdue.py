@@ -20,7 +20,7 @@ from status.overdue import SWEEP_LOCK
 from status.service import Service
 from tests.conftest import truncate_all
 from tests.service.test_status_reports import A, B, code, row
-from tests.bus import take_messages
+from tests.support import query_rows, take_messages
 
 INTERVAL = 0.5
 QUEUE = "test-status-dossier-overdue"
@@ -54,14 +54,6 @@ class Claim:
     replica: int  # id of the replica's engine
     at: datetime
     won: bool
-
-
-def query(url, statement):
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        rows = conn.execute(statement).mappings().all()
-    engine.dispose()
-    return rows
 
 
 def seed(url):
@@ -124,14 +116,14 @@ def test_two_replicas_sweep_once_per_interval_and_apologise_once_per_missed_date
     assert len({c.replica for c in claims}) == 2  # both replicas' timers fired
     assert len(claims) > len(runs) >= 5  # and the one not sweeping skipped
     assert min(b.at - a.at for a, b in itertools.pairwise(runs)) >= timedelta(seconds=0.9 * INTERVAL)
-    [last] = query(postgres_url, sa.select(sweep_run))
+    [last] = query_rows(postgres_url, sa.select(sweep_run))
     assert (last["name"], last["last_run_at"]) == ("overdue", runs[-1].at)
 
     new_date = apology_new_date(TODAY, 3)
-    issued = query(postgres_url, sa.select(apology).where(apology.c.dossier_code != code(A, 6)))
+    issued = query_rows(postgres_url, sa.select(apology).where(apology.c.dossier_code != code(A, 6)))
     assert sorted((a["dossier_code"], a["original_appointment_date"], a["new_appointment_date"]) for a in issued) \
         == sorted((c, due, new_date) for c, due in OVERDUE.items())
-    for d in query(postgres_url, sa.select(dossier)):
+    for d in query_rows(postgres_url, sa.select(dossier)):
         if d["code"] in OVERDUE:
             due = OVERDUE[d["code"]]
             assert (d["appointment_date"], d["legal_due_date"], d["overdue_since"], d["version"]) \
@@ -139,7 +131,7 @@ def test_two_replicas_sweep_once_per_interval_and_apologise_once_per_missed_date
         else:
             assert (d["appointment_date"], d["overdue_since"], d["version"]) == (
                 TODAY + timedelta(days=2) if d["code"] == code(A, 6) else d["legal_due_date"], None, 2)
-    history = query(postgres_url, sa.select(dossier_history))
+    history = query_rows(postgres_url, sa.select(dossier_history))
     assert sorted((h["dossier_code"], h["seq"], h["action"], h["actor_kind"], h["public"]) for h in history) \
         == sorted((c, 3, "apology", "scheduler", True) for c in OVERDUE)
 
@@ -165,13 +157,13 @@ def test_no_replica_sweeps_while_another_holds_the_lock(
         start_replicas(container_factory, rabbit_config, web_config, postgres_url, 2)
         eventlet.sleep(4 * INTERVAL)
         assert len(claims) >= 4 and not any(c.won for c in claims)
-        assert query(postgres_url, sa.select(sa.func.count()).select_from(sweep_run))[0]["count_1"] == 0
+        assert query_rows(postgres_url, sa.select(sa.func.count()).select_from(sweep_run))[0]["count_1"] == 0
         holder.execute(sa.select(sa.func.pg_advisory_unlock(SWEEP_LOCK)))
         holder.commit()
     engine.dispose()
     eventlet.sleep(3 * INTERVAL)
     assert any(c.won for c in claims)
-    assert len(query(postgres_url, sa.select(apology))) == 1 + len(OVERDUE)
+    assert len(query_rows(postgres_url, sa.select(apology))) == 1 + len(OVERDUE)
 
 
 def test_on_sqlite_the_single_process_sweeps_without_the_postgresql_lock(
@@ -182,5 +174,5 @@ def test_on_sqlite_the_single_process_sweeps_without_the_postgresql_lock(
     start_replicas(container_factory, rabbit_config, web_config, url, 1)
     eventlet.sleep(4 * INTERVAL)
     assert sum(c.won for c in claims) >= 3
-    assert sorted(a["dossier_code"] for a in query(url, sa.select(apology))) == sorted([code(A, 6), *OVERDUE])
-    assert sorted(r["routing_key"] for r in query(url, sa.select(outbox))) == ["dossier_overdue"] * len(OVERDUE)
+    assert sorted(a["dossier_code"] for a in query_rows(url, sa.select(apology))) == sorted([code(A, 6), *OVERDUE])
+    assert sorted(r["routing_key"] for r in query_rows(url, sa.select(outbox))) == ["dossier_overdue"] * len(OVERDUE)

@@ -12,13 +12,12 @@ from kombu import Connection, Exchange, Queue
 from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import entrypoint_waiter
 
-from motcua.db import make_engine
 from motcua.envelope import make_envelope
 from motcua.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
 from status.models import dossier, dossier_history, metadata
 from status.service import Service
 from tests.conftest import truncate_all
-from tests.bus import take_messages
+from tests.support import query_rows, take_messages
 
 AGENCY = "000.00.00.H49"
 TRACKING_KEY = "tk-7d1e6f0a9b3c2d45"
@@ -73,26 +72,18 @@ def publish_submitted(status, envelope):
     return envelope["dossier_code"]
 
 
-def query(url, statement):
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        rows = conn.execute(statement).mappings().all()
-    engine.dispose()
-    return rows
-
-
 def dossier_row(url, code):
-    [row] = query(url, sa.select(dossier).where(dossier.c.code == code))
+    [row] = query_rows(url, sa.select(dossier).where(dossier.c.code == code))
     return row
 
 
 def history(url, code):
-    return query(url, sa.select(dossier_history).where(dossier_history.c.dossier_code == code)
+    return query_rows(url, sa.select(dossier_history).where(dossier_history.c.dossier_code == code)
                  .order_by(dossier_history.c.seq))
 
 
 def outbox_types(url):
-    return [row["routing_key"] for row in query(url, sa.select(outbox).order_by(outbox.c.seq))]
+    return [row["routing_key"] for row in query_rows(url, sa.select(outbox).order_by(outbox.c.seq))]
 
 
 def action(name, key=None, **inputs):

@@ -1,9 +1,12 @@
-"""Reading what services published, as a department system's queue would receive it."""
+"""Helpers for service and end-to-end tests: what services published, what they stored."""
 import json
 import time
 
 import eventlet
+import sqlalchemy as sa
 from kombu import Connection
+
+from motcua.db import make_engine
 
 
 def take_messages(amqp_uri: str, queue_name: str, count: int, timeout: float = 10.0) -> list[dict]:
@@ -17,3 +20,12 @@ def take_messages(amqp_uri: str, queue_name: str, count: int, timeout: float = 1
             else:
                 messages.append(json.loads(message.body))
     return messages
+
+
+def query_rows(url: str, statement) -> list[sa.RowMapping]:
+    """Rows of a statement run on a service's own database, outside the service."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(statement).mappings().all()
+    engine.dispose()
+    return rows
