@@ -2,7 +2,7 @@
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-PACKAGES := -e libs/contracts -e libs/common -e services/catalog -e services/intake -e services/status -e services/notify -e services/gateway
+PACKAGES := -e libs/contracts -e libs/common -e services/catalog -e services/intake -e services/status -e services/notify -e services/postal -e services/carrier_simulator -e services/gateway
 STAMP  := $(VENV)/.installed
 
 .PHONY: run test venv unit lint-deploy bench clean

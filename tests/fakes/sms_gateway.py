@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 
-from notify.domain.signatures import sign
+from motcua.webhooks import sign
 
 Answer = str | tuple[str, float]
 

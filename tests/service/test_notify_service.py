@@ -22,7 +22,7 @@ from nameko.testing.services import entrypoint_waiter, replace_dependencies
 from motcua.db import make_engine
 from motcua.envelope import make_envelope
 from motcua.errors import NotFound, ValidationFailed
-from notify.domain.signatures import sign
+from motcua.webhooks import sign
 from notify.models import notification
 from notify.service import Service
 from tests.support import take_messages

@@ -45,7 +45,8 @@ def test_json_submission_is_loaded_with_the_contract():
     loaded = inputs.submission(request(json=SUBMISSION))
     assert loaded == {**SUBMISSION, "applicant": {"full_name": "Nguyễn Văn An", "phone": None, "email": None},
                       "channel": "online", "return_method": "counter", "attachments": [],
-                      "notification_preferences": None}  # None: notify's defaults
+                      "notification_preferences": None,  # None: notify's defaults
+                      "delivery_address": None}
 
 
 def test_notification_preferences_are_json_with_defaults_and_at_least_one_channel():

@@ -8,7 +8,8 @@ from pathlib import Path
 
 
 # Each service's HTTP port (API, probes, metrics), overridable as <SERVICE>_HTTP_PORT.
-DEFAULT_PORTS = {"gateway": 8000, "catalog": 8001, "intake": 8002, "status": 8003, "notify": 8004}
+DEFAULT_PORTS = {"gateway": 8000, "catalog": 8001, "intake": 8002, "status": 8003, "notify": 8004, "postal": 8005,
+                 "carrier_simulator": 8006}
 
 
 def http_port(service: str) -> int:

@@ -5,6 +5,9 @@ from motcua_contracts.catalog import ProcedurePublishedSchema
 from motcua_contracts.desk import DossierOverdueSchema, TokenRevokedSchema
 from motcua_contracts.intake import DossierSubmittedSchema, SupplementSubmittedSchema
 from motcua_contracts.notify import NotificationFailedSchema
+from motcua_contracts.postal import (
+    DELIVERY_EVENTS, PICKUP_EVENTS, DeliveryEventSchema, PickupEventSchema, PickupHandedOverSchema,
+)
 from motcua_contracts.status import DossierTransitionSchema
 
 STATUS_EVENTS = (
@@ -21,6 +24,9 @@ EVENT_SCHEMAS: dict[tuple[str, str], type[Schema]] = {
     ("status", "dossier_overdue"): DossierOverdueSchema,
     ("status", "token_revoked"): TokenRevokedSchema,
     ("notify", "notification_failed"): NotificationFailedSchema,
+    **{("postal", name): PickupEventSchema for name in PICKUP_EVENTS},
+    ("postal", "pickup_handed_over"): PickupHandedOverSchema,
+    **{("postal", name): DeliveryEventSchema for name in DELIVERY_EVENTS},
 }
 
 

@@ -7,6 +7,7 @@ from motcua_contracts.common import (
     AGENCY_CODE, CHANNELS, DOSSIER_CODE, RETURN_METHODS, ApplicantSchema, AttachmentRefSchema,
 )
 from motcua_contracts.notify import NOTIFY_CHANNELS
+from motcua_contracts.postal import AddressSchema
 
 NOTIFY_LANGUAGES = ("vi", "en")
 
@@ -38,6 +39,8 @@ class SubmitDossierSchema(StrictSchema):
     form = fields.Dict(keys=fields.String(), required=True)
     attachments = fields.List(fields.Nested(AttachmentUploadSchema), load_default=list)
     notification_preferences = fields.Nested(NotificationPreferencesSchema, load_default=None, allow_none=True)
+    # Required when return_method is postal: where the carrier delivers the result.
+    delivery_address = fields.Nested(AddressSchema, load_default=None, allow_none=True)
 
 
 class ReceiptDocumentSchema(StrictSchema):
@@ -106,6 +109,10 @@ class DossierSubmittedSchema(StrictSchema):
     fees = fields.List(fields.Nested(DossierFeeSchema), load_default=list)
     # None: the default preferences (every channel with an address, Vietnamese, not opted out).
     notification_preferences = fields.Nested(NotificationPreferencesSchema, load_default=None, allow_none=True)
+    # Where the carrier delivers the result (return_method postal), for postal.
+    delivery_address = fields.Nested(AddressSchema, load_default=None, allow_none=True)
+    # The pickup this dossier was collected by (channel postal), for postal and notify.
+    pickup_id = fields.UUID(load_default=None, allow_none=True)
 
 
 class SupplementSchema(StrictSchema):

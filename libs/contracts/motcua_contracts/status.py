@@ -3,6 +3,7 @@ from marshmallow import fields, validate
 
 from motcua_contracts.base import StrictSchema
 from motcua_contracts.common import ACTOR_KINDS, AGENCY_CODE, DOSSIER_CODE, STATES, ActorSchema
+from motcua_contracts.postal import DeliverySummarySchema
 
 ACTIONS = (
     "accept", "refuse", "assign", "transfer", "request_supplement", "receive_supplement",
@@ -67,6 +68,9 @@ class PublicDossierViewSchema(StrictSchema):
     submitted_at = fields.AwareDateTime(required=True)
     appointment_date = fields.Date(required=True)
     history = fields.List(fields.Nested(HistoryEntrySchema), required=True)
+    return_method = fields.String(load_default=None, allow_none=True)
+    # The result's journey by post, once a delivery was ordered: its waybill and where it is.
+    delivery = fields.Nested(DeliverySummarySchema, load_default=None, allow_none=True)
 
 
 class ActionOutcomeSchema(StrictSchema):

@@ -2,6 +2,7 @@
 import sqlalchemy as sa
 
 from motcua.db import UTCDateTime, service_metadata
+from motcua.webhooks import seen_signature_table
 
 metadata = service_metadata()
 
@@ -59,8 +60,4 @@ notification = sa.Table(
 )
 
 # Signatures of accepted delivery receipts, kept for the tolerance window: a replay is refused.
-seen_signature = sa.Table(
-    "seen_signature", metadata,
-    sa.Column("signature", sa.String(256), primary_key=True),
-    sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
-)
+seen_signature = seen_signature_table(metadata)

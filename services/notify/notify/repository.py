@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from notify.domain.preferences import Preferences
-from notify.models import notification, recipient, seen_signature
+from notify.models import notification, recipient
 
 DUE_STATUSES = ("queued", "held", "sending")  # "sending" is due only once its lease ran out (a crashed sender)
 
@@ -92,17 +92,6 @@ def apply_receipt(session: Session, notification_id: uuid.UUID, status: str, now
     n = notification.c
     return session.execute(notification.update().where(n.id == notification_id, n.status == "sent")
                            .values(status=status, updated_at=now)).rowcount == 1
-
-
-def remember_signature(session: Session, signature: str, now: datetime, expires_at: datetime) -> bool:
-    """Keep a receipt's signature until it would be stale anyway; False if it was seen already (a replay)."""
-    session.execute(seen_signature.delete().where(seen_signature.c.expires_at < now))
-    try:
-        with session.begin_nested():
-            session.execute(seen_signature.insert().values(signature=signature, expires_at=expires_at))
-    except IntegrityError:
-        return False
-    return True
 
 
 def log_for(session: Session, dossier_code: str) -> list[Mapping[str, Any]]:

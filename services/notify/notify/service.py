@@ -9,8 +9,6 @@ import hashlib
 import hmac
 import json
 import logging
-import re
-from datetime import datetime, timedelta, timezone
 
 from marshmallow import ValidationError
 from nameko.extensions import DependencyProvider
@@ -30,9 +28,10 @@ from motcua.web import OpsEndpoints, http, json_response
 from motcua_contracts.intake import NotificationPreferencesSchema
 from motcua_contracts.notify import NotificationLogEntrySchema
 from notify import repository
-from notify.domain import preferences, signatures, templates
+from motcua import webhooks
+from notify.domain import preferences, templates
 from notify.domain.templates import given_name
-from notify.models import metadata
+from notify.models import metadata, seen_signature
 from notify.sending import NOTIFICATIONS, Outbound
 
 log = logging.getLogger(__name__)
@@ -41,7 +40,6 @@ RECEIPT_TOLERANCE_SECONDS = 300
 # The gateway's word -> ours; a receipt of any other status (e.g. "accepted") changes nothing.
 RECEIPT_STATUSES = {"delivered": "delivered", "undeliverable": "undeliverable", "failed": "undeliverable",
                     "expired": "undeliverable"}
-_TIMESTAMP = re.compile(r"(?:^|,)\s*t=(\d+)")
 
 
 class Clock(DependencyProvider):
@@ -56,12 +54,6 @@ class SendTimer(Timer):
 
     def __init__(self, **kwargs):
         super().__init__(interval=env_float("NOTIFY_SEND_INTERVAL_SECONDS", 1.0), **kwargs)
-
-
-def _signed_content_key(header: str, body: bytes) -> str:
-    """What a replay repeats: the signed timestamp and body (not the header text, which can be varied)."""
-    timestamp = _TIMESTAMP.search(header)
-    return hashlib.sha256(f"{timestamp.group(1) if timestamp else ''}.".encode() + body).hexdigest()
 
 
 def _key_matches(tracking_key: object, expected_hash: str | None) -> bool:
@@ -170,17 +162,16 @@ class Service(OpsEndpoints):
         if not secret:
             raise ServiceUnavailable("Delivery receipts are not configured.")
         body, header, now = request.get_data(), request.headers.get("X-Signature"), self.clock()
-        if not signatures.verify(secret.encode(), body, header, now, RECEIPT_TOLERANCE_SECONDS):
+        if not webhooks.verify(secret.encode(), body, header, now, RECEIPT_TOLERANCE_SECONDS):
             raise Unauthorized("Bad or stale signature.")
         try:
             receipt = json.loads(body)
             message_id, status = str(receipt["id"]), RECEIPT_STATUSES.get(receipt["status"])
         except (ValueError, KeyError, TypeError):
             raise MalformedInput("Not a delivery receipt.") from None
-        signed_at = datetime.fromtimestamp(int(_TIMESTAMP.search(header).group(1)), timezone.utc)
         with self.db.unit_of_work() as uow:
-            if not repository.remember_signature(uow.session, _signed_content_key(header, body), now,
-                                                 signed_at + timedelta(seconds=RECEIPT_TOLERANCE_SECONDS)):
+            if not webhooks.remember_signature(uow.session, seen_signature, header, body, now,
+                                               RECEIPT_TOLERANCE_SECONDS):
                 raise Unauthorized("This receipt was already received.")
             row = repository.find_by_provider_id(uow.session, message_id)
             if row is None:

@@ -4,7 +4,7 @@ import threading
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from notify.domain.signatures import sign, verify
+from motcua.webhooks import sign, verify
 from notify.providers.base import OutgoingMessage
 from notify.providers.sms_http import HttpSmsProvider
 from tests.fakes.sms_gateway import FakeSmsGateway
