@@ -2,7 +2,7 @@
 from marshmallow import fields, validate
 
 from motcua_contracts.base import StrictSchema
-from motcua_contracts.common import ACTOR_KINDS, AGENCY_CODE, DOSSIER_CODE, STATES, ActorSchema
+from motcua_contracts.common import ACTOR_KINDS, AGENCY_CODE, DOSSIER_CODE, RETURN_METHODS, STATES, ActorSchema
 from motcua_contracts.postal import DeliverySummarySchema
 
 ACTIONS = (
@@ -29,6 +29,8 @@ class DossierTransitionSchema(StrictSchema):
     assignee = fields.String(load_default=None, allow_none=True)
     missing_items = fields.List(fields.String(), load_default=None, allow_none=True)
     fee_vnd = fields.Integer(load_default=None, allow_none=True)
+    # How the result goes back (counter, postal, online): postal orders a delivery on completion.
+    return_method = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(RETURN_METHODS))
 
 
 class DossierActionSchema(StrictSchema):
