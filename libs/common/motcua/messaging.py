@@ -21,7 +21,9 @@ from nameko.amqp.publish import Publisher
 from nameko.constants import PERSISTENT
 from nameko.events import EventHandler
 from nameko.messaging import QueueConsumer
-from prometheus_client import Counter
+from kombu import Connection
+from prometheus_client import REGISTRY, Counter
+from prometheus_client.core import GaugeMetricFamily
 
 from motcua.config import env
 from motcua.errors import PermanentFailure
@@ -35,6 +37,31 @@ ATTEMPT_HEADER = "x-motcua-attempt"
 
 MESSAGES_RETRIED = Counter("motcua_messages_retried_total", "Messages sent to a delay queue", ["queue"])
 MESSAGES_DEAD_LETTERED = Counter("motcua_messages_dead_lettered_total", "Messages parked in a dead-letter queue", ["queue"])
+
+
+class DeadLetterDepth:
+    """`motcua_dead_letters{queue}`: the depth of each dead-letter queue this process's handlers park in,
+    read from the broker when Prometheus scrapes (a passive declare), so it is never stale."""
+
+    def __init__(self):
+        self.queues: dict[str, str] = {}  # queue name -> AMQP URI
+
+    def collect(self):
+        gauge = GaugeMetricFamily("motcua_dead_letters", "Messages waiting in a dead-letter queue", labels=["queue"])
+        for name, uri in list(self.queues.items()):
+            try:
+                with Connection(uri, connect_timeout=2) as conn:
+                    depth = conn.default_channel.queue_declare(name, passive=True).message_count
+            except Exception as exc:  # noqa: BLE001 - no queue yet (nothing parked) or no broker: say nothing
+                if getattr(exc, "code", None) == 404:
+                    gauge.add_metric([name], 0)
+                continue
+            gauge.add_metric([name], depth)
+        yield gauge
+
+
+DEAD_LETTER_DEPTH = DeadLetterDepth()
+REGISTRY.register(DEAD_LETTER_DEPTH)
 
 
 def dead_letter_queue_name(service: str) -> str:
@@ -80,6 +107,11 @@ class ReliableEventHandler(EventHandler):
         self.retry_delays = tuple(self.container.config.get("RETRY_DELAYS_SECONDS", RETRY_DELAYS_SECONDS))
         self._parked = Queue(dead_letter_queue_name(self.container.service_name), durable=True,
                              queue_arguments=queue_arguments())
+        DEAD_LETTER_DEPTH.queues[self._parked.name] = self.container.config["AMQP_URI"]
+
+    def stop(self):
+        DEAD_LETTER_DEPTH.queues.pop(self._parked.name, None)
+        super().stop()
 
     def handle_message(self, body, message):
         try:
