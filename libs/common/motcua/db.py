@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from motcua.envelope import make_envelope
+from motcua_contracts.events import event_version
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +185,7 @@ class UnitOfWork:
             data=data,
             dossier_code=dossier_code,
             correlation_id=self.correlation_id,
+            schema_version=event_version(self.producer, event_type),
         )
         headers = {"nameko.correlation_id": envelope["correlation_id"]}
         self.session.execute(

@@ -128,7 +128,8 @@ class ReliableEventHandler(EventHandler):
         envelope = EnvelopeSchema().load(body)
         if envelope["event_type"] != self.event_type:
             raise ValueError(f"event_type {envelope['event_type']!r} on a {self.event_type!r} queue")
-        envelope["data"] = load_event_data(self.source_service, self.event_type, envelope["data"])
+        envelope["data"] = load_event_data(self.source_service, self.event_type, envelope["data"],
+                                           envelope["schema_version"])
         return envelope
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):

@@ -1,5 +1,5 @@
 """Which data schema each event on the bus carries: (producer, event type) -> schema."""
-from marshmallow import Schema
+from marshmallow import Schema, fields
 
 from motcua_contracts.catalog import ProcedurePublishedSchema
 from motcua_contracts.desk import DossierOverdueSchema, TokenRevokedSchema
@@ -30,6 +30,15 @@ EVENT_SCHEMAS: dict[tuple[str, str], type[Schema]] = {
 }
 
 
+# The current version of each message's data schema (1 unless listed). A new version may only add
+# optional fields; a consumer that knows an older one ignores what it does not know.
+EVENT_VERSIONS: dict[tuple[str, str], int] = {}
+
+
+def event_version(producer: str, event_type: str) -> int:
+    return EVENT_VERSIONS.get((producer, event_type), 1)
+
+
 class UnknownEvent(KeyError):
     pass
 
@@ -49,5 +58,29 @@ def dump_event_data(producer: str, event_type: str, data: dict) -> dict:
     return dumped
 
 
-def load_event_data(producer: str, event_type: str, data: dict) -> dict:
-    return event_schema(producer, event_type).load(data)
+def load_event_data(producer: str, event_type: str, data: dict, schema_version: int = 1) -> dict:
+    """`data` loaded by its contract schema. From a newer version than this code knows, the fields it
+    does not know are dropped first (a newer version only adds optional fields); at a known version
+    an unknown field is refused."""
+    schema = event_schema(producer, event_type)
+    if schema_version > event_version(producer, event_type):
+        data = known_fields_only(schema, data)
+    return schema.load(data)
+
+
+def known_fields_only(schema: Schema, data: object) -> object:
+    """`data` without the keys `schema` does not declare, at every depth of nesting."""
+    if not isinstance(data, dict):
+        return data
+    by_key = {field.data_key or name: field for name, field in schema.load_fields.items()}
+    return {key: _known(by_key[key], value) for key, value in data.items() if key in by_key}
+
+
+def _known(field: fields.Field, value: object) -> object:
+    if isinstance(field, fields.Nested) and isinstance(field.schema, Schema):
+        if isinstance(value, list):
+            return [known_fields_only(field.schema, item) for item in value]
+        return known_fields_only(field.schema, value)
+    if isinstance(field, fields.List) and isinstance(value, list):
+        return [_known(field.inner, item) for item in value]
+    return value
