@@ -113,6 +113,11 @@ class ReliableEventHandler(EventHandler):
         DEAD_LETTER_DEPTH.queues.pop(self._parked.name, None)
         super().stop()
 
+    def binding(self, service_name: str, method_name: str) -> tuple[str, str, str]:
+        """(queue, exchange, routing key) this handler consumes, as nameko names them: for the broker's definitions."""
+        return (f"evt-{self.source_service}-{self.event_type}--{service_name}.{method_name}",
+                f"{self.source_service}.events", self.event_type)
+
     def handle_message(self, body, message):
         try:
             envelope = self._validated(body)

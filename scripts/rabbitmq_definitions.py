@@ -1,0 +1,93 @@
+"""Write the broker's definitions (exchanges, queues, bindings) from the services' own handlers.
+
+    python scripts/rabbitmq_definitions.py           write deploy/rabbitmq/definitions.json
+                                                     and deploy/k8s/base/rabbitmq-definitions.json
+    python scripts/rabbitmq_definitions.py --check   exit 1 if either differs from the code
+
+Declared before any service starts, every handler's queue exists from the first event on,
+whatever order the services come up in, and so do the department exchanges and each
+service's dead-letter queue. The files hold no users: the services' user comes from the
+deployment's secret and departments' users from `python -m motcua.departments add`.
+Loaded into a running broker by `python -m motcua.departments load-definitions <file>`.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+
+from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
+
+from motcua.messaging import ReliableEventHandler, dead_letter_queue_name
+from motcua_contracts.departments import COMMANDS_EXCHANGE, WORK_EXCHANGE
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES = ("catalog", "intake", "status", "notify", "postal", "gateway")
+PRODUCERS = ("catalog", "intake", "status", "notify", "postal")
+TARGETS = {  # file -> queue type the deployment's services declare (MOTCUA_QUEUE_TYPE)
+    ROOT / "deploy/rabbitmq/definitions.json": "classic",
+    ROOT / "deploy/k8s/base/rabbitmq-definitions.json": "quorum",
+}
+
+
+def handler_bindings(service: str) -> list[tuple[str, str, str]]:
+    cls = importlib.import_module(f"{service}.service").Service
+    found = []
+    for name in dir(cls):
+        for entrypoint in getattr(getattr(cls, name), ENTRYPOINT_EXTENSIONS_ATTR, ()):
+            if isinstance(entrypoint, ReliableEventHandler):
+                found.append(entrypoint.binding(cls.name, name))
+    return sorted(found)
+
+
+def definitions(queue_type: str) -> dict:
+    arguments = {"x-queue-type": queue_type} if queue_type != "classic" else {}
+
+    def queue(name: str) -> dict:
+        return {"name": name, "vhost": "/", "durable": True, "auto_delete": False, "arguments": arguments}
+
+    def exchange(name: str) -> dict:
+        return {"name": name, "vhost": "/", "type": "topic", "durable": True, "auto_delete": False,
+                "internal": False, "arguments": {}}
+
+    queues, bindings = [], []
+    for service in SERVICES:
+        handled = handler_bindings(service)
+        for queue_name, source, routing_key in handled:
+            queues.append(queue(queue_name))
+            bindings.append({"source": source, "vhost": "/", "destination": queue_name, "destination_type": "queue",
+                             "routing_key": routing_key, "arguments": {}})
+        if handled:
+            queues.append(queue(dead_letter_queue_name(service)))
+    exchanges = [exchange(f"{producer}.events") for producer in PRODUCERS]
+    exchanges += [exchange(WORK_EXCHANGE), exchange(COMMANDS_EXCHANGE)]
+    return {"vhosts": [{"name": "/"}], "exchanges": exchanges, "queues": queues, "bindings": bindings,
+            "policies": [], "parameters": []}
+
+
+def render(document: dict) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args(argv)
+    stale = []
+    for path, queue_type in TARGETS.items():
+        text = render(definitions(queue_type))
+        if args.check:
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                stale.append(path)
+        else:
+            path.write_text(text, encoding="utf-8")
+    for path in stale:
+        print(f"{path.relative_to(ROOT)} differs from the services' handlers: "
+              "run `python scripts/rabbitmq_definitions.py`", file=sys.stderr)
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
