@@ -1,5 +1,7 @@
 """notify as a nameko service against the real RabbitMQ and PostgreSQL, a real SMTP server (aiosmtpd) and
 the fake SMS gateway: events in, messages out, exactly once, with retries that end and signed receipts.
+Then the postal channel: a pickup's notices are keyed by the pickup until the handed-over dossier is
+registered, then join its log; the result's journey by post is told step by step, once per event.
 
 Time is an injected clock: quiet hours and retry backoff are crossed by moving it, not by waiting."""
 import email
@@ -7,6 +9,7 @@ import hashlib
 import json
 import socket
 import time
+import uuid
 from datetime import date, datetime, timedelta, timezone
 from email import policy
 
@@ -113,7 +116,8 @@ def notify(container_factory, config, clock):
 
 
 def publish(container, producer, event_type, data, envelope=None):
-    envelope = envelope or make_envelope(event_type, producer=producer, data=data, dossier_code=data["dossier_code"])
+    envelope = envelope or make_envelope(event_type, producer=producer, data=data,
+                                         dossier_code=data.get("dossier_code"))
     with entrypoint_waiter(container, f"on_{event_type}", timeout=10):
         with Connection(container.config["AMQP_URI"]) as conn:
             exchange = Exchange(f"{producer}.events", type="topic", durable=True)
@@ -247,8 +251,8 @@ def test_a_gateway_failing_forever_ends_failed_after_the_bound_with_an_event(
 
     [event] = take_messages(config["AMQP_URI"], "test-notification-failed", 1)
     assert (event["producer"], event["event_type"], event["dossier_code"]) == ("notify", "notification_failed", CODE)
-    assert event["data"] == {"notification_id": str(failed["id"]), "dossier_code": CODE, "channel": "sms",
-                             "template_id": "receipt", "attempts": 3, "error": failed["last_error"]}
+    assert event["data"] == {"notification_id": str(failed["id"]), "dossier_code": CODE, "pickup_id": None,
+                             "channel": "sms", "template_id": "receipt", "attempts": 3, "error": failed["last_error"]}
     clock.advance(3600)
     eventlet.sleep(0.3)
     assert len(gateway.requests) == 3
@@ -334,3 +338,180 @@ def test_the_citizen_changes_preferences_with_the_tracking_key_and_the_next_noti
             "channels": ["email"], "language": "vi", "opted_out": False}
     completed(notify)
     assert set(rows(database_url)) == {"email"}  # e-mail only, though there is a phone number
+
+
+# --- the postal channel ---------------------------------------------------------------------------
+
+PICKUP_ID = uuid.UUID("0b6f3c1e-5d2a-4f7b-9c1d-2e3f4a5b6c7d")
+WAYBILL = "EB000000001VN"
+PICKUP_LINK = f"http://localhost:8000/buu-chinh/tra-cuu?pickup={PICKUP_ID}"
+WINDOW = {"start": datetime(2026, 11, 26, 1, 0, tzinfo=timezone.utc),  # 08:00-11:00 in Hai Phong
+          "end": datetime(2026, 11, 26, 4, 0, tzinfo=timezone.utc)}
+APPLICANT = {"full_name": "Nguyễn Văn An", "phone": "0912345678", "email": "an@example.vn"}
+CHECKLIST = [{"document_code": "TK", "name": "Tờ khai đăng ký khai sinh", "required": True, "present": True}]
+
+
+def pickup_event(container, event_type, envelope=None, **extra):
+    state = {"pickup_booked": "booked", "pickup_collected": "collected",
+             "pickup_collection_failed": "collection_failed"}[event_type]
+    return publish(container, "postal", event_type, {
+        "pickup_id": PICKUP_ID, "waybill": WAYBILL, "state": state, "procedure_code": "1.001193",
+        "procedure_name": "Đăng ký khai sinh", "agency_code": AGENCY, "at": DAYTIME, "window": WINDOW,
+        "applicant": APPLICANT if event_type == "pickup_booked" else None, **extra,
+    }, envelope)
+
+
+def handed_over_dossier(container, applicant=APPLICANT, return_method="counter"):
+    """intake registered the handed-over package: dossier_submitted naming the pickup, no preferences."""
+    publish(container, "intake", "dossier_submitted", {
+        "dossier_code": CODE, "procedure_code": "1.001193", "procedure_name": "Đăng ký khai sinh",
+        "procedure_version": 1, "agency_code": AGENCY, "channel": "postal", "return_method": return_method,
+        "submitted_at": DAYTIME, "appointment_date": date(2026, 11, 27), "time_limit_working_days": "2",
+        "cutoff_hour": "15:00", "tracking_key_hash": hashlib.sha256(b"k").hexdigest(), "applicant": applicant,
+        "form": {}, "attachments": [], "fees_vnd": None, "notification_preferences": None,
+        "pickup_id": PICKUP_ID,
+    })
+
+
+def status_event(container, event_type, action, to_state, **extra):
+    return publish(container, "status", event_type, {
+        "dossier_code": CODE, "procedure_code": "1.001193", "action": action, "from_state": None,
+        "to_state": to_state, "national_status_code": 2, "agency_code": AGENCY, "channel": "postal",
+        "actor": OFFICIAL, "appointment_date": date(2026, 11, 27), **extra,
+    })
+
+
+def delivery_event(container, event_type, state, envelope=None, **extra):
+    return publish(container, "postal", event_type, {
+        "delivery_id": uuid.uuid5(uuid.NAMESPACE_URL, CODE), "dossier_code": CODE, "agency_code": AGENCY,
+        "waybill": "EB000000002VN", "carrier": "Bưu điện Hải Phòng", "state": state,
+        "at": datetime(2026, 12, 2, 3, 15, tzinfo=timezone.utc), "attempts": 0, "max_attempts": 2, **extra,
+    }, envelope)
+
+
+def all_rows(url):
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        found = conn.execute(sa.select(notification).order_by(notification.c.created_at, notification.c.template_id,
+                                                              notification.c.channel)).mappings().all()
+    engine.dispose()
+    return found
+
+
+def by_template(url):
+    return {(row["template_id"], row["channel"]): row for row in all_rows(url)}
+
+
+def test_pickup_notices_are_keyed_by_the_pickup_then_join_the_dossier_log_at_handover(
+        notify, config, database_url, smtp, gateway, clock):
+    pickup_event(notify, "pickup_booked")
+    clock.advance(3600)
+    pickup_event(notify, "pickup_collected", checklist=CHECKLIST, fees_collected_vnd=58000)
+
+    rows = by_template(database_url)
+    assert set(rows) == {(t, c) for t in ("pickup_booked", "pickup_collected") for c in ("sms", "email")}
+    for row in rows.values():
+        assert (row["pickup_id"], row["dossier_code"]) == (PICKUP_ID, None)
+        assert WAYBILL in row["body"] and PICKUP_LINK in row["body"]
+        assert "Nguyễn" not in row["body"] and "Ông/Bà An" in row["body"]
+    assert rows[("pickup_booked", "sms")]["to_address"] == "0912345678"
+    assert "từ 08:00 đến 11:00 ngày 26/11/2026" in rows[("pickup_booked", "sms")]["body"]
+    assert "58.000 đồng" in rows[("pickup_collected", "email")]["body"]
+    # A notice without a dossier code is sent like any other.
+    wait_for(lambda: sum(row["status"] == "sent" for row in all_rows(database_url)) == 4)
+    assert len(gateway.requests) == 2 and len(smtp[0].messages) == 2
+
+    # The carrier handed the package over; intake registered it without an e-mail address and without
+    # preferences: the pickup's contact fills the gap.
+    handed_over_dossier(notify, applicant={**APPLICANT, "email": None})
+    assert {row["dossier_code"] for row in all_rows(database_url)} == {CODE}
+    status_event(notify, "dossier_received", "register", "received")
+    receipt = by_template(database_url)
+    assert {("receipt", "sms"), ("receipt", "email")} <= set(receipt)
+    sms = receipt[("receipt", "sms")]["body"]
+    assert "gửi qua bưu điện" in sms and CODE in sms.split("Tra cứu")[0]
+    assert receipt[("receipt", "email")]["to_address"] == "an@example.vn"
+
+    with ServiceRpcProxy("notify", config, timeout=15) as rpc:
+        log = rpc.notification_log(CODE)
+    assert [(e["template_id"], e["channel"]) for e in log] == [
+        ("pickup_booked", "email"), ("pickup_booked", "sms"), ("pickup_collected", "email"),
+        ("pickup_collected", "sms"), ("receipt", "email"), ("receipt", "sms")]
+
+
+def test_a_redelivered_postal_event_makes_no_second_row(notify, database_url):
+    booked = pickup_event(notify, "pickup_booked")
+    pickup_event(notify, "pickup_booked", envelope=booked)
+    handed_over_dossier(notify)
+    shipped = delivery_event(notify, "result_shipped", "picked_up")
+    delivery_event(notify, "result_shipped", "picked_up", envelope=shipped)
+    assert sorted(by_template(database_url)) == [
+        ("pickup_booked", "email"), ("pickup_booked", "sms"), ("result_shipped", "email"), ("result_shipped", "sms")]
+
+
+def test_a_dossier_registered_before_the_booking_arrives_still_collects_the_pickup_notices(notify, database_url):
+    handed_over_dossier(notify)
+    pickup_event(notify, "pickup_booked")
+    [row] = [r for r in all_rows(database_url) if r["channel"] == "sms"]
+    assert (row["template_id"], row["pickup_id"], row["dossier_code"]) == ("pickup_booked", PICKUP_ID, CODE)
+
+
+def test_a_collection_before_its_booking_is_retried_until_the_booking_arrives(
+        container_factory, config, clock, database_url):
+    container = container_factory(Service, {**config, "RETRY_DELAYS_SECONDS": [1, 1, 1]})
+    replace_dependencies(container, clock=clock)
+    container.start()
+    pickup_event(container, "pickup_collection_failed", reason="Không liên lạc được với người gửi")
+    assert all_rows(database_url) == []
+    pickup_event(container, "pickup_booked")
+    rows = wait_for(lambda: (found := by_template(database_url)) and len(found) == 4 and found)
+    failed = rows[("pickup_collection_failed", "sms")]
+    assert "Không liên lạc được với người gửi" in failed["body"] and PICKUP_LINK in failed["body"]
+
+
+def test_the_result_by_post_is_told_step_by_step_without_counter_wording(notify, database_url):
+    handed_over_dossier(notify, return_method="postal")
+    status_event(notify, "dossier_completed", "complete", "completed", return_method="postal")
+    ready = by_template(database_url)[("result_ready", "sms")]["body"]
+    assert "Một cửa" not in ready and "gửi qua bưu điện" in ready
+
+    delivery_event(notify, "result_shipped", "picked_up")
+    delivery_event(notify, "delivery_attempt_failed", "attempt_failed", attempts=1, reason="Người nhận vắng nhà")
+    delivery_event(notify, "result_delivered", "delivered", attempts=2, recipient_name="Trần Thị Bích")
+    rows = by_template(database_url)
+    assert {t for t, _ in rows} == {"result_ready", "result_shipped", "delivery_attempt_failed", "result_delivered"}
+    assert "EB000000002VN" in rows[("result_shipped", "sms")]["body"]
+    attempt = rows[("delivery_attempt_failed", "sms")]["body"]
+    assert "1/2" in attempt and "Người nhận vắng nhà" in attempt and "giao lại" in attempt
+    delivered = rows[("result_delivered", "email")]["body"]
+    assert "10:15 ngày 02/12/2026" in delivered and "Bích" not in delivered
+    assert all(row["dossier_code"] == CODE and row["pickup_id"] is None for row in rows.values())
+
+
+def test_a_result_returned_to_sender_asks_the_citizen_to_collect_it_at_the_counter(notify, database_url):
+    handed_over_dossier(notify, return_method="postal")
+    delivery_event(notify, "result_returned_to_sender", "returned_to_sender", attempts=2)
+    rows = by_template(database_url)
+    assert set(rows) == {("result_returned_to_counter", "sms"), ("result_returned_to_counter", "email")}
+    assert f"Bộ phận Một cửa, {AGENCY}" in rows[("result_returned_to_counter", "sms")]["body"]
+
+
+def test_a_pickup_notice_that_fails_for_good_is_reported_by_pickup(notify, config, database_url, gateway, clock):
+    with Connection(config["AMQP_URI"]) as conn:
+        Queue("test-notification-failed", exchange=Exchange("notify.events", type="topic", durable=True),
+              routing_key="notification_failed")(conn.default_channel).declare()
+    gateway.respond("500", "500", "500")
+    pickup_event(notify, "pickup_booked", applicant={**APPLICANT, "email": None})
+    for attempt, backoff in ((1, 30), (2, 60)):  # NOTIFY_RETRY_BASE_SECONDS=30, NOTIFY_MAX_ATTEMPTS=3
+        wait_for(lambda: (row := all_rows(database_url)[0])["status"] == "queued" and row["attempts"] == attempt)
+        clock.advance(backoff)
+    failed = wait_for(lambda: (row := all_rows(database_url)[0])["status"] == "failed" and row)
+
+    [event] = take_messages(config["AMQP_URI"], "test-notification-failed", 1)
+    assert event["dossier_code"] is None
+    assert event["data"] == {"notification_id": str(failed["id"]), "dossier_code": None,
+                             "pickup_id": str(PICKUP_ID), "channel": "sms", "template_id": "pickup_booked",
+                             "attempts": 3, "error": failed["last_error"]}
+    clock.advance(3600)
+    eventlet.sleep(0.2)
+    assert len(gateway.requests) == 3

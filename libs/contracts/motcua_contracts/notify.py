@@ -9,10 +9,15 @@ NOTIFICATION_STATUSES = ("queued", "held", "sending", "sent", "delivered", "fail
 
 
 class NotificationFailedSchema(StrictSchema):
-    """notify.events / notification_failed: retries ran out; the citizen was not reached on this channel."""
+    """notify.events / notification_failed: retries ran out; the citizen was not reached on this channel.
+
+    A pickup's notice before the handover has no dossier code yet: `dossier_code` is None and
+    `pickup_id` says which pickup it was about.
+    """
 
     notification_id = fields.UUID(required=True)
-    dossier_code = fields.String(required=True, validate=DOSSIER_CODE)
+    dossier_code = fields.String(required=True, allow_none=True, validate=DOSSIER_CODE)
+    pickup_id = fields.UUID(load_default=None, allow_none=True)
     channel = fields.String(required=True, validate=validate.OneOf(NOTIFY_CHANNELS))
     template_id = fields.String(required=True)
     attempts = fields.Integer(required=True, validate=validate.Range(min=0))

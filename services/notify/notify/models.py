@@ -1,4 +1,4 @@
-"""notify's tables: whom to tell about a dossier, and every notification with its outcome."""
+"""notify's tables: whom to tell about a dossier or a pickup, and every notification with its outcome."""
 import sqlalchemy as sa
 
 from motcua.db import UTCDateTime, service_metadata
@@ -26,11 +26,29 @@ recipient = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
 
+# Filled from postal's pickup_booked: a pickup has no dossier code until the agency registers the
+# handed-over package, so its notices are keyed by the pickup. `dossier_code` is set when intake's
+# dossier_submitted names the pickup.
+pickup_recipient = sa.Table(
+    "pickup_recipient", metadata,
+    sa.Column("pickup_id", sa.Uuid, primary_key=True),
+    sa.Column("given_name", sa.String(64), nullable=False),
+    sa.Column("phone", sa.String(32)),
+    sa.Column("email", sa.String(254)),
+    sa.Column("preferences", sa.JSON, nullable=False),
+    sa.Column("procedure_name", sa.Text, nullable=False),
+    sa.Column("agency_code", sa.String(20), nullable=False),
+    sa.Column("dossier_code", DOSSIER_CODE),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
 # One row per (event, template, channel): the row is the durable send job and its log entry.
 notification = sa.Table(
     "notification", metadata,
     sa.Column("id", sa.Uuid, primary_key=True),
-    sa.Column("dossier_code", DOSSIER_CODE, nullable=False),
+    # A pickup's notice carries pickup_id, and the dossier code once the handed-over dossier is registered.
+    sa.Column("dossier_code", DOSSIER_CODE),
+    sa.Column("pickup_id", sa.Uuid),
     sa.Column("event_id", sa.String(36), nullable=False),
     sa.Column("event_occurred_at", UTCDateTime, nullable=False),  # for the event-to-send histogram
     sa.Column("template_id", sa.String(32), nullable=False),
@@ -57,6 +75,8 @@ notification = sa.Table(
     sa.Index(None, "status", "channel", "not_before"),  # the sender's due rows
     sa.Index(None, "dossier_code", "created_at"),  # the log per dossier
     sa.Index(None, "provider_message_id"),  # delivery receipts
+    sa.Index(None, "pickup_id"),  # linking a pickup's notices to its dossier
+    sa.CheckConstraint("dossier_code IS NOT NULL OR pickup_id IS NOT NULL", name="about"),
 )
 
 # Signatures of accepted delivery receipts, kept for the tolerance window: a replay is refused.

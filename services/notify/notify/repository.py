@@ -1,4 +1,4 @@
-"""Persistence of recipients, notifications and seen receipt signatures: functions taking a Session."""
+"""Persistence of recipients (of dossiers and of pickups) and notifications: functions taking a Session."""
 from __future__ import annotations
 
 import uuid
@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from notify.domain.preferences import Preferences
-from notify.models import notification, recipient
+from notify.models import notification, pickup_recipient, recipient
 
 DUE_STATUSES = ("queued", "held", "sending")  # "sending" is due only once its lease ran out (a crashed sender)
 
@@ -42,6 +42,45 @@ def find_recipient(session: Session, dossier_code: str) -> Mapping[str, Any] | N
 def set_preferences(session: Session, dossier_code: str, prefs: Preferences) -> None:
     session.execute(recipient.update().where(recipient.c.dossier_code == dossier_code)
                     .values(preferences=preferences_json(prefs)))
+
+
+def save_pickup_recipient(session: Session, values: Mapping[str, Any]) -> bool:
+    """Store the recipient of a pickup; False if it was already stored (the first announcement stands)."""
+    try:
+        with session.begin_nested():
+            session.execute(pickup_recipient.insert().values(**values))
+    except IntegrityError:
+        return False
+    return True
+
+
+def lock_pickup_recipient(session: Session, pickup_id: uuid.UUID) -> Mapping[str, Any] | None:
+    """The pickup's recipient, locked to the end of the transaction.
+
+    A pickup notice and the link to its dossier both take this lock first: whichever commits second
+    sees the other's work, so no notice is left without the dossier code.
+    """
+    return session.execute(sa.select(pickup_recipient).where(pickup_recipient.c.pickup_id == pickup_id)
+                           .with_for_update()).mappings().first()
+
+
+def link_pickup(session: Session, pickup_id: uuid.UUID, dossier_code: str,
+                values: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The handed-over pickup became `dossier_code`: its notices join the dossier's log.
+
+    Returns the pickup's recipient as it was before, or None when the dossier arrived before the
+    pickup's booking (then `values` are stored as the pickup's recipient, already linked).
+    """
+    found = lock_pickup_recipient(session, pickup_id)
+    if found is None:
+        if save_pickup_recipient(session, {**values, "pickup_id": pickup_id, "dossier_code": dossier_code}):
+            return None
+        found = lock_pickup_recipient(session, pickup_id)  # the booking was stored meanwhile
+    session.execute(pickup_recipient.update().where(pickup_recipient.c.pickup_id == pickup_id)
+                    .values(dossier_code=dossier_code))
+    session.execute(notification.update().where(notification.c.pickup_id == pickup_id)
+                    .values(dossier_code=dossier_code))
+    return found
 
 
 def add_notification(session: Session, values: Mapping[str, Any]) -> bool:

@@ -148,8 +148,9 @@ class Outbound(DependencyProvider):
                 return
             if outcome == "failed":
                 uow.record_event("notification_failed", {
-                    "notification_id": row["id"], "dossier_code": row["dossier_code"], "channel": row["channel"],
-                    "template_id": row["template_id"], "attempts": row["attempts"], "error": values["last_error"],
+                    "notification_id": row["id"], "dossier_code": row["dossier_code"], "pickup_id": row["pickup_id"],
+                    "channel": row["channel"], "template_id": row["template_id"], "attempts": row["attempts"],
+                    "error": values["last_error"],
                 }, dossier_code=row["dossier_code"])
             uow.commit()
         NOTIFICATIONS.labels(row["channel"], row["template_id"], outcome).inc()

@@ -1,9 +1,13 @@
 """The citizen's notices: Vietnamese Jinja2 templates, versioned, rendered for SMS or e-mail.
 
 Files live in `notify/templates/<language>/`: `<id>.sms.j2`, `<id>.subject.j2` and
-`<id>.txt.j2` (e-mail body, extending `_email.txt.j2`); the HTML alternative is the plain body
-laid out by `_email.html.j2` (autoescaped). Only Vietnamese exists today: a language without
-its own file falls back to `vi`.
+`<id>.txt.j2` (e-mail body, extending its layout's `.txt.j2`); the HTML alternative is the plain
+body laid out by the layout's `.html.j2` (autoescaped). Only Vietnamese exists today: a language
+without its own file falls back to `vi`.
+
+A notice is about a dossier, named by its code, or about a pickup (Decision 45/2016/QD-TTg),
+which has no dossier code until the agency registers the handed-over package: pickup notices
+name the pickup's waybill and link to the pickup's tracking page instead, with a layout of their own.
 
 Bump a template's `version` whenever its text changes: the notification log records
 (template_id, template_version) so an audit can say which wording a citizen received.
@@ -25,10 +29,13 @@ from notify.domain.sms import measure, strip_diacritics
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 CHANNELS = ("sms", "email")
-# Every template: dossier_code, given_name, portal_url (required); procedure_name and
-# agency_name / agency_code (optional: status events carry only codes).
-COMMON_REQUIRED = ("dossier_code", "given_name", "portal_url")
+# Every template: given_name, portal_url (required); procedure_name and agency_name / agency_code
+# (optional: status events carry only codes); and what names the notice's subject, per ABOUT.
+COMMON_REQUIRED = ("given_name", "portal_url")
 COMMON_OPTIONAL = ("procedure_name", "agency_name", "agency_code")
+ABOUT_REQUIRED = {"dossier": ("dossier_code",), "pickup": ("pickup_id", "waybill")}
+# The e-mail layout of each kind of notice: `<layout>.txt.j2` and `<layout>.html.j2`.
+LAYOUTS = {"dossier": "_email", "pickup": "_pickup_email"}
 
 
 @dataclass(frozen=True)
@@ -38,25 +45,45 @@ class TemplateSpec:
     required: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()
     required_any: tuple[str, ...] = ()  # at least one of these must be present
+    about: str = "dossier"  # a key of ABOUT_REQUIRED
+
+    @property
+    def required_keys(self) -> tuple[str, ...]:
+        return COMMON_REQUIRED + ABOUT_REQUIRED[self.about] + self.required
+
+    @property
+    def layout(self) -> str:
+        return LAYOUTS[self.about]
 
 
 TEMPLATES: dict[str, TemplateSpec] = {
     # Circular 01/2018/TT-VPCP forms 01-04.
-    "receipt": TemplateSpec(1, "Mẫu 01: Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
-                            required=("appointment_date",)),
+    # `channel` postal: the citizen learns the code of the dossier the post office handed over.
+    "receipt": TemplateSpec(2, "Mẫu 01: Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
+                            required=("appointment_date",), optional=("channel",)),
     "supplement_request": TemplateSpec(1, "Mẫu 02: Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ",
                                        required=("missing_items",), optional=("reason",)),
     "refusal": TemplateSpec(1, "Mẫu 03: Phiếu từ chối tiếp nhận giải quyết hồ sơ", required=("reason",)),
     "apology": TemplateSpec(1, "Mẫu 04: Phiếu xin lỗi và hẹn lại ngày trả kết quả",
                             required=("new_appointment_date",), optional=("appointment_date", "reason")),
-    "result_ready": TemplateSpec(1, "Thông báo có kết quả", optional=("collection_point",),
+    # `return_method` postal: the result goes by post (result_shipped follows), so no counter wording.
+    "result_ready": TemplateSpec(2, "Thông báo có kết quả", optional=("collection_point", "return_method"),
                                  required_any=("collection_point", "agency_name", "agency_code")),
     "result_shipped": TemplateSpec(1, "Kết quả đã gửi qua bưu chính", required=("waybill",),
                                    optional=("carrier",)),
-    "result_delivered": TemplateSpec(1, "Kết quả đã giao", optional=("waybill",)),
-    "pickup_booked": TemplateSpec(1, "Hẹn bưu điện nhận hồ sơ tại nhà", required=("pickup_date",),
-                                  optional=("waybill",)),
-    "pickup_collected": TemplateSpec(1, "Bưu điện đã nhận hồ sơ", optional=("waybill",)),
+    "delivery_attempt_failed": TemplateSpec(1, "Giao kết quả không thành công",
+                                            required=("waybill", "attempts", "max_attempts"),
+                                            optional=("reason", "carrier")),
+    # The time only: the name of whoever signed for it is proof for the carrier, not for a message.
+    "result_delivered": TemplateSpec(2, "Kết quả đã giao", required=("delivered_at",), optional=("waybill",)),
+    "result_returned_to_counter": TemplateSpec(1, "Kết quả chuyển về Bộ phận Một cửa",
+                                               optional=("waybill", "attempts", "collection_point"),
+                                               required_any=("collection_point", "agency_name", "agency_code")),
+    "pickup_booked": TemplateSpec(2, "Hẹn bưu điện nhận hồ sơ tại nhà", required=("window",), about="pickup"),
+    "pickup_collected": TemplateSpec(2, "Bưu điện đã nhận hồ sơ", optional=("checklist", "fees_collected_vnd"),
+                                     about="pickup"),
+    "pickup_collection_failed": TemplateSpec(1, "Bưu điện chưa nhận được hồ sơ", optional=("reason",),
+                                             about="pickup"),
 }
 LEGALLY_REQUIRED = frozenset({"receipt", "supplement_request", "refusal", "apology"})
 
@@ -68,10 +95,17 @@ EVENT_TEMPLATES: dict[tuple[str, str], str | None] = {
     ("status", "dossier_refused"): "refusal",
     ("status", "dossier_overdue"): "apology",
     ("status", "dossier_completed"): "result_ready",
-    ("postal", "result_shipped"): "result_shipped",
-    ("postal", "result_delivered"): "result_delivered",
     ("postal", "pickup_booked"): "pickup_booked",
     ("postal", "pickup_collected"): "pickup_collected",
+    ("postal", "pickup_collection_failed"): "pickup_collection_failed",
+    # The handover is told by the receipt (01) with the dossier code, when status receives the dossier.
+    ("postal", "pickup_handed_over"): None,
+    ("postal", "delivery_ordered"): None,  # result_shipped follows with the waybill once the carrier has it
+    ("postal", "result_shipped"): "result_shipped",
+    ("postal", "delivery_out_for_delivery"): None,
+    ("postal", "delivery_attempt_failed"): "delivery_attempt_failed",
+    ("postal", "result_delivered"): "result_delivered",
+    ("postal", "result_returned_to_sender"): "result_returned_to_counter",
 }
 
 
@@ -104,12 +138,39 @@ def tracking_url(portal_url: str, dossier_code: str) -> str:
     return f"{portal_url.rstrip('/')}/tra-cuu?code={quote(dossier_code, safe='')}"
 
 
-def _vn_date(value: date | datetime | str) -> str:
+def pickup_tracking_url(portal_url: str, pickup_id: object) -> str:
+    """The pickup's public page (served by the gateway); like the dossier's, it asks for the key itself."""
+    return f"{portal_url.rstrip('/')}/buu-chinh/tra-cuu?pickup={quote(str(pickup_id), safe='')}"
+
+
+def _moment(value: date | datetime | str) -> date | datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
     if isinstance(value, datetime) and value.tzinfo is not None:
         value = value.astimezone(VIETNAM)
-    return value.strftime("%d/%m/%Y")
+    return value
+
+
+def _vn_date(value: date | datetime | str) -> str:
+    return _moment(value).strftime("%d/%m/%Y")
+
+
+def _vn_time(value: datetime | str) -> str:
+    """'10:15 ngày 30/11/2026', in Vietnam time."""
+    return _moment(value).strftime("%H:%M ngày %d/%m/%Y")
+
+
+def _vn_window(window: Mapping[str, Any]) -> str:
+    """'từ 08:00 đến 11:00 ngày 30/11/2026', or both days when the window crosses midnight (Vietnam time)."""
+    start, end = _moment(window["start"]), _moment(window["end"])
+    if start.date() == end.date():
+        return f"từ {start:%H:%M} đến {end:%H:%M} ngày {start:%d/%m/%Y}"
+    return f"từ {start:%H:%M} ngày {start:%d/%m/%Y} đến {end:%H:%M} ngày {end:%d/%m/%Y}"
+
+
+def _vn_money(amount: int) -> str:
+    """50000 -> '50.000 đồng' (Vietnamese groups thousands with dots)."""
+    return f"{amount:,} đồng".replace(",", ".")
 
 
 _env = jinja2.Environment(
@@ -120,6 +181,9 @@ _env = jinja2.Environment(
     lstrip_blocks=True,
 )
 _env.filters["vn_date"] = _vn_date
+_env.filters["vn_time"] = _vn_time
+_env.filters["vn_window"] = _vn_window
+_env.filters["vn_money"] = _vn_money
 
 
 def _present(value: Any) -> bool:
@@ -127,15 +191,18 @@ def _present(value: Any) -> bool:
 
 
 def _template_context(template_id: str, spec: TemplateSpec, context: Mapping[str, Any]) -> dict[str, Any]:
-    for key in COMMON_REQUIRED + spec.required:
+    for key in spec.required_keys:
         if not _present(context.get(key)):
             raise ValueError(f"template {template_id!r} needs context key {key!r}")
     if spec.required_any and not any(_present(context.get(key)) for key in spec.required_any):
         raise ValueError(f"template {template_id!r} needs one of the context keys {', '.join(spec.required_any)}")
-    allowed = COMMON_REQUIRED + COMMON_OPTIONAL + spec.required + spec.optional
+    allowed = spec.required_keys + COMMON_OPTIONAL + spec.optional
     values = {key: context.get(key) for key in allowed}
     values["given_name"] = given_name(str(values["given_name"]))
-    values["tracking_url"] = tracking_url(str(values["portal_url"]), str(values["dossier_code"]))
+    if spec.about == "pickup":
+        values["tracking_url"] = pickup_tracking_url(str(values["portal_url"]), values["pickup_id"])
+    else:
+        values["tracking_url"] = tracking_url(str(values["portal_url"]), str(values["dossier_code"]))
     values["agency"] = values["agency_name"] or values["agency_code"]
     return values
 
@@ -166,6 +233,6 @@ def render(template_id: str, channel: str, context: Mapping[str, Any], *, ascii_
     subject = " ".join(_render_file(f"{template_id}.subject.j2", language, values).split())
     body = _render_file(f"{template_id}.txt.j2", language, values).strip() + "\n"
     paragraphs = [block.splitlines() for block in body.split("\n\n") if block.strip()]
-    html = _render_file("_email.html.j2", language,
+    html = _render_file(f"{spec.layout}.html.j2", language,
                         {**values, "subject": subject, "paragraphs": paragraphs, "language": language})
     return Rendered(template_id, spec.version, channel, subject, body, html, len(body), 0, "UTF-8")
