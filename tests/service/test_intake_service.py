@@ -3,6 +3,7 @@ import base64
 import hashlib
 import json
 import time
+import uuid
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -418,3 +419,103 @@ def test_a_document_the_procedure_does_not_list_is_refused_by_name_and_nothing_i
     assert rows(config["DATABASE_URL"], "supplement") == []
     assert len(rows(config["DATABASE_URL"], "attachment")) == 3
     assert len(rows(config["DATABASE_URL"], "outbox_message")) == 1
+
+
+# --- the postal channel (Decision 45/2016/QD-TTg) ----------------------------------------------
+
+ADDRESS = {"province": "Thành phố Hải Phòng", "commune": "Xã Vĩnh Bảo", "street": "Thôn Nam Tiến, số 4"}
+
+
+def test_a_result_by_post_needs_the_delivery_address_which_is_kept_and_announced(
+        intake, catalog, config, submitted_events):
+    with pytest.raises(ValidationFailed) as caught:
+        submit(intake, body(return_method="postal"))
+    assert list(caught.value.fields) == ["delivery_address"]
+    with pytest.raises(ValidationFailed) as caught:
+        submit(intake, body(delivery_address=ADDRESS))  # returned at the counter: no address is kept
+    assert list(caught.value.fields) == ["delivery_address"]
+    assert rows(config["DATABASE_URL"], "dossier") == []
+
+    result = submit(intake, body(return_method="postal", delivery_address=ADDRESS))
+    assert result["receipt"]["return_method"] == "postal"
+    data = EnvelopeSchema().load(submitted_events())["data"]
+    assert (data["dossier_code"], data["return_method"], data["delivery_address"], data["pickup_id"]) == (
+        result["dossier_code"], "postal", ADDRESS, None)
+    [stored] = rows(config["DATABASE_URL"], "dossier")
+    assert (stored["delivery_address"], stored["pickup_id"]) == (ADDRESS, None)
+
+
+PICKUP_KEY = "pickup-key-9c41b7e2a5d8"  # the tracking key postal showed the citizen at booking
+HANDED_OVER_AT = datetime(2026, 11, 26, 10, 15, tzinfo=TIMEZONE)  # Thursday, before the cut-off
+
+
+def handover_envelope(pickup_id: uuid.UUID, **changes) -> dict:
+    data = {
+        "pickup_id": pickup_id, "waybill": "PK000123VN", "procedure_code": "1.001193", "agency_code": AGENCY,
+        "applicant": {"full_name": "Nguyễn Văn Bình", "phone": "0912345678", "email": None},
+        "address": ADDRESS, "return_method": "postal", "delivery_address": None,
+        "tracking_key_hash": hashlib.sha256(PICKUP_KEY.encode()).hexdigest(),
+        "checklist": [{"document_code": d["code"], "name": d["name"], "required": d["mandatory"],
+                       "present": d["mandatory"]} for d in BIRTH["documents"]],
+        "fees_collected_vnd": 8000,
+        "handover": {"received_by": "Trần Thị Lan", "carrier_staff": "Lê Văn Tâm", "seal_number": "S-99812",
+                     "handed_over_at": HANDED_OVER_AT},
+        "booked_at": datetime(2026, 11, 25, 9, 0, tzinfo=TIMEZONE), **changes}
+    return make_envelope("pickup_handed_over", "postal", data)
+
+
+def publish_handover(container, envelope: dict) -> None:
+    exchange = Exchange("postal.events", type="topic", durable=True)
+    with entrypoint_waiter(container, "on_pickup_handed_over", timeout=10):
+        with Connection(container.config["AMQP_URI"]) as connection:
+            connection.Producer().publish(envelope, exchange=exchange, routing_key="pickup_handed_over",
+                                          serializer="json", delivery_mode=2, declare=[exchange])
+
+
+def test_a_handed_over_pickup_registers_one_postal_dossier_the_pickup_key_opens(
+        intake, catalog, config, submitted_events):
+    labels = {"procedure": "1.001193", "agency": AGENCY, "channel": "postal"}
+    before = metric("motcua_dossiers_submitted_total", **labels)
+    pickup_id = uuid.uuid4()
+    envelope = handover_envelope(pickup_id)
+
+    publish_handover(intake, envelope)
+
+    [stored] = rows(config["DATABASE_URL"], "dossier")
+    code = stored["code"]
+    assert code == f"{AGENCY}-261126-0001"  # the handover's day, not the day intake read the event
+    assert (stored["channel"], stored["return_method"], stored["pickup_id"]) == ("postal", "postal", str(pickup_id))
+    assert stored["submitted_at"] == HANDED_OVER_AT
+    # One working day counted from the handover (Thursday, before 15:00): Friday 27/11.
+    assert stored["appointment_date"] == date(2026, 11, 27)
+    assert (stored["form"], stored["delivery_address"]) == ({}, ADDRESS)  # none given: the pickup address
+    assert rows(config["DATABASE_URL"], "attachment") == []
+
+    issued = receipt_of(intake, code, PICKUP_KEY)  # the citizen's one key opens the dossier too
+    assert (issued["channel"], issued["received_at"], issued["appointment_date"]) == (
+        "postal", "2026-11-26T10:15:00+07:00", "2026-11-27")
+    assert [d["document_code"] for d in issued["documents"]] == [
+        d["code"] for d in BIRTH["documents"] if d["mandatory"]]
+
+    announced = EnvelopeSchema().load(submitted_events())
+    data = load_event_data("intake", "dossier_submitted", announced["data"])
+    assert (announced["dossier_code"], data["channel"], data["pickup_id"]) == (code, "postal", pickup_id)
+    assert (data["tracking_key_hash"], data["applicant"]["full_name"]) == (
+        hashlib.sha256(PICKUP_KEY.encode()).hexdigest(), "Nguyễn Văn Bình")
+    assert (data["submitted_at"], data["appointment_date"], data["attachments"]) == (
+        HANDED_OVER_AT, date(2026, 11, 27), [])
+    assert metric("motcua_dossiers_submitted_total", **labels) == before + 1
+
+    publish_handover(intake, envelope)  # the broker delivers it again
+    publish_handover(intake, handover_envelope(pickup_id))  # postal announces the same handover again
+    assert [row["code"] for row in rows(config["DATABASE_URL"], "dossier")] == [code]
+    assert len(rows(config["DATABASE_URL"], "outbox_message")) == 1
+    assert metric("motcua_dossiers_submitted_total", **labels) == before + 1
+
+
+def test_a_handover_for_a_procedure_not_published_that_day_goes_to_the_dead_letters(intake, catalog, config):
+    envelope = handover_envelope(uuid.uuid4(), procedure_code="9.999999")
+    publish_handover(intake, envelope)
+    [parked] = take_messages(config["AMQP_URI"], "intake.dead-letters", 1)
+    assert parked["event_id"] == envelope["event_id"]
+    assert rows(config["DATABASE_URL"], "dossier") == []

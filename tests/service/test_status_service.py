@@ -3,7 +3,7 @@ event, the citizen's view, actions with idempotency and optimistic locking, and 
 import hashlib
 import json
 import uuid
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 import requests
@@ -215,3 +215,144 @@ def test_the_same_command_sent_twice_at_once_is_done_once_and_both_get_its_outco
     first, second = (reply.result() for reply in replies)
     assert first == second == {**first, "state": "in_progress", "version": 3}
     assert [h["action"] for h in history(database_url, code)] == ["register", "accept", "assign"]
+
+
+# --- the result by post (postal.events) ----------------------------------------------------------
+
+DELIVERY_ID = uuid.UUID("5b0f9a52-2f5e-4b8e-9a57-4f3c1c7e0a11")
+HANDLERS = {"delivery_ordered": "on_delivery_ordered", "result_shipped": "on_result_shipped",
+            "delivery_out_for_delivery": "on_delivery_out_for_delivery",
+            "delivery_attempt_failed": "on_delivery_attempt_failed", "result_delivered": "on_result_delivered",
+            "result_returned_to_sender": "on_result_returned_to_sender"}
+STATES = {"delivery_ordered": "ordered", "result_shipped": "picked_up",
+          "delivery_out_for_delivery": "out_for_delivery", "delivery_attempt_failed": "attempt_failed",
+          "result_delivered": "delivered", "result_returned_to_sender": "returned_to_sender"}
+
+
+def completed_by_post(status, rpc):
+    """A postal dossier (received at once), completed by the department's system: its result goes by post."""
+    envelope = submitted_envelope("postal")
+    envelope["data"]["return_method"] = "postal"
+    code = publish_submitted(status, envelope)
+    system = {"kind": "department_system", "id": "so-tp", "agency_code": AGENCY}
+    rpc.apply_action(code, action("assign", assignee="official-7"))
+    rpc.apply_action(code, {**action("complete"), "actor": system})
+    return code
+
+
+def delivery_envelope(code, event_type, at, attempts=0, **extra):
+    data = {"delivery_id": DELIVERY_ID, "dossier_code": code, "agency_code": AGENCY, "waybill": "VN123456789",
+            "carrier": "vnpost", "state": STATES[event_type], "at": at, "attempts": attempts, "max_attempts": 2,
+            **extra}
+    return make_envelope(event_type, producer="postal", data=data, dossier_code=code)
+
+
+def publish_delivery(status, envelope):
+    with entrypoint_waiter(status, HANDLERS[envelope["event_type"]], timeout=10):
+        with Connection(status.config["AMQP_URI"]) as conn:
+            exchange = Exchange("postal.events", type="topic", durable=True)
+            conn.Producer().publish(envelope, exchange=exchange, routing_key=envelope["event_type"],
+                                    serializer="json", delivery_mode=2, declare=[exchange])
+
+
+def at(hour, minute=0, day=3):
+    return datetime(2026, 12, day, hour, minute, tzinfo=timezone.utc)
+
+
+def outbox_data(url, event_type):
+    return [json.loads(row["body"])["data"] for row in query_rows(
+        url, sa.select(outbox).where(outbox.c.routing_key == event_type).order_by(outbox.c.seq))]
+
+
+def test_lifecycle_events_say_how_the_result_returns(status, rpc, database_url):
+    code = completed_by_post(status, rpc)
+    assert {data["return_method"] for data in outbox_data(database_url, "dossier_completed")} == {"postal"}
+    assert [d["return_method"] for d in outbox_data(database_url, "dossier_received")] == ["postal"]
+    assert rpc.get_public_view(code, TRACKING_KEY)["return_method"] == "postal"
+
+
+def test_delivery_events_build_the_summary_and_delivered_returns_the_dossier_as_the_carrier(
+        status, rpc, database_url):
+    code = completed_by_post(status, rpc)
+    assert rpc.get_public_view(code, TRACKING_KEY)["delivery"] is None  # nothing ordered yet
+    publish_delivery(status, delivery_envelope(code, "delivery_ordered", at(1)))
+    publish_delivery(status, delivery_envelope(code, "result_shipped", at(2)))
+    view = rpc.get_public_view(code, TRACKING_KEY)
+    assert view["delivery"] == {"waybill": "VN123456789", "carrier": "vnpost", "state": "picked_up", "attempts": 0,
+                                "updated_at": "2026-12-03T02:00:00+00:00"}
+    assert view["state"] == "completed"
+
+    delivered = delivery_envelope(code, "result_delivered", at(4), attempts=1, recipient_name="Nguyễn Văn An")
+    publish_delivery(status, delivered)
+    # Late and out of order: the out-for-delivery step arrives after the delivery; nothing goes backwards.
+    publish_delivery(status, delivery_envelope(code, "delivery_out_for_delivery", at(3)))
+    publish_delivery(status, delivered)  # the broker delivers it again
+    publish_delivery(status, {**delivered, "event_id": str(uuid.uuid4())})  # postal announces it again
+
+    view = rpc.get_public_view(code, TRACKING_KEY)
+    assert (view["state"], view["national_status_code"]) == ("returned", 10)
+    assert view["delivery"] == {"waybill": "VN123456789", "carrier": "vnpost", "state": "delivered", "attempts": 1,
+                                "updated_at": "2026-12-03T04:00:00+00:00"}
+    last = history(database_url, code)[-1]
+    assert (last["action"], last["from_state"], last["to_state"]) == ("return_result", "completed", "returned")
+    assert (last["actor_kind"], last["actor_id"], last["idempotency_key"]) == ("carrier", "vnpost",
+                                                                              delivered["event_id"])
+    assert last["at"] == at(4) and "Nguyễn Văn An" in last["reason"]  # the proof of delivery
+    assert [h["action"] for h in history(database_url, code)].count("return_result") == 1
+    [returned] = outbox_data(database_url, "dossier_returned")
+    assert (returned["actor"], returned["return_method"]) == (
+        {"kind": "carrier", "id": "vnpost", "agency_code": None}, "postal")
+    assert dossier_row(database_url, code)["returned_at"] == at(4)
+
+
+def test_two_failed_attempts_then_returned_to_sender_bring_the_result_to_the_counter(status, rpc, database_url):
+    code = completed_by_post(status, rpc)
+    version = dossier_row(database_url, code)["version"]
+    for event_type, when, attempts in (("delivery_ordered", at(1), 0), ("result_shipped", at(2), 0),
+                                       ("delivery_out_for_delivery", at(3), 0),
+                                       ("delivery_attempt_failed", at(5), 1),
+                                       ("delivery_out_for_delivery", at(3, day=4), 1),
+                                       ("delivery_attempt_failed", at(5, day=4), 2),
+                                       ("result_returned_to_sender", at(2, day=5), 2)):
+        reason = "Không có người nhận" if event_type == "delivery_attempt_failed" else None
+        publish_delivery(status, delivery_envelope(code, event_type, when, attempts, reason=reason))
+        if event_type == "delivery_attempt_failed":
+            assert rpc.get_public_view(code, TRACKING_KEY)["delivery"]["attempts"] == attempts
+
+    view = rpc.get_public_view(code, TRACKING_KEY)
+    assert (view["state"], view["return_method"]) == ("completed", "counter")
+    assert (view["delivery"]["state"], view["delivery"]["attempts"]) == ("returned_to_sender", 2)
+    assert view["history"][-1]["action"] == "collect_at_counter"  # the citizen sees where to collect it
+    row = dossier_row(database_url, code)
+    assert (row["state"], row["return_method"], row["version"]) == ("completed", "counter", version + 1)
+    last = history(database_url, code)[-1]
+    assert (last["action"], last["actor_kind"], last["from_state"], last["to_state"]) == (
+        "collect_at_counter", "carrier", "completed", "completed")
+    assert outbox_data(database_url, "dossier_returned") == []
+
+    # The citizen collects it at the counter: the result goes back as any other.
+    outcome = rpc.apply_action(code, action("return_result"))
+    assert outcome["state"] == "returned"
+    assert outbox_data(database_url, "dossier_returned")[0]["return_method"] == "counter"
+
+
+def test_a_delivery_after_the_result_was_handed_over_at_the_counter_changes_only_the_summary(
+        status, rpc, database_url):
+    code = completed_by_post(status, rpc)
+    rpc.apply_action(code, action("return_result"))  # the citizen came to the counter after all
+    before = dossier_row(database_url, code)
+    publish_delivery(status, delivery_envelope(code, "result_delivered", at(4), 1, recipient_name="Nguyễn Văn An"))
+    assert dossier_row(database_url, code) == before
+    assert [h["action"] for h in history(database_url, code)].count("return_result") == 1
+    assert rpc.get_public_view(code, TRACKING_KEY)["delivery"]["state"] == "delivered"
+
+
+def test_a_delivery_stamped_before_the_completion_is_recorded_at_the_completion(status, rpc, database_url):
+    code = completed_by_post(status, rpc)
+    completed_at = dossier_row(database_url, code)["completed_at"]
+    skewed = completed_at - timedelta(hours=2)  # the carrier's clock is behind
+    publish_delivery(status, delivery_envelope(code, "result_delivered", skewed, 1, recipient_name="Nguyễn Văn An"))
+    row = dossier_row(database_url, code)
+    assert (row["state"], row["returned_at"]) == ("returned", completed_at)
+    assert history(database_url, code)[-1]["at"] == completed_at
+    assert rpc.get_public_view(code, TRACKING_KEY)["delivery"]["updated_at"] == skewed.isoformat()

@@ -8,6 +8,7 @@ import pytest
 
 from motcua.calendar import TIMEZONE
 from motcua.errors import ValidationFailed
+from motcua.samples import SAMPLE_ADDRESS, sample_submission
 from motcua_contracts.catalog import ProcedureVersionSchema
 from motcua_contracts.events import dump_event_data
 from motcua_contracts.intake import ReceiptSchema, SubmitDossierSchema
@@ -163,3 +164,40 @@ def test_the_sealed_tracking_key_opens_only_with_its_idempotency_key():
     assert key not in sealed and key.encode().hex() != sealed
     assert unseal(sealed, "b5f1a4d2-idem") == key
     assert unseal(sealed, "another-key") != key
+
+
+ADDRESS = {"province": "Thành phố Hải Phòng", "commune": "Xã Vĩnh Bảo", "street": "Số 12 đường Nguyễn Bỉnh Khiêm"}
+
+
+def test_a_result_by_post_needs_a_delivery_address_and_it_travels_in_the_event():
+    with pytest.raises(ValidationFailed) as caught:
+        prepare(version(), submission(return_method="postal"), FRIDAY_AFTER_CUTOFF, Limits())
+    assert caught.value.fields == {
+        "delivery_address": ["Give the address the result is to be delivered to by post."]}
+    prepared = prepare(version(), submission(return_method="postal", delivery_address=ADDRESS), FRIDAY_AFTER_CUTOFF,
+                       Limits())
+    assert prepared.delivery_address == ADDRESS
+    data = dump_event_data("intake", "dossier_submitted",
+                           submitted_event(prepared, dossier_code(prepared, 1), "a" * 64, ["id-1", "id-2"]))
+    assert (data["return_method"], data["delivery_address"], data["pickup_id"]) == ("postal", ADDRESS, None)
+    assert receipt(prepared, dossier_code(prepared, 1))["return_method"] == "postal"
+
+
+@pytest.mark.parametrize("return_method", ["counter", "online"])
+def test_an_address_for_a_result_not_sent_by_post_is_refused(return_method):
+    with pytest.raises(ValidationFailed) as caught:
+        prepare(version(), submission(return_method=return_method, delivery_address=ADDRESS), FRIDAY_AFTER_CUTOFF,
+                Limits())
+    assert caught.value.fields == {
+        "delivery_address": ["Only a result returned by post needs a delivery address; leave it out."]}
+    prepared = prepare(version(), submission(return_method=return_method), FRIDAY_AFTER_CUTOFF, Limits())
+    assert prepared.delivery_address is None
+
+
+def test_the_sample_submission_by_post_is_accepted():
+    definition = birth_registration()
+    body = SubmitDossierSchema().load(sample_submission(definition, return_method="postal"))
+    body["attachments"] = submission()["attachments"]  # the sample's PDF does not fit the birth certificate's slot
+    prepared = prepare(version(), body, FRIDAY_AFTER_CUTOFF, Limits())
+    assert (prepared.return_method, prepared.delivery_address) == ("postal", SAMPLE_ADDRESS)
+    assert "delivery_address" not in sample_submission(definition)  # counter first: no address

@@ -390,3 +390,52 @@ def test_a_stale_version_conflict_carries_the_current_state_and_version():
         dossier.apply(command("assign", expected_version=2), NOW)
     assert conflict.value.fields["current"] == {"state": "received", "version": 3, "holder_agency_code": HOLDER,
                                                 "assignee": None}
+
+
+# --- the result by post -------------------------------------------------------------------------
+
+CARRIER = Actor("carrier", "vnpost")
+
+
+def test_every_lifecycle_event_says_how_the_result_returns():
+    dossier, changes = register(submitted_data("postal"))
+    assert [c.event.data["return_method"] for c in changes] == ["postal", "postal"]
+    assert make_dossier("received").apply(command("assign"), NOW).event.data["return_method"] == "counter"
+    assert dump_event_data("status", "dossier_received", changes[1].event.data)["return_method"] == "postal"
+
+
+def test_a_carrier_returns_a_completed_result_and_does_nothing_else():
+    dossier = make_dossier("completed", return_method="postal")
+    change = dossier.apply(command("return_result", actor=CARRIER, reason="Đã giao cho Nguyễn Văn An"), NOW)
+    assert (dossier.state, dossier.returned_at) == ("returned", NOW)
+    assert (change.entry.actor, change.event.type, change.event.data["actor"]) == (
+        CARRIER, "dossier_returned", {"kind": "carrier", "id": "vnpost", "agency_code": None})
+    for state, action in (("submitted", "accept"), ("in_progress", "complete"), ("received", "withdraw"),
+                          ("in_progress", "stop")):
+        other = make_dossier(state)
+        before = copy.deepcopy(other)
+        with pytest.raises(ValidationFailed) as refused:
+            other.apply(command(action, actor=CARRIER), NOW)
+        assert "actor.kind" in refused.value.fields
+        assert other == before
+    with pytest.raises(ValidationFailed) as refused:
+        make_dossier("submitted").apply(command("accept", actor=CARRIER), NOW)
+    assert refused.value.fields == {"actor.kind": ["A carrier only returns the result (return_result)."]}
+
+
+def test_a_result_the_carrier_brought_back_waits_at_the_counter_without_a_transition():
+    dossier = make_dossier("completed", return_method="postal")
+    entry = dossier.collect_at_counter(CARRIER, NOW, reason="Hoàn trả", key="event-3", details={"waybill": "VN1"})
+    assert (dossier.state, dossier.return_method, dossier.version, dossier.updated_at) == (
+        "completed", "counter", 4, NOW)
+    assert (entry.seq, entry.action, entry.from_state, entry.to_state, entry.actor) == (
+        4, "collect_at_counter", "completed", "completed", CARRIER)
+    assert entry.public and entry.idempotency_key == "event-3" and entry.reason == "Hoàn trả"
+    assert entry.details == {"waybill": "VN1", "previous_return_method": "postal", "return_method": "counter"}
+
+    again = copy.deepcopy(dossier)
+    assert again.collect_at_counter(CARRIER, NOW, reason="Hoàn trả", key="event-4", details={}) is None
+    assert again == dossier  # already at the counter
+    returned = make_dossier("returned", return_method="postal")
+    assert returned.collect_at_counter(CARRIER, NOW, reason="Hoàn trả", key="event-5", details={}) is None
+    assert returned.return_method == "postal"  # the result reached the citizen: nothing to collect

@@ -11,6 +11,10 @@ from datetime import date
 # The smallest file every content sniffer accepts as a PDF.
 SAMPLE_PDF = b"%PDF-1.4\n1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
 
+# Where a result returned by post goes (motcua_contracts.postal.AddressSchema).
+SAMPLE_ADDRESS = {"province": "Thành phố Hải Phòng", "commune": "Xã Vĩnh Bảo",
+                  "street": "Số 12 đường Nguyễn Bỉnh Khiêm, thôn Nam Tiến"}
+
 _VALUES = {
     "text": "Nguyễn Văn An",
     "date": "2026-01-15",
@@ -46,12 +50,17 @@ def sample_attachments(definition: dict, content: bytes = SAMPLE_PDF) -> list[di
     ]
 
 
-def sample_submission(definition: dict, channel: str = "online") -> dict:
-    return {
+def sample_submission(definition: dict, channel: str = "online", return_method: str | None = None) -> dict:
+    """A submission the procedure accepts; by post (`return_method="postal"`) it carries a delivery address."""
+    method = return_method or definition["return_methods"][0]
+    submission = {
         "procedure_code": definition["procedure_code"],
         "channel": channel,
-        "return_method": definition["return_methods"][0],
+        "return_method": method,
         "applicant": {"full_name": "Nguyễn Văn An", "phone": "0912345678", "email": "an.nguyen@example.org"},
         "form": sample_form(definition),
         "attachments": sample_attachments(definition),
     }
+    if method == "postal":
+        submission["delivery_address"] = dict(SAMPLE_ADDRESS)
+    return submission

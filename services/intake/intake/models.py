@@ -46,8 +46,13 @@ dossier = sa.Table(
     sa.Column("appointment_date", sa.Date, nullable=False),
     sa.Column("tracking_key_hash", sa.String(64), nullable=False),  # sha256 hex; the key itself is never stored
     sa.Column("receipt", sa.JSON, nullable=False),  # ReceiptSchema().dump(...)
+    sa.Column("delivery_address", sa.JSON, nullable=True),  # AddressSchema; only when the result goes back by post
+    # The pickup whose handover registered the dossier (postal channel): one dossier per pickup.
+    sa.Column("pickup_id", sa.String(36), nullable=True),
     sa.ForeignKeyConstraint(["procedure_code", "procedure_version"],
                             ["procedure_version.procedure_code", "procedure_version.version"]),
+    # A unique index, not a constraint: SQLite adds it without rebuilding a table others refer to.
+    sa.Index(None, "pickup_id", unique=True),
 )
 
 # The citizen's supplements to a dossier; their files are attachment rows carrying the supplement's id.

@@ -77,6 +77,11 @@ def find_dossier(session: Session, code: str) -> sa.Row | None:
     return session.execute(sa.select(dossier).where(dossier.c.code == code)).first()
 
 
+def find_code_by_pickup(session: Session, pickup_id: str) -> str | None:
+    """The code of the dossier a pickup's handover registered, if any."""
+    return session.execute(sa.select(dossier.c.code).where(dossier.c.pickup_id == pickup_id)).scalar_one_or_none()
+
+
 def add_idempotency_record(session: Session, **values) -> None:
     """Raises IntegrityError when another submission took the key first."""
     session.execute(idempotency_record.insert().values(created_at=utcnow(), **values))

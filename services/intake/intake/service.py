@@ -16,16 +16,18 @@ from sqlalchemy.exc import IntegrityError
 
 from motcua.calendar import local_date
 from motcua.config import env_float
-from motcua.db import utcnow
+from motcua.db import UnitOfWork, utcnow
 from motcua.dependencies import Database, WorkerContext
-from motcua.errors import Conflict, MotCuaError, NotFound, ServiceUnavailable, ValidationFailed, marshmallow_fields
+from motcua.errors import (
+    Conflict, MotCuaError, NotFound, PermanentFailure, ServiceUnavailable, ValidationFailed, marshmallow_fields,
+)
 from motcua.logs import dossier_context
 from motcua.messaging import event_handler
 from motcua.storage import AttachmentStore, attachment_store
 from motcua.web import OpsEndpoints
 from motcua_contracts.catalog import ProcedureVersionSchema
 from motcua_contracts.intake import (
-    SubmitDossierResultSchema, SubmitDossierSchema, SupplementResultSchema, SupplementSchema,
+    ReceiptSchema, SubmitDossierResultSchema, SubmitDossierSchema, SupplementResultSchema, SupplementSchema,
 )
 
 from intake import repository
@@ -33,6 +35,7 @@ from intake.domain.attachments import Attachment, Limits
 from intake.domain.dossier import (
     Prepared, dossier_code, prepare, published_on, receipt, request_hash, submitted_event, unknown_procedure,
 )
+from intake.domain.handover import prepare_handover
 from intake.domain.supplement import check_supplement, supplement_event, supplement_result
 from intake.domain.tracking import key_matches, new_tracking_key, seal, sha256_hex, unseal
 from intake.models import metadata
@@ -99,6 +102,42 @@ class Service(OpsEndpoints):
             repository.store_version(uow.session, ProcedureVersionSchema().dump(envelope["data"]["procedure"]))
             uow.commit()
 
+    @event_handler("postal", "pickup_handed_over")
+    def on_pickup_handed_over(self, envelope: dict) -> None:
+        """The carrier handed a paper dossier over at the counter: register it (channel postal).
+
+        One dossier per pickup: a redelivery is stopped by the inbox, and the same handover
+        announced again under another event id by the unique pickup_id.
+        """
+        handover, event_id = envelope["data"], str(envelope["event_id"])
+        pickup_id = str(handover["pickup_id"])
+        if (code := self._code_by_pickup(pickup_id)) is not None:
+            log.info("pickup %s was registered already as %s", pickup_id, code)
+            return
+        received_at = handover["handover"]["handed_over_at"]
+        try:
+            version = self._version(handover["procedure_code"], local_date(received_at))
+        except NotFound as exc:
+            # Retrying cannot publish a procedure: the dead letters show it to an operator.
+            raise PermanentFailure(f"pickup {pickup_id}: {exc}") from exc
+        prepared = prepare_handover(version, handover)
+        with self.db.unit_of_work() as uow:
+            if not uow.claim_message("intake.on_pickup_handed_over", event_id):
+                return  # a redelivery: already registered
+            if (code := repository.find_code_by_pickup(uow.session, pickup_id)) is not None:
+                log.warning("pickup %s handed over again under event %s; %s stands", pickup_id, event_id, code)
+                uow.commit()
+                return
+            code, _ = self._register(uow, prepared, handover["tracking_key_hash"], [])
+            uow.commit()
+        SUBMITTED.labels(version["procedure_code"], prepared.agency_code, prepared.channel).inc()
+        with dossier_context(code):
+            log.info("postal dossier registered from pickup %s", pickup_id)
+
+    def _code_by_pickup(self, pickup_id: str) -> str | None:
+        with self.db.unit_of_work() as uow:
+            return repository.find_code_by_pickup(uow.session, pickup_id)
+
     def _submit(self, submission: dict, idempotency_key: str | None) -> dict:
         try:
             data = SubmitDossierSchema().load(submission)
@@ -126,31 +165,38 @@ class Service(OpsEndpoints):
     def _file(self, prepared: Prepared, storage_keys: list[str], idempotency_key: str | None, body_hash: str) -> dict:
         """Code, dossier, attachments, idempotency record and event: one transaction."""
         tracking_key = new_tracking_key()
-        key_hash = sha256_hex(tracking_key)
-        version = prepared.version
         with self.db.unit_of_work() as uow:
-            session = uow.session
-            code = dossier_code(prepared, repository.next_sequence(session, prepared.agency_code, prepared.local_day))
+            code, issued = self._register(uow, prepared, sha256_hex(tracking_key), storage_keys)
             result = SubmitDossierResultSchema().dump({
                 "dossier_code": code, "tracking_key": tracking_key, "state": "submitted",
-                "appointment_date": prepared.appointment_date, "receipt": receipt(prepared, code)})
-            repository.add_dossier(
-                session, code=code, procedure_code=version["procedure_code"], procedure_version=version["version"],
-                agency_code=prepared.agency_code, channel=prepared.channel, return_method=prepared.return_method,
-                applicant=prepared.applicant, form=prepared.form, submitted_at=prepared.received_at,
-                appointment_date=prepared.appointment_date, tracking_key_hash=key_hash, receipt=result["receipt"])
-            attachment_ids = repository.add_attachments(session, code, _rows(prepared.attachments, storage_keys))
+                "appointment_date": prepared.appointment_date, "receipt": issued})
             if idempotency_key is not None:
                 repository.add_idempotency_record(
-                    session, key_hash=sha256_hex(idempotency_key), request_hash=body_hash, dossier_code=code,
+                    uow.session, key_hash=sha256_hex(idempotency_key), request_hash=body_hash, dossier_code=code,
                     response={k: v for k, v in result.items() if k != "tracking_key"},
                     sealed_tracking_key=seal(tracking_key, idempotency_key))
-            uow.record_event("dossier_submitted", submitted_event(prepared, code, key_hash, attachment_ids),
-                             dossier_code=code)
             uow.commit()
         with dossier_context(code):
             log.info("dossier submitted")
         return result
+
+    @staticmethod
+    def _register(uow: UnitOfWork, prepared: Prepared, key_hash: str, storage_keys: list[str]) -> tuple[str, dict]:
+        """Code, dossier, attachments and `dossier_submitted` in the caller's transaction; (code, receipt)."""
+        session, version = uow.session, prepared.version
+        code = dossier_code(prepared, repository.next_sequence(session, prepared.agency_code, prepared.local_day))
+        issued = receipt(prepared, code)
+        repository.add_dossier(
+            session, code=code, procedure_code=version["procedure_code"], procedure_version=version["version"],
+            agency_code=prepared.agency_code, channel=prepared.channel, return_method=prepared.return_method,
+            applicant=prepared.applicant, form=prepared.form, submitted_at=prepared.received_at,
+            appointment_date=prepared.appointment_date, tracking_key_hash=key_hash,
+            receipt=ReceiptSchema().dump(issued), delivery_address=prepared.delivery_address,
+            pickup_id=prepared.pickup_id)
+        attachment_ids = repository.add_attachments(session, code, _rows(prepared.attachments, storage_keys))
+        uow.record_event("dossier_submitted", submitted_event(prepared, code, key_hash, attachment_ids),
+                         dossier_code=code)
+        return code, issued
 
     def _replay(self, idempotency_key: str | None, body_hash: str) -> dict | None:
         """The first result for this key, None for a new key; Conflict for the key with another body."""

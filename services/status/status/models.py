@@ -122,3 +122,16 @@ command_outcome = sa.Table(
     sa.Column("outcome", sa.Text, nullable=False),  # JSON, as first answered
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
+
+# The result's journey by post (one delivery per dossier), as the citizen's view shows it; never moves backwards.
+delivery = sa.Table(
+    "delivery", metadata,
+    sa.Column("dossier_code", DOSSIER_CODE, sa.ForeignKey("dossier.code"), primary_key=True),
+    sa.Column("delivery_id", sa.String(36), nullable=False),
+    sa.Column("waybill", sa.String(64), nullable=False),
+    sa.Column("carrier", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(24), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("max_attempts", sa.Integer, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),  # when the carrier reported the state shown
+)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import fields
 from datetime import date, datetime
 from typing import Any
 
@@ -14,8 +15,11 @@ from motcua.errors import Conflict, NotFound
 from motcua.national_codes import DossierState
 from status.domain import ClockPause, Dossier, HistoryEntry
 from status.domain.deadlines import OVERDUE_STATES
+from status.domain.delivery import Delivery
 from status.domain.route import as_json, steps
-from status.models import apology, clock_pause, command_outcome, dossier, dossier_access, dossier_history, revoked_token
+from status.models import (
+    apology, clock_pause, command_outcome, delivery, dossier, dossier_access, dossier_history, revoked_token,
+)
 
 
 def _values(d: Dossier) -> dict:
@@ -121,6 +125,25 @@ def history(session: Session, code: str) -> list[dict]:
              "agency_code": r["agency_code"], "reason": r["reason"], "details": json.loads(r["details"]),
              "actor": {"kind": r["actor_kind"], "id": r["actor_id"], "agency_code": r["actor_agency_code"]}}
             for r in rows]
+
+
+_DELIVERY_COLUMNS = tuple(f.name for f in fields(Delivery))
+
+
+def find_delivery(session: Session, code: str, lock: bool = False) -> Delivery | None:
+    """The dossier's delivery summary; `lock` holds it to commit, so two carrier events apply one after the other."""
+    statement = sa.select(*(delivery.c[name] for name in _DELIVERY_COLUMNS)).where(delivery.c.dossier_code == code)
+    row = session.execute(statement.with_for_update() if lock else statement).mappings().first()
+    return None if row is None else Delivery(**row)
+
+
+def save_delivery(session: Session, code: str, summary: Delivery, new: bool) -> None:
+    """Insert (`new`) or rewrite the summary; a twin's concurrent insert raises IntegrityError (retried)."""
+    values = {name: getattr(summary, name) for name in _DELIVERY_COLUMNS}
+    if new:
+        session.execute(delivery.insert().values(dossier_code=code, **values))
+    else:
+        session.execute(delivery.update().where(delivery.c.dossier_code == code).values(**values))
 
 
 def apologies(session: Session, code: str) -> list[dict]:

@@ -37,6 +37,7 @@ from motcua_contracts.status import ActionOutcomeSchema, DossierActionSchema, Pu
 from status import repository
 from status.domain import RULES, Actor, Change, Command, Dossier, permissions, register
 from status.domain.deadlines import is_overdue
+from status.domain.delivery import delivered_reason, follow, reached, returned_reason
 from status.domain.desk import APOLOGY_TEMPLATE, warning
 from status.domain.permissions import Official
 from status.models import metadata
@@ -187,6 +188,64 @@ class Service(OpsEndpoints, OverdueSweep, Reports):
             uow.commit()
         self._count(dossier, changes)
 
+    # The result's journey by post (postal.events): one handler per event type, one rule for all.
+    @event_handler("postal", "delivery_ordered")
+    def on_delivery_ordered(self, envelope: dict) -> None:
+        self._follow_delivery(envelope)
+
+    @event_handler("postal", "result_shipped")
+    def on_result_shipped(self, envelope: dict) -> None:
+        self._follow_delivery(envelope)
+
+    @event_handler("postal", "delivery_out_for_delivery")
+    def on_delivery_out_for_delivery(self, envelope: dict) -> None:
+        self._follow_delivery(envelope)
+
+    @event_handler("postal", "delivery_attempt_failed")
+    def on_delivery_attempt_failed(self, envelope: dict) -> None:
+        self._follow_delivery(envelope)
+
+    @event_handler("postal", "result_delivered")
+    def on_result_delivered(self, envelope: dict) -> None:
+        self._follow_delivery(envelope)
+
+    @event_handler("postal", "result_returned_to_sender")
+    def on_result_returned_to_sender(self, envelope: dict) -> None:
+        self._follow_delivery(envelope)
+
+    def _follow_delivery(self, envelope: dict) -> None:
+        """Keep the delivery summary; delivered returns the dossier, returned to sender brings it to the counter.
+
+        The dossier changes only when the summary reaches that state, so an event out of order or
+        announced twice moves nothing. Unknown dossier: retried, then parked.
+        """
+        data, event_id = envelope["data"], str(envelope["event_id"])
+        carrier = Actor("carrier", data["carrier"])
+        with dossier_context(data["dossier_code"]), self.db.unit_of_work() as uow:
+            if not uow.claim_message("status.follow_delivery", event_id):
+                return  # a redelivery: already applied
+            dossier = repository.get(uow.session, data["dossier_code"])
+            current = repository.find_delivery(uow.session, dossier.code, lock=True)
+            summary = follow(current, data)
+            if summary != current:
+                repository.save_delivery(uow.session, dossier.code, summary, new=current is None)
+            read_version, changes, entry = dossier.version, [], None
+            # Never before the completion, whatever the carrier's clock says.
+            at = max(data["at"], dossier.completed_at or data["at"])
+            if reached(current, summary, "delivered") and dossier.state is DossierState.COMPLETED:
+                changes = [dossier.apply(Command("return_result", carrier, idempotency_key=event_id,
+                                                 reason=delivered_reason(data)), at)]
+            elif reached(current, summary, "returned_to_sender"):
+                entry = dossier.collect_at_counter(carrier, at, reason=returned_reason(data), key=event_id,
+                                                   details={"waybill": data["waybill"], "attempts": data["attempts"]})
+            if changes or entry:
+                repository.update(uow.session, dossier, read_version)
+            self._record(uow, dossier, changes)
+            if entry is not None:
+                repository.add_history(uow.session, dossier.code, entry)
+            uow.commit()
+        self._count(dossier, changes)
+
     @rpc(expected_exceptions=MotCuaError)  # a refusal is the caller's problem: a warning, not an error
     def get_public_view(self, dossier_code: str, tracking_key: str) -> dict:
         """The citizen's view. An unknown code and a wrong key get the same answer: existence is not revealed."""
@@ -195,13 +254,16 @@ class Service(OpsEndpoints, OverdueSweep, Reports):
             if dossier is None or not dossier.tracking_key_matches(tracking_key):
                 raise NotFound("No dossier matches this code and tracking key.")
             history = repository.public_history(uow.session, dossier.code)
+            delivery = repository.find_delivery(uow.session, dossier.code)
         return PublicDossierViewSchema().dump({
             "dossier_code": dossier.code, "procedure_code": dossier.procedure_code,
             "procedure_name": dossier.procedure_name, "state": dossier.state,
             "national_status_code": NATIONAL_STATUS_CODE[dossier.state],
             "holder_agency_code": dossier.holder_agency_code, "channel": dossier.channel,
             "submitted_at": dossier.submitted_at, "appointment_date": dossier.appointment_date,
-            "history": history,
+            "history": history, "return_method": dossier.return_method,
+            "delivery": None if delivery is None else {
+                name: getattr(delivery, name) for name in ("waybill", "carrier", "state", "attempts", "updated_at")},
         })
 
     @rpc(expected_exceptions=MotCuaError)

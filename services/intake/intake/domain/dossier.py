@@ -37,6 +37,9 @@ class Prepared:
     appointment_date: date
     fees_vnd: int | None
     notification_preferences: dict | None  # NotificationPreferencesSchema, loaded; None: notify's defaults
+    delivery_address: dict | None = None  # AddressSchema, only when the result goes back by post
+    paper_documents: tuple[dict, ...] = ()  # handed in on paper (postal channel), as the receipt lists them
+    pickup_id: str | None = None  # the pickup that brought the dossier (postal channel)
 
     @property
     def agency_code(self) -> str:
@@ -107,6 +110,7 @@ def prepare(version: dict, submission: dict, received_at: datetime, limits: Limi
     uploads, found = decode_uploads(submission["attachments"])
     # Only when every file decoded: otherwise the positions in the messages would not match the request.
     problems |= found or document_problems(version["documents"], uploads)
+    problems |= delivery_address_problems(return_method, submission["delivery_address"])
     if problems:
         raise ValidationFailed("The dossier has invalid fields.", problems)
     return Prepared(
@@ -114,7 +118,17 @@ def prepare(version: dict, submission: dict, received_at: datetime, limits: Limi
         attachments=check_attachments(version["documents"], uploads, limits), received_at=received_at,
         appointment_date=appointment_date(version, received_at), fees_vnd=fees_due(version["fees"], channel),
         notification_preferences=submission["notification_preferences"],
+        delivery_address=submission["delivery_address"],
     )
+
+
+def delivery_address_problems(return_method: str, address: dict | None) -> dict[str, list[str]]:
+    """A result returned by post needs the address to deliver it to; any other keeps no address (data minimisation)."""
+    if return_method == "postal" and address is None:
+        return {"delivery_address": ["Give the address the result is to be delivered to by post."]}
+    if return_method != "postal" and address is not None:
+        return {"delivery_address": ["Only a result returned by post needs a delivery address; leave it out."]}
+    return {}
 
 
 def dossier_code(prepared: Prepared, sequence: int) -> str:
@@ -138,7 +152,7 @@ def receipt(prepared: Prepared, code: str) -> dict:
         "received_at": prepared.received_at.astimezone(TIMEZONE),
         "appointment_date": prepared.appointment_date,
         "time_limit_working_days": version["time_limit"]["working_days"],
-        "documents": receipt_documents(version["documents"], prepared.attachments),
+        "documents": receipt_documents(version["documents"], prepared.attachments) + list(prepared.paper_documents),
         "fees_vnd": prepared.fees_vnd,
     }
 
@@ -166,6 +180,8 @@ def submitted_event(prepared: Prepared, code: str, tracking_key_hash: str, attac
         "workflow": version["workflow"],  # the pinned version's default route, for status
         "fees": fee_schedule(version["fees"], prepared.channel),  # for the national export
         "notification_preferences": prepared.notification_preferences,  # for notify
+        "delivery_address": prepared.delivery_address,  # for postal
+        "pickup_id": prepared.pickup_id,  # for postal and notify
     }
 
 

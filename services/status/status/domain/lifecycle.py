@@ -53,6 +53,8 @@ RULES: Mapping[str, Rule] = MappingProxyType({
     "withdraw": _rule({S.SUBMITTED, *_OPEN}, S.WITHDRAWN, "dossier_withdrawn"),
 })
 REGISTER_EVENT = "dossier_registered"
+# A carrier takes part in one action: handing the result over at the citizen's door.
+CARRIER_ACTIONS = frozenset({"return_result"})
 
 # The action-specific inputs each action takes; any other one sent is refused, not dropped.
 _INPUTS = {"assign": "assignee", "transfer": "to_agency_code", "request_supplement": "missing_items",
@@ -205,6 +207,22 @@ class Dossier:
         return self._entry("record_supplement", self.state, self.holder_agency_code, actor, now, key=key,
                            details={"supplement": dict(supplement)})
 
+    def collect_at_counter(self, actor: Actor, now: datetime, *, reason: str, key: str | None,
+                           details: Mapping[str, Any]) -> HistoryEntry | None:
+        """The carrier brought an undelivered result back: it waits at the counter, the state unchanged.
+
+        None when that changes nothing: not completed (the result already reached the citizen), or
+        to be collected at the counter already.
+        """
+        if self.state is not S.COMPLETED or self.return_method == "counter":
+            return None
+        previous, self.return_method = self.return_method, "counter"
+        self.version, self.updated_at = self.version + 1, now
+        entry = self._entry("collect_at_counter", self.state, self.holder_agency_code, actor, now, reason=reason,
+                            key=key, details={**details, "previous_return_method": previous,
+                                              "return_method": self.return_method})
+        return replace(entry, public=True)  # the citizen learns where to collect the result
+
     def current(self) -> dict[str, Any]:
         """The fresh view a refused concurrent writer needs to retry."""
         return {"state": self.state.value, "version": self.version, "holder_agency_code": self.holder_agency_code,
@@ -225,6 +243,8 @@ class Dossier:
         for action, name in _INPUTS.items():
             if action != c.action and getattr(c, name) not in (None, ()):
                 errors[name] = [f"Not an input of {c.action}."]
+        if c.actor.kind == "carrier":
+            need("actor.kind", c.action in CARRIER_ACTIONS, "A carrier only returns the result (return_result).")
         match c.action:
             case "refuse" | "stop":
                 need("reason", _filled(c.reason), f"A reason is required to {c.action} a dossier.")
@@ -340,7 +360,7 @@ class Dossier:
             "from_state": from_state, "to_state": self.state,
             "national_status_code": NATIONAL_STATUS_CODE[self.state], "agency_code": agency_code,
             "channel": self.channel, "actor": asdict(actor), "reason": reason,
-            "appointment_date": self.appointment_date,
+            "appointment_date": self.appointment_date, "return_method": self.return_method,
             **{name: details.get(name) for name in ("to_agency_code", "assignee", "missing_items", "fee_vnd")},
         }
         return Change(entry, Event(event_type, data))
