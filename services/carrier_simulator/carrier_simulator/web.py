@@ -5,7 +5,7 @@
     POST /v1/orders/{waybill}/advance     the next event of its scenario, sent now
     POST /v1/orders/{waybill}/events      {"event": ..., "sign": "good|bad|stale", ...callback fields}
     POST /v1/orders/{waybill}/replay      the last callback again, byte for byte
-    GET  /healthz
+    GET  /healthz, /readyz                 (the same: a simulator depends on nothing)
 
 Everything under /v1 needs `Authorization: Bearer <CARRIER_SIMULATOR_API_KEY>`.
 """
@@ -26,6 +26,7 @@ SCENARIO_HEADER = "X-Simulator-Scenario"
 
 ROUTES = Map([
     Rule("/healthz", methods=["GET"], endpoint="healthz"),
+    Rule("/readyz", methods=["GET"], endpoint="healthz"),
     Rule("/v1/orders", methods=["POST"], endpoint="place"),
     Rule("/v1/orders/<waybill>", methods=["GET"], endpoint="order"),
     Rule("/v1/orders/<waybill>/advance", methods=["POST"], endpoint="advance"),
