@@ -2,7 +2,8 @@
 
 Finds RabbitMQ on localhost (or starts it when rabbitmq-server is installed), migrates
 each service's database, loads the seeded catalogue, starts every service as its own
-process, prints the portal address, and stops everything on Ctrl-C.
+process (and the carrier simulator in place of the post office), prints the portal
+address, and stops everything on Ctrl-C.
 """
 import os
 import secrets
@@ -15,6 +16,10 @@ from pathlib import Path
 
 from motcua.config import http_port, var_dir
 from motcua.stack import START_ORDER, LocalStack, amqp_reachable
+
+# The simulated post office moves every order one step this often, so a newcomer sees a pickup
+# collected and handed over, and a result delivered, within a few minutes.
+CARRIER_STEP_SECONDS = "20"
 
 
 def ensure_rabbitmq() -> None:
@@ -62,7 +67,8 @@ def main() -> None:
         ensure_rabbitmq()
     root = var_dir()
     ports = {service: http_port(service) for service in START_ORDER}
-    env = {"MOTCUA_VAR_DIR": str(root)}
+    env = {"MOTCUA_VAR_DIR": str(root),
+           "CARRIER_SIMULATOR_STEP_SECONDS": os.environ.get("CARRIER_SIMULATOR_STEP_SECONDS", CARRIER_STEP_SECONDS)}
     if not os.environ.get("JWT_SECRET") and not os.environ.get("JWT_PUBLIC_KEY"):
         env["JWT_SECRET"] = local_signing_secret(root)
     stack = LocalStack(env, ports, root / "log")
@@ -84,6 +90,10 @@ def main() -> None:
               f"API: http://localhost:{ports['gateway']}/api/v1/procedures  Ctrl-C stops everything.")
         if mail_sink is not None:
             print(f"E-mails to citizens are caught in {root / 'log' / 'mail.log'}.")
+        print(f"The post office is simulated at {stack.url('carrier_simulator')}: it moves every pickup and delivery "
+              f"one step every {env['CARRIER_SIMULATOR_STEP_SECONDS']} s. To move one now:\n"
+              f"  curl -X POST -H 'Authorization: Bearer {stack.carrier_api_key}' "
+              f"{stack.url('carrier_simulator')}/v1/orders/<waybill>/advance\n")
         if "JWT_SECRET" in env:
             print("An official's token for the desk (here: the receptionist of UBND xã Vĩnh Bảo):\n"
                   f"  JWT_SECRET=$(cat {root / 'local-jwt-secret'}) .venv/bin/python -m gateway.tokens issue "

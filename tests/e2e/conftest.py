@@ -1,7 +1,8 @@
 """The whole system, each service its own process, on the real broker and PostgreSQL.
 
 Every run gets its own RabbitMQ vhost and its own databases, and free ports, so two
-runs on one machine never meet; everything started here is stopped here.
+runs on one machine never meet; everything started here is stopped here. The carrier
+simulator runs with the stack and moves its orders only on command (`carrier`).
 """
 import uuid
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from urllib.parse import quote
 import pytest
 import requests
 
+from carrier_simulator.testing import SimulatorClient
 from motcua.stack import START_ORDER, WITH_DATABASE, LocalStack, free_port
 
 MANAGEMENT = "http://127.0.0.1:15672/api"
@@ -53,6 +55,8 @@ def stack(postgres_database, vhost, tmp_path_factory):
         "OUTBOX_POLL_SECONDS": "0.5",
         "LOOKUP_RATE_PER_MINUTE": "1000",
         "JWT_SECRET": JWT_SECRET,
+        "CARRIER_SIMULATOR_STEP_SECONDS": "0",  # the tests drive the carrier
+        "CARRIER_SIMULATOR_RETRY_SECONDS": "0.2",
     })
     ports = {service: free_port() for service in START_ORDER}
     with LocalStack(env, ports, root / "log") as running:
@@ -69,6 +73,13 @@ def api(stack):
         return requests.request(method, base + path, timeout=30, **kwargs)
 
     return call
+
+
+@pytest.fixture
+def carrier(stack) -> SimulatorClient:
+    """The running carrier simulator: `advance(waybill)`, `emit(waybill, event, sign=...)`, `replay(waybill)`,
+    `order(waybill)`. Postal's callback secret is `stack.carrier_callback_secret`, to sign requests by hand."""
+    return SimulatorClient(stack.url("carrier_simulator"), stack.carrier_api_key)
 
 
 @pytest.fixture(scope="session")

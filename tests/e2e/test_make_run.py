@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,10 +19,27 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def book_pickup(base: str) -> dict:
+    """A pickup for tomorrow morning in Hải Phòng, at the fee the API quotes."""
+    fee = requests.get(f"{base}/api/v1/pickups/quote", params={"procedure_code": "1.001193", "province": "Hải Phòng"},
+                       timeout=10)
+    assert fee.status_code == 200, fee.text
+    tomorrow = datetime.now(timezone(timedelta(hours=7))).replace(hour=8, minute=0, second=0, microsecond=0) \
+        + timedelta(days=1)
+    booked = requests.post(f"{base}/api/v1/pickups", timeout=30, json={
+        "procedure_code": "1.001193", "applicant": {"full_name": "Trần Thị Cúc", "phone": "0912345678"},
+        "address": {"province": "Hải Phòng", "commune": "Phường Hồng Bàng", "street": "12 Lê Lợi"},
+        "window": {"start": tomorrow.isoformat(), "end": (tomorrow + timedelta(hours=3)).isoformat()},
+        "quoted_fee_vnd": fee.json()["fee_vnd"]})
+    assert booked.status_code == 201, booked.text
+    return booked.json()
+
+
 def test_the_local_run_starts_everything_serves_a_citizen_and_stops_on_ctrl_c(own_vhost, tmp_path):
     ports = {service: free_port() for service in START_ORDER}
     env = dict(os.environ, MOTCUA_VAR_DIR=str(tmp_path / "var"), NOTIFY_SMTP_PORT=str(free_port()),
                AMQP_URI=f"amqp://guest:guest@127.0.0.1:5672/{quote(own_vhost, safe='')}",
+               CARRIER_SIMULATOR_STEP_SECONDS="1",  # the simulated post office on its schedule, quickly
                **{f"{service.upper()}_HTTP_PORT": str(port) for service, port in ports.items()})
     env.pop("JWT_SECRET", None)
     process = subprocess.Popen([sys.executable, str(ROOT / "scripts/run_local.py")], env=env, cwd=ROOT,
@@ -36,6 +54,9 @@ def test_the_local_run_starts_everything_serves_a_citizen_and_stops_on_ctrl_c(ow
             except requests.ConnectionError:
                 time.sleep(0.5)
         assert requests.get(f"{base}/", timeout=10).status_code == 200
+        for service in ("postal", "carrier_simulator"):
+            assert requests.get(f"http://127.0.0.1:{ports[service]}/healthz", timeout=10).status_code == 200, service
+        pickup = book_pickup(base)
         definition = requests.get(f"{base}/api/v1/procedures/1.001193", timeout=10).json()
         submission = sample_submission(definition, channel="counter")
         files = [(f"document.{a['document_code']}", (a["filename"], SAMPLE_PDF, "application/pdf"))
@@ -51,10 +72,21 @@ def test_the_local_run_starts_everything_serves_a_citizen_and_stops_on_ctrl_c(ow
             time.sleep(0.5)
         assert code in mail_log.read_text(errors="replace"), "the receipt e-mail never reached the local sink"
         assert (tmp_path / "var" / "local-jwt-secret").exists()
+        # Meanwhile the simulated post office collected the pickup and handed it over: a dossier, by post.
+        deadline, view = time.monotonic() + 60, {}
+        while time.monotonic() < deadline and view.get("state") != "registered":
+            time.sleep(1)
+            view = requests.get(f"{base}/api/v1/pickups/{pickup['pickup_id']}", timeout=10,
+                                headers={"X-Tracking-Key": pickup["tracking_key"]}).json()
+        assert view["state"] == "registered", view
+        dossier = requests.get(f"{base}/api/v1/dossiers/{view['dossier_code']}", timeout=10,
+                               headers={"X-Tracking-Key": pickup["tracking_key"]})
+        assert dossier.status_code == 200 and dossier.json()["channel"] == "postal"
     finally:
         process.send_signal(signal.SIGINT)
         output = process.communicate(timeout=90)[0].decode(errors="replace")
     assert "Mot Cua is running" in output and "stopping" in output
+    assert "The post office is simulated" in output
     for port in ports.values():
         with pytest.raises(requests.ConnectionError):
             requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)

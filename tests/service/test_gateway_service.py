@@ -380,7 +380,8 @@ def test_openapi_document_validates_and_lists_the_api(gateway, web_session):
     document = web_session.get("/api/v1/openapi.json").json()
     validate(document)
     assert {"/api/v1/procedures", "/api/v1/procedures/{code}", "/api/v1/dossiers", "/api/v1/dossiers/{code}",
-            "/api/v1/dossiers/{code}/receipt", "/dossiers/{code}/receipt"} <= set(document["paths"])
+            "/api/v1/dossiers/{code}/receipt", "/dossiers/{code}/receipt", "/api/v1/pickups/quote", "/api/v1/pickups",
+            "/api/v1/pickups/{pickup_id}"} <= set(document["paths"])
 
 
 def test_unknown_api_route_is_404_in_the_error_shape(gateway, web_session):

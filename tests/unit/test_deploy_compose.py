@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_SERVICES = ("catalog", "intake", "status", "notify", "gateway")
+APP_SERVICES = ("catalog", "intake", "status", "notify", "postal", "gateway")
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def test_every_service_builds_from_the_repository_with_environment_and_health_ch
     assert set(service["depends_on"]) == {"postgres", "rabbitmq"}
 
 
-@pytest.mark.parametrize("name", ("catalog", "intake", "status", "notify"))
+@pytest.mark.parametrize("name", ("catalog", "intake", "status", "notify", "postal"))
 def test_each_service_has_its_own_postgres_database(compose, name):
     url = compose["services"][name]["environment"][f"{name.upper()}_DATABASE_URL"]
     assert url.startswith("postgresql+psycopg2://") and url.endswith(f"@postgres:5432/{name}")
@@ -66,6 +66,27 @@ def test_passwords_come_from_the_environment(compose):
             if "://" in str(value) and "@" in str(value):
                 credentials = str(value).split("://", 1)[1].split("@", 1)[0]
                 assert "${" in credentials, (name, key)
+
+
+def test_postal_and_the_carrier_simulator_share_one_key_and_secret_from_env(compose):
+    postal = compose["services"]["postal"]["environment"]
+    simulator = compose["services"]["carrier-simulator"]
+    env = simulator["environment"]
+    assert env["CARRIER_SIMULATOR_API_KEY"] == postal["POSTAL_CARRIER_API_KEY"]
+    assert env["CARRIER_SIMULATOR_CALLBACK_SECRET"] == postal["POSTAL_CARRIER_CALLBACK_SECRET"]
+    for value in (postal["POSTAL_CARRIER_API_KEY"], postal["POSTAL_CARRIER_CALLBACK_SECRET"]):
+        assert ":?" in value  # no default: compose refuses to start without it in .env, like JWT_SECRET
+    # Postal reaches the simulator by its compose name; the simulator calls postal back by its own.
+    host, port = env["CARRIER_SIMULATOR_HOST"], env["CARRIER_SIMULATOR_HTTP_PORT"]
+    assert host == "0.0.0.0" and f"http://carrier-simulator:{port}" in postal["POSTAL_CARRIER_URL"]
+    assert f"http://postal:{postal['POSTAL_HTTP_PORT']}/callbacks/carrier" in postal["POSTAL_CALLBACK_URL"]
+    # The same image recipe, with the simulator installed and run instead of a nameko service.
+    assert simulator["build"]["args"]["SERVICE"] == "carrier_simulator"
+    assert (ROOT / "services/carrier_simulator/carrier_simulator/__main__.py").is_file()
+    assert simulator["entrypoint"] == ["python", "-m", "carrier_simulator"]
+    assert f"127.0.0.1:{port}/healthz" in " ".join(simulator["healthcheck"]["test"])
+    scraped = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())["scrape_configs"][0]
+    assert not [t for t in scraped["static_configs"][0]["targets"] if t.startswith("carrier-simulator")]
 
 
 def test_entrypoint_execs_the_service_so_it_receives_sigterm():

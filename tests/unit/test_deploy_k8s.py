@@ -17,8 +17,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 CRDS = Path(__file__).resolve().parents[1] / "data/crds"
 KUSTOMIZATIONS = ("deploy/k8s/base", "deploy/k8s/overlays/production")
-PORTS = {"gateway": 8000, "catalog": 8001, "intake": 8002, "status": 8003, "notify": 8004}
-WITH_DATABASE = ("catalog", "intake", "status", "notify")
+PORTS = {"gateway": 8000, "catalog": 8001, "intake": 8002, "status": 8003, "notify": 8004, "postal": 8005}
+WITH_DATABASE = ("catalog", "intake", "status", "notify", "postal")
 ATTACHMENTS = "/var/lib/motcua/attachments"
 K8S_VERSION = "1.30"
 
@@ -167,7 +167,7 @@ def test_secrets_are_referenced_by_name_and_migrations_run_first(name):
     refs |= {s["secretRef"]["name"] for s in container.get("envFrom", []) if "secretRef" in s}
     assert {"configMapRef": {"name": "motcua-config"}} in container["envFrom"]
     expected = {"motcua-rabbitmq"} | ({"motcua-database"} if name in WITH_DATABASE else set())
-    expected |= {"gateway": {"motcua-auth"}, "notify": {"motcua-notify"}}.get(name, set())
+    expected |= {"gateway": {"motcua-auth"}, "notify": {"motcua-notify"}, "postal": {"motcua-postal"}}.get(name, set())
     assert refs == expected
     assert env["AMQP_URI"]["valueFrom"]["secretKeyRef"]["key"] == "AMQP_URI"
     init = [c["command"] for c in pod.get("initContainers", [])]
@@ -216,15 +216,28 @@ def test_intake_and_status_share_the_attachments_volume():
             assert claims == {}, name
 
 
-def test_the_gateway_alone_is_exposed_over_tls():
+def test_the_gateway_and_the_signed_callbacks_alone_are_exposed_over_tls():
     docs = render("deploy/k8s/base")
     [ingress] = of_kind(docs, "Ingress").values()
     [tls] = ingress["spec"]["tls"]
     assert tls == {"hosts": ["motcua.example.org"], "secretName": "motcua-tls"}
     [rule] = ingress["spec"]["rules"]
-    [route] = rule["http"]["paths"]
     assert rule["host"] == "motcua.example.org"
-    assert route["backend"]["service"] == {"name": "gateway", "port": {"name": "http"}}
+    routes = {(r["path"], r["pathType"]): r["backend"]["service"] for r in rule["http"]["paths"]}
+    assert routes == {
+        ("/", "Prefix"): {"name": "gateway", "port": {"name": "http"}},
+        # Exact: the carrier reaches postal's callback and nothing else of postal (not /metrics).
+        ("/callbacks/carrier", "Exact"): {"name": "postal", "port": {"name": "http"}},
+        ("/callbacks/sms-delivery", "Exact"): {"name": "notify", "port": {"name": "http"}},
+    }
+    config = of_kind(docs, "ConfigMap")["motcua-config"]["data"]
+    assert config["POSTAL_CALLBACK_URL"] == "https://motcua.example.org/callbacks/carrier"
+
+
+def test_no_carrier_simulator_in_kubernetes():
+    for path in KUSTOMIZATIONS:
+        names = {d["metadata"]["name"] for d in render(path)}
+        assert not [n for n in names if "simulator" in n], path
 
 
 def test_production_overlay_pins_images_and_raises_the_floor():

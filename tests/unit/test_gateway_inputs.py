@@ -312,3 +312,97 @@ def test_an_unknown_report_format_is_422():
     with pytest.raises(ValidationFailed) as refused:
         inputs.report_format(EnvironBuilder(query_string="format=xlsx").get_request())
     assert "format" in refused.value.fields
+
+
+# --- postal pickups ---------------------------------------------------------------------------
+
+BOOKING = {
+    "procedure_code": "1.001193",
+    "applicant": {"full_name": "Trần Thị Cúc", "phone": "0912345678"},
+    "address": {"province": "Hải Phòng", "commune": "Phường Hồng Bàng", "street": "12 Lê Lợi"},
+    "window": {"start": "2026-11-27T08:00:00+07:00", "end": "2026-11-27T11:30:00+07:00"},
+    "quoted_fee_vnd": 25000,
+}
+PORTAL_BOOKING = {
+    "procedure_code": "1.001193", "quoted_fee_vnd": "25000", "applicant.full_name": " Trần Thị Cúc ", "applicant.phone": "0912 345 678", "applicant.email": "",
+    "address.province": "Hải Phòng", "address.commune": "Phường Hồng Bàng", "address.street": "12 Lê Lợi",
+    "window.date": "2026-11-27", "window.start": "08:00", "window.end": "11:30", "return_method": "counter",
+    "delivery_address.province": "", "delivery_address.commune": "", "delivery_address.street": "", "note": "",
+}
+
+
+def test_a_json_booking_is_loaded_with_the_contract_and_dumped_for_the_rpc():
+    loaded = inputs.pickup_booking(request(json=BOOKING))
+    assert loaded["applicant"] == {"full_name": "Trần Thị Cúc", "phone": "0912345678", "email": None}
+    assert loaded["window"] == {"start": "2026-11-27T08:00:00+07:00", "end": "2026-11-27T11:30:00+07:00"}
+    assert (loaded["return_method"], loaded["delivery_address"], loaded["note"]) == ("counter", None, None)
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"address": {"province": "Hải Phòng", "commune": "Hồng Bàng"}}, "address.street"),
+    ({"applicant": {"full_name": "Cúc"}}, "applicant.phone"),
+    ({"window": {"start": "2026-11-27T11:00:00+07:00", "end": "2026-11-27T08:00:00+07:00"}}, "window.end"),
+    ({"quoted_fee_vnd": -1}, "quoted_fee_vnd"),
+    ({"courier": "fast"}, "courier"),
+])
+def test_a_bad_booking_is_422_naming_the_field(change, field):
+    with pytest.raises(ValidationFailed) as refused:
+        inputs.pickup_booking(request(json={**BOOKING, **change}))
+    assert field in refused.value.fields
+
+
+def test_a_booking_is_json_only():
+    with pytest.raises(UnsupportedMediaType):
+        inputs.pickup_booking(request(data={"procedure_code": "1.001193"}, content_type="multipart/form-data"))
+    with pytest.raises(MalformedInput):
+        inputs.pickup_booking(request(data=b"{", content_type="application/json"))
+
+
+def test_the_quote_needs_a_procedure_and_a_province():
+    assert inputs.pickup_quote_query(MultiDict({"procedure_code": "1.001193", "province": "Hải Phòng"})) == {
+        "procedure_code": "1.001193", "province": "Hải Phòng"}
+    with pytest.raises(ValidationFailed) as refused:
+        inputs.pickup_quote_query(MultiDict({"province": "H", "page": "1"}))
+    assert set(refused.value.fields) == {"procedure_code", "province", "page"}
+
+
+def test_a_pickup_id_is_a_uuid_or_400():
+    assert inputs.pickup_id("7D1B2C3A-0000-4000-8000-000000000001") == "7d1b2c3a-0000-4000-8000-000000000001"
+    with pytest.raises(MalformedInput) as refused:
+        inputs.pickup_id("../../etc")
+    assert "pickup_id" in refused.value.fields
+    with pytest.raises(Unauthorized) as missing:
+        inputs.tracking_key(EnvironBuilder().get_request(), "pickup")
+    assert "pickup" in missing.value.message
+
+
+def test_the_portal_booking_form_reads_the_day_and_hours_in_vietnam_time():
+    loaded = inputs.portal_booking(MultiDict(PORTAL_BOOKING))
+    assert loaded["window"] == {"start": "2026-11-27T08:00:00+07:00", "end": "2026-11-27T11:30:00+07:00"}
+    assert loaded["applicant"] == {"full_name": "Trần Thị Cúc", "phone": "0912345678", "email": None}
+    assert loaded["delivery_address"] is None and loaded["quoted_fee_vnd"] == 25000
+    postal = inputs.portal_booking(MultiDict({
+        **PORTAL_BOOKING, "return_method": "postal", "delivery_address.province": "Hà Nội",
+        "delivery_address.commune": "Phường Ba Đình", "delivery_address.street": "1 Hùng Vương"}))
+    assert postal["delivery_address"] == {"province": "Hà Nội", "commune": "Phường Ba Đình",
+                                          "street": "1 Hùng Vương"}
+
+
+def test_a_portal_booking_names_every_bad_field_at_once():
+    form = MultiDict({**PORTAL_BOOKING, "window.date": "", "address.street": "", "applicant.phone": "call me",
+                      "quoted_fee_vnd": "much"})
+    with pytest.raises(ValidationFailed) as refused:
+        inputs.portal_booking(form)
+    assert set(refused.value.fields) == {"window", "address.street", "applicant.phone", "quoted_fee_vnd"}
+    before_the_quote = MultiDict({key: value for key, value in PORTAL_BOOKING.items() if key != "quoted_fee_vnd"})
+    assert inputs.portal_booking(before_the_quote, quoted=False)["quoted_fee_vnd"] == 0
+
+
+def test_the_portal_sends_a_delivery_address_only_for_a_postal_return():
+    form = MultiDict({"applicant.full_name": "Cúc", "form.ho_ten_tre": "Dũng", "return_method": "counter",
+                      "delivery_address.province": "Hải Phòng", "delivery_address.commune": "Hồng Bàng",
+                      "delivery_address.street": "12 Lê Lợi"})
+    assert inputs.portal_submission("1.001193", form, MultiDict())["delivery_address"] is None
+    form["return_method"] = "postal"
+    assert inputs.portal_submission("1.001193", form, MultiDict())["delivery_address"] == {
+        "province": "Hải Phòng", "commune": "Hồng Bàng", "street": "12 Lê Lợi"}

@@ -14,7 +14,7 @@ from gateway.openapi import openapi_document
 from gateway.service import Service
 from gateway.web import GatewayHttp
 
-PORTAL_PAGES = {"/", "/thu-tuc/{code}", "/tra-cuu"}  # pages for people, not API
+PORTAL_PAGES = {"/", "/thu-tuc/{code}", "/tra-cuu", "/buu-chinh/tra-cuu", "/buu-chinh/dat-lich"}  # pages, not API
 
 
 def routes() -> dict[str, set[str]]:
@@ -120,3 +120,23 @@ def test_desk_action_needs_the_idempotency_key_and_documents_the_fresh_view_on_c
     conflict.validate(json.loads(error_response(reused).get_data()))
     with pytest.raises(Exception):
         conflict.validate(json.loads(error_response(Conflict("Bad.", {"current": "in_progress"})).get_data()))
+
+
+def test_pickups_are_documented_from_the_postal_contract():
+    document = openapi_document()
+    paths, schemas = document["paths"], document["components"]["schemas"]
+    quote = paths["/api/v1/pickups/quote"]["get"]
+    assert {p["name"]: p["required"] for p in quote["parameters"]} == {"procedure_code": True, "province": True}
+    book = paths["/api/v1/pickups"]["post"]
+    assert set(book["requestBody"]["content"]) == {"application/json"}
+    assert next(p for p in book["parameters"] if p["name"] == "Idempotency-Key")["required"] is False
+    assert {"201", "409", "415", "422", "503"} <= set(book["responses"])
+    assert "tracking_key" in schemas["BookPickupResult"]["properties"]
+    assert {"province", "commune", "street"} <= set(schemas["Address"]["required"])
+    lookup = paths["/api/v1/pickups/{pickup_id}"]["get"]
+    assert {p["name"] for p in lookup["parameters"]} == {"pickup_id", "X-Tracking-Key", "key"}
+    assert {"400", "401", "404", "429"} <= set(lookup["responses"])
+    # The dossier's public view carries the result's delivery by post.
+    delivery = schemas["PublicDossierView"]["properties"]["delivery"]["anyOf"]
+    assert {"$ref": "#/components/schemas/DeliverySummary"} in delivery
+    assert "waybill" in schemas["DeliverySummary"]["required"]

@@ -1,7 +1,7 @@
 """The portal's Vietnamese formatting and the escaping of everything it shows."""
 from motcua.errors import RateLimited
 
-from gateway.rendering import ENV, date_long, datetime_long, error_page, label, number_vn, vnd
+from gateway.rendering import ENV, date_long, datetime_long, error_page, label, number_vn, time_window, vnd
 
 
 def test_numbers_money_and_dates_in_vietnamese_style():
@@ -28,3 +28,28 @@ def test_error_page_is_vietnamese_with_the_status():
     response = error_page(RateLimited("Too many lookups."))
     assert response.status_code == 429 and "Quá nhiều lượt tra cứu" in response.get_data(as_text=True)
     assert error_page(RuntimeError("boom")).status_code == 500
+
+
+def test_a_pickup_window_in_vietnam_time():
+    window = {"start": "2026-11-27T01:00:00+00:00", "end": "2026-11-27T04:30:00+00:00"}
+    assert time_window(window) == "08:00 - 11:30, ngày 27 tháng 11 năm 2026"
+    overnight = {"start": "2026-11-27T13:00:00+00:00", "end": "2026-11-27T18:00:00+00:00"}
+    assert time_window(overnight) == "20:00 ngày 27 tháng 11 năm 2026 - 01:00 ngày 28 tháng 11 năm 2026"
+
+
+def test_the_tracking_page_shows_the_waybill_and_the_delivery_in_vietnamese():
+    view = {"dossier_code": "000.00.00.H49-261125-0007", "procedure_code": "1.001193", "procedure_name": "Khai sinh",
+            "state": "completed", "holder_agency_code": "000.00.00.H49", "channel": "postal",
+            "submitted_at": "2026-11-25T03:00:00+00:00", "appointment_date": "2026-11-26", "history": [],
+            "return_method": "postal",
+            "delivery": {"waybill": "EE123456789VN", "carrier": "Bưu điện", "state": "attempt_failed",
+                         "attempts": 1, "updated_at": "2026-11-27T03:00:00+00:00"}}
+    html = ENV.get_template("tracking.html").render(code=view["dossier_code"], key="k", view=view, message=None)
+    assert "EE123456789VN" in html and "Giao không thành công, sẽ giao lại" in html
+    assert "Qua dịch vụ bưu chính công ích" in html
+    returned = dict(view, return_method="counter", delivery=dict(view["delivery"], state="returned_to_sender"))
+    html = ENV.get_template("tracking.html").render(code=view["dossier_code"], key="k", view=returned, message=None)
+    assert "Đã chuyển hoàn về Bộ phận Một cửa" in html and "đến nhận kết quả trực tiếp" in html
+    without = dict(view, return_method=None, delivery=None)
+    html = ENV.get_template("tracking.html").render(code=view["dossier_code"], key="k", view=without, message=None)
+    assert "Mã vận đơn" not in html

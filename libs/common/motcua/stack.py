@@ -2,11 +2,14 @@
 
 Used by `make run`, the end-to-end tests and the benchmarks, so all three run the
 services exactly as a deployment does: `python -m motcua.serve <service>`, one process
-each, configured by environment variables.
+each, configured by environment variables. The carrier simulator stands in for the
+postal operator (`python -m carrier_simulator`); postal and it share an API key and a
+callback secret made for this run only.
 """
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -18,10 +21,19 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-# Consumers first: a handler's queue exists only once it has started (STACK-NOTES).
-START_ORDER = ("notify", "status", "intake", "catalog", "gateway")
-WITH_DATABASE = ("catalog", "intake", "status", "notify")
+# Consumers first: a handler's queue exists only once it has started (STACK-NOTES). postal and
+# intake, postal and status consume each other's events, so no order puts every consumer first;
+# what matters is that all of them run before the gateway, through which the first dossiers and
+# pickups arrive. The carrier simulator comes before postal, which places orders with it.
+START_ORDER = ("carrier_simulator", "notify", "postal", "status", "intake", "catalog", "gateway")
+WITH_DATABASE = ("catalog", "intake", "status", "notify", "postal")
+# Not nameko services: the program each runs, and the path that answers once it is ready.
+PROGRAMS = {"carrier_simulator": (("-m", "carrier_simulator"), "/healthz")}
 SEED_CATALOGUE = Path(__file__).resolve().parents[3] / "services/catalog/catalog/seed/haiphong.yaml"
+
+
+def program(service: str) -> tuple[tuple[str, ...], str]:
+    return PROGRAMS.get(service, (("-m", "motcua.serve", service), "/readyz"))
 
 
 POSTGRES_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -70,10 +82,36 @@ def http_ok(url: str) -> bool:
 
 class LocalStack:
     def __init__(self, env: dict[str, str], ports: dict[str, int], log_dir: Path):
-        self.env = {**os.environ, **env}
         self.ports = ports
         self.log_dir = log_dir
         self.processes: dict[str, subprocess.Popen] = {}
+        self.env = {**os.environ, **self.carrier_settings(), **env}
+
+    def carrier_settings(self) -> dict[str, str]:
+        """Postal speaks to the simulator and the simulator calls postal back, with an API key and a
+        callback secret made for this run only (never written anywhere)."""
+        if not {"postal", "carrier_simulator"} <= set(self.ports):
+            return {}
+        api_key, callback_secret = secrets.token_urlsafe(24), secrets.token_urlsafe(32)
+        return {
+            "POSTAL_CARRIER_URL": self.url("carrier_simulator"),
+            "POSTAL_CARRIER_API_KEY": api_key,
+            "CARRIER_SIMULATOR_API_KEY": api_key,
+            "POSTAL_CARRIER_CALLBACK_SECRET": callback_secret,
+            "CARRIER_SIMULATOR_CALLBACK_SECRET": callback_secret,
+            "POSTAL_CALLBACK_URL": self.url("postal", "/callbacks/carrier"),
+            "CARRIER_SIMULATOR_HOST": "127.0.0.1",
+        }
+
+    @property
+    def carrier_api_key(self) -> str:
+        """What the simulator's order and control API (`/v1/...`) wants as its Bearer key."""
+        return self.env["CARRIER_SIMULATOR_API_KEY"]
+
+    @property
+    def carrier_callback_secret(self) -> str:
+        """What postal verifies the carrier's callbacks with."""
+        return self.env["POSTAL_CARRIER_CALLBACK_SECRET"]
 
     def _run(self, *args: str) -> None:
         subprocess.run([sys.executable, *args], env=self.env, check=True)
@@ -89,9 +127,10 @@ class LocalStack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for service in services:
             env = dict(self.env, **{f"{service.upper()}_HTTP_PORT": str(self.ports[service]), "HTTP_HOST": "127.0.0.1"})
+            args, _ = program(service)
             log = open(self.log_dir / f"{service}.log", "ab")
             self.processes[service] = subprocess.Popen(
-                [sys.executable, "-m", "motcua.serve", service], env=env, stdout=log, stderr=subprocess.STDOUT,
+                [sys.executable, *args], env=env, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C in a terminal reaches us, and we stop them in order
             )
             self.wait_ready(service, timeout)
@@ -105,7 +144,7 @@ class LocalStack:
             process = self.processes[service]
             if process.poll() is not None:
                 raise RuntimeError(f"{service} exited with {process.returncode}; see {self.log_dir / service}.log")
-            if http_ok(self.url(service, "/readyz")):
+            if http_ok(self.url(service, program(service)[1])):
                 return
             time.sleep(0.3)
         raise TimeoutError(f"{service} not ready after {timeout:.0f} s; see {self.log_dir / service}.log")

@@ -4,10 +4,12 @@ from __future__ import annotations
 import base64
 import json
 import re
+import uuid
 from collections.abc import Callable
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, fields, validate
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.wrappers import Request
 
@@ -18,7 +20,9 @@ from motcua.errors import (
 from motcua_contracts.catalog import ProcedureSearchSchema
 from motcua_contracts.common import DOSSIER_CODE
 from motcua_contracts.desk import DeskActionSchema, DeskQuerySchema
+from motcua_contracts.base import StrictSchema
 from motcua_contracts.intake import NotificationPreferencesSchema, SubmitDossierSchema, SupplementSchema
+from motcua_contracts.postal import AddressSchema, BookPickupSchema
 from motcua_contracts.reports import ReportQuerySchema
 
 DOCUMENT_PART = "document."  # multipart: one file part per attachment, "document.<document_code>"
@@ -28,6 +32,15 @@ RESULT_DOCUMENT_PART = "result_document"
 NOTE_PART = "note"
 REPORT_FORMATS = ("json", "csv")
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{8,128}$")
+VIETNAM = timezone(timedelta(hours=7))  # the portal's times are Vietnam's; no daylight saving
+ADDRESS_PARTS = tuple(AddressSchema().fields)
+
+
+class PickupQuoteQuerySchema(StrictSchema):
+    """GET /api/v1/pickups/quote: the procedure and the province the carrier collects from."""
+
+    procedure_code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    province = fields.String(required=True, validate=validate.Length(min=2, max=100))
 
 
 def load(schema: Schema, data: Any, message: str) -> dict:
@@ -59,10 +72,10 @@ def required_idempotency_key(key: str | None) -> str:
     return idempotency_key(key)
 
 
-def tracking_key(request: Request) -> str:
+def tracking_key(request: Request, what: str = "dossier") -> str:
     key = request.headers.get("X-Tracking-Key") or request.args.get("key")
     if not key:
-        raise Unauthorized("This dossier needs its tracking key.",
+        raise Unauthorized(f"This {what} needs its tracking key.",
                            {"key": ["Send the tracking key in the X-Tracking-Key header or the key query parameter."]})
     return key
 
@@ -74,6 +87,30 @@ def dossier_code(code: str, not_found: str = "No dossier matches this code and t
     except ValidationError:
         raise NotFound(not_found) from None
     return code
+
+
+def pickup_id(value: str) -> str:
+    """A pickup id is a UUID; anything else is refused before any RPC."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise MalformedInput("Not a pickup id.", {"pickup_id": ["Must be a UUID."]}) from None
+
+
+def pickup_quote_query(args: MultiDict) -> dict:
+    return load(PickupQuoteQuerySchema(), args.to_dict(), "The quote parameters are invalid.")
+
+
+def pickup_booking(request: Request) -> dict:
+    """POST /api/v1/pickups: JSON only (there is nothing to upload: the documents travel on paper)."""
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("Send the booking as application/json.",
+                                   {"Content-Type": [f"Unsupported: {request.mimetype or 'none'}."]})
+    return booking(parse_json(request.get_data(cache=False), "body"))
+
+
+def booking(data: Any) -> dict:
+    return BookPickupSchema().dump(load(BookPickupSchema(), data, "The booking has invalid fields."))
 
 
 def desk_query(args: MultiDict) -> dict:
@@ -248,5 +285,54 @@ def portal_submission(procedure_code: str, form: MultiDict, files: MultiDict) ->
         "applicant": {name: form.get(f"applicant.{name}") or None for name in ("full_name", "phone", "email")},
         "form": {name[len("form."):]: value for name, value in form.items() if name.startswith("form.") and value},
         "attachments": attachments,
+        "delivery_address": (portal_address(form, "delivery_address")
+                             if form.get("return_method") == "postal" else None),
     }
     return SubmitDossierSchema().dump(load(SubmitDossierSchema(), data, "The dossier has invalid fields."))
+
+
+def portal_address(form: MultiDict, prefix: str) -> dict | None:
+    """Flat fields `<prefix>.province` etc.; None when all are empty (then the contract decides if it is needed)."""
+    address = {part: form.get(f"{prefix}.{part}", "").strip() for part in ADDRESS_PARTS}
+    return address if any(address.values()) else None
+
+
+def portal_window(form: MultiDict) -> dict | None:
+    """The portal's day and hours, in Vietnam time, as the contract's window; None if they cannot be read."""
+    try:
+        day = date.fromisoformat(form.get("window.date", ""))
+        start, end = (time.fromisoformat(form.get(f"window.{part}", "")) for part in ("start", "end"))
+    except ValueError:
+        return None
+    return {"start": datetime.combine(day, start, VIETNAM).isoformat(),
+            "end": datetime.combine(day, end, VIETNAM).isoformat()}
+
+
+def portal_booking(form: MultiDict, quoted: bool = True) -> dict:
+    """The portal's booking form (flat fields) in the RPC shape, every field's refusal at once.
+
+    Before the quote (`quoted=False`) there is no fee to check yet: it stands at 0."""
+    return_method = form.get("return_method", "counter")
+    window = portal_window(form)
+    data = {
+        "procedure_code": form.get("procedure_code", ""),
+        "applicant": {
+            "full_name": form.get("applicant.full_name", "").strip() or None,
+            "phone": "".join(form.get("applicant.phone", "").split()) or None,  # "0912 345 678" is a phone too
+            "email": form.get("applicant.email", "").strip() or None,
+        },
+        "address": portal_address(form, "address") or {},
+        "window": window,
+        "quoted_fee_vnd": form.get("quoted_fee_vnd", "") if quoted else 0,
+        "return_method": return_method,
+        "delivery_address": portal_address(form, "delivery_address") if return_method == "postal" else None,
+        "note": form.get("note", "").strip() or None,
+    }
+    try:
+        return BookPickupSchema().dump(BookPickupSchema().load(data))
+    except ValidationError as exc:
+        errors = marshmallow_fields(exc.messages)
+    if window is None:
+        errors = {name: messages for name, messages in errors.items() if not name.startswith("window")}
+        errors["window"] = ["Choose the day and the hours."]
+    raise ValidationFailed("The booking has invalid fields.", errors)

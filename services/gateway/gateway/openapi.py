@@ -15,11 +15,13 @@ from motcua_contracts.intake import (
     SupplementResultSchema, SupplementSchema,
 )
 from motcua_contracts.notify import NotificationLogEntrySchema
+from motcua_contracts.postal import BookPickupResultSchema, BookPickupSchema, PickupQuoteSchema, PickupViewSchema
 from motcua_contracts.reports import NationalSyncRecordSchema, OnTimeReportSchema, ReportQuerySchema
 from motcua_contracts.status import ActionOutcomeSchema, PublicDossierViewSchema
 
 from gateway.inputs import (
     COMMAND_PART, DOCUMENT_PART, NOTE_PART, REPORT_FORMATS, RESULT_DOCUMENT_PART, SUBMISSION_PART,
+    PickupQuoteQuerySchema,
 )
 
 
@@ -53,17 +55,19 @@ class MultipartActionSchema(DeskActionSchema):
 
 
 ERRORS = {
-    "MalformedInput": "Malformed JSON, or an invalid or missing header (field-level messages say which).",
+    "MalformedInput": "Malformed JSON, an invalid or missing header, or a pickup id that is not a UUID "
+                      "(field-level messages say which).",
     "Unauthorized": "The tracking key is missing (field `key`).",
     "TokenRefused": "No official's token (`missing_token`), or it is invalid (`invalid_token`), expired "
                     "(`token_expired`) or revoked.",
     "Forbidden": "The official's roles or agency do not allow this.",
-    "NotFound": "Nothing matches (for a dossier: the code, or the code with this tracking key).",
+    "NotFound": "Nothing matches (for a dossier: the code, or the code with this tracking key; for a pickup: "
+                "the id with this tracking key; for a booking or a quote: the procedure).",
     "Conflict": "The Idempotency-Key was used before with a different body.",
     "PayloadTooLarge": "The body is larger than the server accepts (GATEWAY_MAX_BODY_MB).",
     "UnsupportedMediaType": "The Content-Type is not accepted here.",
     "ValidationFailed": "Fields are missing or invalid; `fields` names each one.",
-    "RateLimited": "Too many dossier lookups from this address.",
+    "RateLimited": "Too many dossier or pickup lookups from this address.",
     "ServiceUnavailable": "A service behind the gateway is down or too slow; retry later.",
     "DeskUnavailable": "A service behind the gateway is down or too slow, or officials' sign-in is not "
                        "configured on this server (`auth_not_configured`).",
@@ -77,6 +81,7 @@ HEADERS = {"TokenRefused": {"headers": {"WWW-Authenticate": {
     "schema": {"type": "string"}}}}}
 
 CODE = {"in": "path", "name": "code", "required": True, "schema": {"type": "string"}}
+PICKUP_ID = {"in": "path", "name": "pickup_id", "required": True, "schema": {"type": "string", "format": "uuid"}}
 TRACKING_KEY = [
     {"in": "header", "name": "X-Tracking-Key", "schema": {"type": "string"},
      "description": "The dossier's tracking key (preferred over the query parameter: it stays out of logs)."},
@@ -110,6 +115,38 @@ def _decimal_as_string(self, field: fields.Field, ret: dict, **kwargs: Any) -> d
 def idempotency_header(required: bool) -> dict:
     return {"in": "header", "name": "Idempotency-Key", "required": required,
             "schema": {"type": "string", "minLength": 8, "maxLength": 128}, "description": "Makes retries safe."}
+
+
+def _pickup_paths(spec: APISpec, lookup_errors: dict) -> None:
+    """Postal pickups (Decision 45/2016/QD-TTg): the carrier collects the paper dossier at the citizen's address."""
+    spec.path("/api/v1/pickups/quote", operations={"get": {
+        "summary": "The postal fee of a pickup for a procedure from a province",
+        "parameters": [{"in": "query", "schema": PickupQuoteQuerySchema}],
+        "responses": {"200": _json(PickupQuoteSchema, "The fee to send back as `quoted_fee_vnd` when booking."),
+                      **_errors("NotFound", "ValidationFailed", "ServiceUnavailable")},
+    }})
+    spec.path("/api/v1/pickups", operations={"post": {
+        "summary": "Book a pickup of the paper dossier at the citizen's address",
+        "description": "Refused (422, with the field) when the procedure does not allow the postal channel, the "
+                       "address is incomplete or `quoted_fee_vnd` is not the current quote. The dossier gets its "
+                       "code when the carrier hands the package to the agency; the tracking key then opens the "
+                       "dossier too. A retry with the same `Idempotency-Key` and body returns the first result.",
+        "parameters": [idempotency_header(required=False)],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": BookPickupSchema}}},
+        "responses": {
+            "201": {**_json(BookPickupResultSchema, "Booked: the pickup, its waybill, the checklist of documents "
+                                                    "to prepare and the tracking key (shown only this once)."),
+                    "headers": {"Location": {"description": "The pickup's URL.", "schema": {"type": "string"}}}},
+            **_errors("MalformedInput", "NotFound", "Conflict", "PayloadTooLarge", "UnsupportedMediaType",
+                      "ValidationFailed", "ServiceUnavailable"),
+        },
+    }})
+    spec.path("/api/v1/pickups/{pickup_id}", operations={"get": {
+        "summary": "The citizen's view of a pickup: state, waybill, window, checklist, the dossier code once "
+                   "registered",
+        "parameters": [PICKUP_ID, *TRACKING_KEY],
+        "responses": {"200": _json(PickupViewSchema, "The pickup."), **lookup_errors, **_errors("MalformedInput")},
+    }})
 
 
 def _desk_paths(spec: APISpec) -> None:
@@ -288,6 +325,7 @@ def openapi_document() -> dict:
                       **lookup_errors, **_errors("MalformedInput", "PayloadTooLarge", "UnsupportedMediaType",
                                                  "ValidationFailed")},
     }})
+    _pickup_paths(spec, lookup_errors)
     _desk_paths(spec)
     spec.path("/api/v1/openapi.json", operations={"get": {
         "summary": "This document", "responses": {"200": _json({"type": "object"}, "OpenAPI 3.")}}})

@@ -45,6 +45,16 @@ LABELS: dict[str, dict[str, str]] = {
         "return_result": "Trả kết quả", "withdraw": "Rút hồ sơ",
     },
     "online_level": {"toan_trinh": "Toàn trình", "mot_phan": "Một phần"},
+    "pickup_state": {
+        "booked": "Đã đặt lịch, chờ bưu điện đến nhận hồ sơ", "collected": "Bưu điện đã nhận hồ sơ",
+        "handed_over": "Đã bàn giao cho Bộ phận Một cửa", "registered": "Đã tiếp nhận, có mã hồ sơ",
+        "collection_failed": "Bưu điện không nhận được hồ sơ", "cancelled": "Đã hủy lịch",
+    },
+    "delivery_state": {
+        "ordered": "Đã tạo đơn chuyển phát", "picked_up": "Bưu điện đã nhận kết quả để chuyển phát",
+        "out_for_delivery": "Đang giao", "attempt_failed": "Giao không thành công, sẽ giao lại",
+        "delivered": "Đã giao kết quả", "returned_to_sender": "Đã chuyển hoàn về Bộ phận Một cửa",
+    },
 }
 
 ERROR_TITLES = {
@@ -85,14 +95,26 @@ def date_long(value: str | date) -> str:
     return f"ngày {day.day:02d} tháng {day.month:02d} năm {day.year}"
 
 
+def as_moment(value: str | datetime) -> datetime:
+    return (value if isinstance(value, datetime) else datetime.fromisoformat(value)).astimezone(VIETNAM)
+
+
 def datetime_long(value: str | datetime) -> str:
-    moment = (value if isinstance(value, datetime) else datetime.fromisoformat(value)).astimezone(VIETNAM)
+    moment = as_moment(value)
     return f"{moment.hour:02d} giờ {moment.minute:02d} phút, {date_long(moment)}"
+
+
+def time_window(window: dict) -> str:
+    """A pickup window, e.g. "08:00 - 11:30, ngày 27 tháng 11 năm 2026" (Vietnam time)."""
+    start, end = as_moment(window["start"]), as_moment(window["end"])
+    if start.date() == end.date():
+        return f"{start:%H:%M} - {end:%H:%M}, {date_long(start)}"
+    return f"{start:%H:%M} {date_long(start)} - {end:%H:%M} {date_long(end)}"
 
 
 ENV = Environment(loader=PackageLoader("gateway", "templates"), autoescape=True)
 ENV.filters.update(label=label, number_vn=number_vn, vnd=vnd, date_vn=date_vn, date_long=date_long,
-                   datetime_long=datetime_long)
+                   datetime_long=datetime_long, time_window=time_window)
 
 
 def html_response(body: str, status: int = 200, headers: dict | None = None) -> Response:

@@ -14,7 +14,7 @@ import secrets
 from werkzeug.wrappers import Request, Response
 
 from motcua.dependencies import WorkerContext
-from motcua.errors import NotFound
+from motcua.errors import MalformedInput, NotFound
 from motcua.web import OpsEndpoints, json_response
 
 from gateway import inputs
@@ -39,6 +39,7 @@ class Service(OpsEndpoints):
     intake = TimedRpcProxy("intake")
     status = TimedRpcProxy("status")
     notify = TimedRpcProxy("notify")
+    postal = TimedRpcProxy("postal")
 
     def ready(self) -> None:
         self.broker()
@@ -89,6 +90,24 @@ class Service(OpsEndpoints):
     def get_notifications(self, request: Request, code: str) -> Response:
         self._public_view(request, code, inputs.tracking_key(request))  # status checks the key: the same 404
         return json_response(self.notify.notification_log(code), headers=NO_STORE)
+
+    # --- Postal pickups (Decision 45/2016/QD-TTg): the paper dossier collected at home ----------
+
+    @api("GET", "/api/v1/pickups/quote")
+    def quote_pickup(self, request: Request) -> Response:
+        query = inputs.pickup_quote_query(request.args)
+        return json_response(self.postal.quote_pickup(query["procedure_code"], query["province"]))
+
+    @api("POST", "/api/v1/pickups")
+    def book_pickup(self, request: Request) -> Response:
+        key = inputs.idempotency_key(request.headers.get("Idempotency-Key"))
+        result = self.postal.book_pickup(inputs.pickup_booking(request), key)
+        return json_response(result, 201, {"Location": f"/api/v1/pickups/{result['pickup_id']}", **NO_STORE})
+
+    @api("GET", "/api/v1/pickups/<pickup_id>")
+    def get_pickup(self, request: Request, pickup_id: str) -> Response:
+        return json_response(self._pickup(request, pickup_id, inputs.tracking_key(request, "pickup")),
+                             headers=NO_STORE)
 
     # --- Officials' desk and reports: bearer token; status applies the permissions ----------
 
@@ -175,6 +194,40 @@ class Service(OpsEndpoints):
                           message="Không tìm thấy hồ sơ với mã hồ sơ và mã tra cứu này.")
         return render("tracking.html", headers=NO_STORE, code=code, key=key, view=view, message=None)
 
+    @page("POST", "/buu-chinh/dat-lich")
+    def book_pickup_from_portal(self, request: Request) -> Response:
+        """Two steps: the form from the procedure page gets the quote and a confirmation page;
+        the confirmation (with the quoted fee and a fresh idempotency key) books."""
+        form = request.form
+        if "quoted_fee_vnd" not in form:
+            booking = inputs.portal_booking(form, quoted=False)  # every field checked before the quote
+            quote = self.postal.quote_pickup(booking["procedure_code"], booking["address"]["province"])
+            fields = [(name, value) for name, value in form.items(multi=True) if name != "idempotency_key"]
+            return render("pickup_confirm.html", headers=NO_STORE, booking=booking, quote=quote, fields=fields,
+                          idempotency_key=secrets.token_urlsafe(16))
+        booking = inputs.portal_booking(form)
+        result = self.postal.book_pickup(booking, inputs.idempotency_key(form.get("idempotency_key")))
+        return render("pickup_booked.html", 201, NO_STORE, result=result)
+
+    @page("GET,POST", "/buu-chinh/tra-cuu")
+    def pickup_tracking_page(self, request: Request) -> Response:
+        if request.method == "GET":
+            return render("pickup_tracking.html", pickup=request.args.get("pickup", "").strip(), key="", view=None,
+                          message=None)
+        pickup, key = request.form.get("pickup", "").strip(), request.form.get("key", "").strip()
+        if not pickup or not key:
+            return render("pickup_tracking.html", 400, pickup=pickup, key="", view=None,
+                          message="Hãy nhập mã đặt lịch và mã tra cứu.")
+        try:
+            view = self._pickup(request, pickup, key)
+        except MalformedInput:
+            return render("pickup_tracking.html", 400, NO_STORE, pickup=pickup, key="", view=None,
+                          message="Mã đặt lịch không đúng định dạng: hãy nhập đúng mã trong tin nhắn hoặc thư.")
+        except NotFound:
+            return render("pickup_tracking.html", 404, NO_STORE, pickup=pickup, key="", view=None,
+                          message="Không tìm thấy lịch nhận hồ sơ với mã đặt lịch và mã tra cứu này.")
+        return render("pickup_tracking.html", headers=NO_STORE, pickup=pickup, key=key, view=view, message=None)
+
     @page("GET", "/dossiers/<code>/receipt")
     def receipt_page(self, request: Request, code: str) -> Response:
         return render("receipt.html", headers=NO_STORE, r=self._receipt(request, code))
@@ -188,6 +241,10 @@ class Service(OpsEndpoints):
     def _public_view(self, request: Request, code: str, key: str) -> dict:
         with self.lookups.guard(request):
             return self.status.get_public_view(inputs.dossier_code(code), key)
+
+    def _pickup(self, request: Request, pickup_id: str, key: str) -> dict:
+        with self.lookups.guard(request):
+            return self.postal.get_pickup(inputs.pickup_id(pickup_id), key)
 
     def _receipt(self, request: Request, code: str) -> dict:
         key = inputs.tracking_key(request)
