@@ -178,7 +178,12 @@ class UnitOfWork:
         self._recorded = 0
 
     def record_event(self, event_type: str, data: dict, dossier_code: str | None = None) -> dict:
-        """Stage an event in the outbox; the relay publishes it once this unit commits."""
+        """Stage an event in the outbox; the relay publishes it to `<producer>.events` once this unit commits."""
+        return self.record_message(f"{self.producer}.events", event_type, event_type, data, dossier_code)
+
+    def record_message(self, exchange: str, routing_key: str, event_type: str, data: dict,
+                       dossier_code: str | None = None) -> dict:
+        """Stage a message for another exchange than the service's events (a department's work item)."""
         envelope = make_envelope(
             event_type=event_type,
             producer=self.producer,
@@ -191,8 +196,8 @@ class UnitOfWork:
         self.session.execute(
             self._outbox.insert().values(
                 event_id=envelope["event_id"],
-                exchange=f"{self.producer}.events",
-                routing_key=event_type,
+                exchange=exchange,
+                routing_key=routing_key,
                 body=json.dumps(envelope, ensure_ascii=False),
                 headers=json.dumps(headers),
                 created_at=utcnow(),

@@ -2,6 +2,7 @@
 from marshmallow import Schema, fields
 
 from motcua_contracts.catalog import ProcedurePublishedSchema
+from motcua_contracts.departments import CommandOutcomeSchema, DepartmentCommandSchema, WorkItemSchema
 from motcua_contracts.desk import DossierOverdueSchema, TokenRevokedSchema
 from motcua_contracts.intake import DossierSubmittedSchema, SupplementSubmittedSchema
 from motcua_contracts.notify import NotificationFailedSchema
@@ -30,6 +31,15 @@ EVENT_SCHEMAS: dict[tuple[str, str], type[Schema]] = {
 }
 
 
+# Messages between status and the departments' own systems, on the departments.* exchanges
+# (motcua_contracts.departments), not on a service's events exchange.
+DEPARTMENT_MESSAGES: dict[tuple[str, str], type[Schema]] = {
+    ("status", "work_item"): WorkItemSchema,
+    ("status", "command_outcome"): CommandOutcomeSchema,
+    ("department", "department_command"): DepartmentCommandSchema,
+}
+MESSAGE_SCHEMAS = {**EVENT_SCHEMAS, **DEPARTMENT_MESSAGES}
+
 # The current version of each message's data schema (1 unless listed). A new version may only add
 # optional fields; a consumer that knows an older one ignores what it does not know.
 EVENT_VERSIONS: dict[tuple[str, str], int] = {}
@@ -45,7 +55,7 @@ class UnknownEvent(KeyError):
 
 def event_schema(producer: str, event_type: str) -> Schema:
     try:
-        return EVENT_SCHEMAS[(producer, event_type)]()
+        return MESSAGE_SCHEMAS[(producer, event_type)]()
     except KeyError:
         raise UnknownEvent(f"{producer}.{event_type} is not in the contract") from None
 
