@@ -1,0 +1,4 @@
+from motcua.migrations import run_env
+from postal.models import metadata
+
+run_env(metadata)
