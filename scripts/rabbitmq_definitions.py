@@ -8,7 +8,7 @@ Declared before any service starts, every handler's queue exists from the first 
 whatever order the services come up in, and so do the department exchanges and each
 service's dead-letter queue. The files hold no users: the services' user comes from the
 deployment's secret and departments' users from `python -m motcua.departments add`.
-Loaded into a running broker by `python -m motcua.departments load-definitions <file>`.
+Declared in a running broker by `python -m motcua.topology <file>`.
 """
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ Every run gets its own RabbitMQ vhost and its own databases, and free ports, so 
 runs on one machine never meet; everything started here is stopped here. The carrier
 simulator runs with the stack and moves its orders only on command (`carrier`).
 """
+import json
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -11,9 +12,12 @@ from urllib.parse import quote
 
 import pytest
 import requests
-
 from carrier_simulator.testing import SimulatorClient
+from kombu import Connection, Exchange, Queue, binding
+from motcua import asyncapi
+from motcua.asyncapi import MessageValidator
 from motcua.stack import START_ORDER, WITH_DATABASE, LocalStack, free_port
+from motcua_contracts.departments import COMMANDS_EXCHANGE, WORK_EXCHANGE
 
 MANAGEMENT = "http://127.0.0.1:15672/api"
 JWT_SECRET = "e2e-only-signing-secret-" + uuid.uuid4().hex
@@ -45,6 +49,32 @@ def own_vhost():
         yield name
 
 
+TAPPED_EXCHANGES = (*(f"{producer}.events" for producer in ("catalog", "intake", "status", "notify", "postal")),
+                    WORK_EXCHANGE, COMMANDS_EXCHANGE)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def every_message_follows_the_contract(vhost):
+    """Every message published on the bus during the end-to-end tests validates against deploy/asyncapi.yaml:
+    a tap queue bound to every exchange from the start, checked when the session ends."""
+    uri = f"amqp://guest:guest@127.0.0.1:5672/{quote(vhost, safe='')}"
+    tap = Queue("e2e-contract-tap", durable=False, auto_delete=False, bindings=[
+        binding(Exchange(name, type="topic", durable=True), routing_key="#") for name in TAPPED_EXCHANGES])
+    with Connection(uri) as conn:
+        tap(conn.default_channel).declare()
+    yield
+    validator, problems, seen = MessageValidator(asyncapi.load()), [], 0
+    with Connection(uri) as conn:
+        channel = conn.default_channel
+        while (message := channel.basic_get(queue=tap.name, no_ack=True)) is not None:
+            seen += 1
+            body = json.loads(message.body)
+            problems += [f"{body.get('producer')}.{body.get('event_type')}: {error}"
+                         for error in validator.errors(body)]
+    assert seen, "the tap saw no message at all"
+    assert not problems, "messages off the AsyncAPI contract:\n" + "\n".join(sorted(set(problems))[:50])
+
+
 @pytest.fixture(scope="session")
 def stack(postgres_database, vhost, tmp_path_factory):
     root = tmp_path_factory.mktemp("stack")
@@ -57,6 +87,7 @@ def stack(postgres_database, vhost, tmp_path_factory):
         "JWT_SECRET": JWT_SECRET,
         "CARRIER_SIMULATOR_STEP_SECONDS": "0",  # the tests drive the carrier
         "CARRIER_SIMULATOR_RETRY_SECONDS": "0.2",
+        "MOTCUA_RETRY_DELAYS_SECONDS": "1,2,4",  # a failing message reaches the dead letters in seconds
     })
     ports = {service: free_port() for service in START_ORDER}
     with LocalStack(env, ports, root / "log") as running:
@@ -85,7 +116,7 @@ def carrier(stack) -> SimulatorClient:
 @pytest.fixture(scope="session")
 def token():
     """A signed official's token for the running stack: token(agency, *roles)."""
-    from gateway.auth import keys_from_config, issue_token
+    from gateway.auth import issue_token, keys_from_config
 
     keys = keys_from_config({"JWT_SECRET": JWT_SECRET}.get)
 

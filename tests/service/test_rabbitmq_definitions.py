@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from kombu import Connection, Exchange, Queue
 
-from motcua.departments import Management, vhost_of
+from motcua import topology
 from motcua.messaging import queue_arguments
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +23,7 @@ def test_the_committed_definitions_are_what_the_services_declare():
 @pytest.fixture
 def loaded(rabbit_config):
     document = json.loads(DEFINITIONS.read_text(encoding="utf-8"))
-    Management(vhost=vhost_of(rabbit_config["AMQP_URI"])).load_definitions(document)
+    topology.declare(rabbit_config["AMQP_URI"], document)
     return rabbit_config["AMQP_URI"], document
 
 

@@ -22,6 +22,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 
+from motcua.schema_docs import decimal_as_string
 from motcua_contracts import departments
 from motcua_contracts.envelope import EnvelopeSchema
 from motcua_contracts.events import EVENT_SCHEMAS, event_version
@@ -51,7 +52,10 @@ current version, as `x-schema-version` says.
 
 
 def _converter() -> APISpec:
-    return APISpec("Mot Cua bus", "1", "3.1.0", plugins=[MarshmallowPlugin(schema_name_resolver=lambda s: None)])
+    plugin = MarshmallowPlugin(schema_name_resolver=lambda s: None)
+    spec = APISpec("Mot Cua bus", "1", "3.1.0", plugins=[plugin])
+    plugin.converter.add_attribute_function(decimal_as_string)
+    return spec
 
 
 def json_schema(schema: type[Schema] | Schema) -> dict:

@@ -2,7 +2,6 @@
 
     python -m motcua.departments add <agency code> [--user NAME] [--password-stdin]
     python -m motcua.departments remove <agency code> [--user NAME]
-    python -m motcua.departments load-definitions <definitions.json>
 
 `add` declares the two department exchanges, the agency's durable queue bound to its own
 work items, and a user that RabbitMQ itself confines to that agency:
@@ -20,7 +19,6 @@ guest/guest) in the vhost of AMQP_URI. The generated password is printed once.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import secrets
 import sys
@@ -106,12 +104,6 @@ class Management:
         for exchange, topic in rules.topic.items():
             self._call("PUT", f"topic-permissions/{self.vhost}/{quote(user, safe='')}", {"exchange": exchange, **topic})
 
-    def load_definitions(self, document: dict) -> None:
-        """Import exchanges, queues and bindings into this vhost (additive: nothing existing is removed)."""
-        scoped = {key: [{k: v for k, v in item.items() if k != "vhost"} for item in document.get(key, [])]
-                  for key in ("exchanges", "queues", "bindings", "policies", "parameters")}
-        self._call("POST", f"definitions/{self.vhost}", scoped)
-
     def remove_department(self, agency_code: str, user: str, keep_queue: bool = True) -> None:
         """The user goes (its connections with it); the queue stays unless asked, so no work item is lost."""
         self._call("DELETE", f"users/{quote(user, safe='')}", ok_missing=True)
@@ -131,14 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     remove.add_argument("agency_code")
     remove.add_argument("--user")
     remove.add_argument("--delete-queue", action="store_true")
-    load = commands.add_parser("load-definitions", help="declare the bus's exchanges, queues and bindings")
-    load.add_argument("file", type=argparse.FileType("r", encoding="utf-8"))
     args = parser.parse_args(argv)
     management = Management(vhost=vhost_of(amqp_uri()))
-    if args.command == "load-definitions":
-        management.load_definitions(json.load(args.file))
-        print(f"definitions loaded into vhost {vhost_of(amqp_uri())}")
-        return 0
     user = args.user or default_user(args.agency_code)
     if args.command == "add":
         password = sys.stdin.readline().strip() if args.password_stdin else secrets.token_urlsafe(24)

@@ -18,7 +18,7 @@ from nameko.cli.run import run  # noqa: E402
 
 from motcua.config import amqp_uri, database_url, env, env_int, http_port  # noqa: E402
 from motcua.logs import configure_logging  # noqa: E402
-
+from motcua.messaging import RETRY_DELAYS_SECONDS  # noqa: E402
 
 
 def service_config(service: str) -> dict:
@@ -30,12 +30,15 @@ def service_config(service: str) -> dict:
         "max_workers": env_int("MAX_WORKERS", 10),
         "parent_calls_tracked": 10,
         "serializer": "json",
+        # The delay before each retry of a failed message, then its dead-lettering: "1,5,30,120,600".
+        "RETRY_DELAYS_SECONDS": tuple(int(part) for part in env(
+            "MOTCUA_RETRY_DELAYS_SECONDS", ",".join(map(str, RETRY_DELAYS_SECONDS))).split(",")),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("service", help="catalog, intake, status, notify or gateway")
+    parser.add_argument("service", help="catalog, intake, status, notify, postal or gateway")
     args = parser.parse_args()
     configure_logging(args.service, env("LOG_LEVEL", "INFO"))
     module = importlib.import_module(f"{args.service}.service")

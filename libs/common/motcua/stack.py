@@ -21,15 +21,15 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-# Consumers first: a handler's queue exists only once it has started (STACK-NOTES). postal and
-# intake, postal and status consume each other's events, so no order puts every consumer first;
-# what matters is that all of them run before the gateway, through which the first dossiers and
-# pickups arrive. The carrier simulator comes before postal, which places orders with it.
+# Every handler's queue is declared from the broker definitions before anything starts, so the
+# order only matters for readiness: the carrier simulator before postal, which places orders with
+# it, and the gateway, through which the first dossiers and pickups arrive, last.
 START_ORDER = ("carrier_simulator", "notify", "postal", "status", "intake", "catalog", "gateway")
 WITH_DATABASE = ("catalog", "intake", "status", "notify", "postal")
 # Not nameko services: the program each runs, and the path that answers once it is ready.
 PROGRAMS = {"carrier_simulator": (("-m", "carrier_simulator"), "/healthz")}
 SEED_CATALOGUE = Path(__file__).resolve().parents[3] / "services/catalog/catalog/seed/haiphong.yaml"
+BROKER_DEFINITIONS = Path(__file__).resolve().parents[3] / "deploy/rabbitmq/definitions.json"
 
 
 def program(service: str) -> tuple[tuple[str, ...], str]:
@@ -125,6 +125,7 @@ class LocalStack:
 
     def start(self, services=START_ORDER, timeout: float = 60) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._run("-m", "motcua.topology", str(BROKER_DEFINITIONS))
         for service in services:
             env = dict(self.env, **{f"{service.upper()}_HTTP_PORT": str(self.ports[service]), "HTTP_HOST": "127.0.0.1"})
             args, _ = program(service)

@@ -8,6 +8,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
+from motcua.schema_docs import decimal_as_string
 from motcua_contracts.catalog import ProcedurePageSchema, ProcedureSearchSchema, ProcedureVersionSchema
 from motcua_contracts.desk import DeskActionSchema, DeskDossierDetailSchema, DeskPageSchema, DeskQuerySchema
 from motcua_contracts.intake import (
@@ -101,15 +102,6 @@ NOTIFICATION_LOG = _json({"type": "array", "items": NotificationLogEntrySchema},
 
 def _errors(*names: str) -> dict:
     return {str(STATUS[name]): name for name in names}
-
-
-def _decimal_as_string(self, field: fields.Field, ret: dict, **kwargs: Any) -> dict:
-    """Decimals with `as_string` travel as strings ("1.5"): say so, and drop numeric bounds."""
-    if isinstance(field, fields.Decimal) and field.as_string:
-        ret.pop("minimum", None)
-        ret.pop("maximum", None)
-        return {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}
-    return {}
 
 
 def idempotency_header(required: bool) -> dict:
@@ -226,7 +218,7 @@ def openapi_document() -> dict:
                              "`Error`. Send `X-Correlation-ID` to follow a request through the services; "
                              "every response carries one."},
     )
-    plugin.converter.add_attribute_function(_decimal_as_string)
+    plugin.converter.add_attribute_function(decimal_as_string)
     spec.components.schema("Error", schema=ErrorSchema)
     for name, description in ERRORS.items():
         spec.components.response(name, {**_json("Error", description), **HEADERS.get(name, {})})
