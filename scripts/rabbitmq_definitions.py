@@ -1,8 +1,7 @@
 """Write the broker's definitions (exchanges, queues, bindings) from the services' own handlers.
 
     python scripts/rabbitmq_definitions.py           write deploy/rabbitmq/definitions.json
-                                                     and deploy/k8s/base/rabbitmq-definitions.json
-    python scripts/rabbitmq_definitions.py --check   exit 1 if either differs from the code
+    python scripts/rabbitmq_definitions.py --check   exit 1 if it differs from the code
 
 Declared before any service starts, every handler's queue exists from the first event on,
 whatever order the services come up in, and so do the department exchanges and each
@@ -26,10 +25,7 @@ from motcua_contracts.departments import COMMANDS_EXCHANGE, WORK_EXCHANGE
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("catalog", "intake", "status", "notify", "postal", "gateway")
 PRODUCERS = ("catalog", "intake", "status", "notify", "postal")
-TARGETS = {  # file -> queue type the deployment's services declare (MOTCUA_QUEUE_TYPE)
-    ROOT / "deploy/rabbitmq/definitions.json": "classic",
-    ROOT / "deploy/k8s/base/rabbitmq-definitions.json": "quorum",
-}
+DEFINITIONS = ROOT / "deploy/rabbitmq/definitions.json"
 
 
 def handler_bindings(service: str) -> list[tuple[str, str, str]]:
@@ -42,11 +38,11 @@ def handler_bindings(service: str) -> list[tuple[str, str, str]]:
     return sorted(found)
 
 
-def definitions(queue_type: str) -> dict:
-    arguments = {"x-queue-type": queue_type} if queue_type != "classic" else {}
+def definitions() -> dict:
+    """Queues as classic queues: `motcua.topology` declares them with the deployment's queue type."""
 
     def queue(name: str) -> dict:
-        return {"name": name, "vhost": "/", "durable": True, "auto_delete": False, "arguments": arguments}
+        return {"name": name, "vhost": "/", "durable": True, "auto_delete": False, "arguments": {}}
 
     def exchange(name: str) -> dict:
         return {"name": name, "vhost": "/", "type": "topic", "durable": True, "auto_delete": False,
@@ -75,18 +71,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args(argv)
-    stale = []
-    for path, queue_type in TARGETS.items():
-        text = render(definitions(queue_type))
-        if args.check:
-            if not path.exists() or path.read_text(encoding="utf-8") != text:
-                stale.append(path)
-        else:
-            path.write_text(text, encoding="utf-8")
-    for path in stale:
-        print(f"{path.relative_to(ROOT)} differs from the services' handlers: "
+    text = render(definitions())
+    if not args.check:
+        DEFINITIONS.write_text(text, encoding="utf-8")
+        return 0
+    if not DEFINITIONS.exists() or DEFINITIONS.read_text(encoding="utf-8") != text:
+        print(f"{DEFINITIONS.relative_to(ROOT)} differs from the services' handlers: "
               "run `python scripts/rabbitmq_definitions.py`", file=sys.stderr)
-    return 1 if stale else 0
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 #!/bin/sh
-# Migrate (and seed the catalogue) when asked, then exec the service so SIGTERM reaches it.
+# Declare the bus's queues, migrate (and seed the catalogue) when asked, then exec the service so
+# SIGTERM reaches it.
 set -eu
+python -m motcua.topology /app/deploy/rabbitmq/definitions.json
 if [ "${MIGRATE_ON_START:-0}" = "1" ]; then
   python -m motcua.migrations "$SERVICE"
 fi

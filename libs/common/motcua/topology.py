@@ -5,9 +5,13 @@
 The file is RabbitMQ's definitions format (`scripts/rabbitmq_definitions.py` writes it from
 the services' handlers). Declaring it before the services start means every handler's queue
 exists from the first event on, whatever order the services come up in. It is run by
-`make run`, the end-to-end tests, compose's `rabbitmq-topology` job and the Kubernetes
-migration init containers; AMQP only, so it needs neither the management plugin nor an
-administrator (declaring the same thing twice is harmless). Users are not in the file.
+`make run`, the end-to-end tests and every container as it starts (deploy/docker/entrypoint.sh);
+AMQP only, so it needs neither the management plugin nor an administrator, and declaring the
+same thing twice is harmless. Queues get the deployment's type (`MOTCUA_QUEUE_TYPE`).
+
+Why not RabbitMQ's own import of the file at boot (`load_definitions`): a node that imports
+definitions at boot skips creating its default user, so the file would have to carry the
+services' user with its password hash, and secrets stay out of the repository.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import sys
 from kombu import Connection, Exchange, Queue
 
 from motcua.config import amqp_uri
+from motcua.messaging import queue_arguments
 
 
 def declare(uri: str, document: dict) -> int:
@@ -30,8 +35,10 @@ def declare(uri: str, document: dict) -> int:
         for exchange in exchanges.values():
             exchange(channel).declare()
         for item in document.get("queues", []):
+            # The deployment's queue type (quorum in a cluster), as the services themselves declare it.
+            arguments = {**(item.get("arguments") or {}), **queue_arguments()}
             Queue(item["name"], durable=item["durable"], auto_delete=item.get("auto_delete", False),
-                  queue_arguments=item.get("arguments") or None)(channel).declare()
+                  queue_arguments=arguments or None)(channel).declare()
         for item in document.get("bindings", []):
             if item["destination_type"] == "queue":
                 channel.queue_bind(item["destination"], item["source"], item["routing_key"])
