@@ -14,8 +14,9 @@ from motcua_contracts.events import dump_event_data
 from motcua_contracts.intake import ReceiptSchema, SubmitDossierSchema
 
 from intake.domain.attachments import Limits
+from motcua.fees import fee_schedule, fees_due
 from intake.domain.dossier import (
-    RECEIPT_TEMPLATE, dossier_code, fee_schedule, fees_due, prepare, published_on, receipt, request_hash, submitted_event,
+    RECEIPT_TEMPLATE, dossier_code, prepare, published_on, receipt, request_hash, submitted_event,
 )
 from intake.domain.tracking import key_matches, new_tracking_key, seal, sha256_hex, unseal
 from tests.unit.test_intake_samples import AGENCY, birth_registration, good_form, tiny_pdf, tiny_png

@@ -9,9 +9,10 @@ from motcua_contracts.postal import (
     BookPickupSchema, CarrierCallbackSchema, CarrierOrderSchema, DeliveryEventSchema, PickupEventSchema,
     PickupHandedOverSchema, PickupViewSchema,
 )
+from motcua.fees import fees_due
 from postal.domain import delivery, pickup
 from postal.domain.office import Office
-from postal.domain.tariff import Tariff, province_key, quote, stated_agency_fees
+from postal.domain.tariff import Tariff, province_key, quote
 from postal.domain.tracking import derived_tracking_key, key_matches, new_tracking_key, sha256_hex
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)
@@ -100,12 +101,12 @@ def test_the_defaults_come_from_the_environment(monkeypatch):
 def test_agency_fees_are_stated_only_when_unambiguous():
     def fee(amount, confirmed=True):
         return {"amount_vnd": amount, "confirmed": confirmed}
-    assert stated_agency_fees([]) == 0
-    assert stated_agency_fees([fee(0), fee(0)]) == 0
-    assert stated_agency_fees([fee(8000)]) == 8000
-    assert stated_agency_fees([fee(0), fee(8000)]) is None  # alternatives or a sum: the catalogue does not say
-    assert stated_agency_fees([fee(None)]) is None
-    assert stated_agency_fees([fee(5000, confirmed=False)]) is None
+    assert fees_due([], "postal") == 0
+    assert fees_due([fee(0), fee(0)], "postal") == 0
+    assert fees_due([fee(8000)], "postal") == 8000
+    assert fees_due([fee(0), fee(8000)], "postal") is None  # alternatives or a sum: the catalogue does not say
+    assert fees_due([fee(None)], "postal") is None
+    assert fees_due([fee(5000, confirmed=False)], "postal") is None
 
 
 def test_a_quote_names_the_fee_for_the_province_and_the_agency_fees():

@@ -21,6 +21,7 @@ from motcua import webhooks
 from motcua.config import env, env_float, env_int
 from motcua.db import UnitOfWork, utcnow
 from motcua.dependencies import Database, WorkerContext
+from motcua.fees import fees_due
 from motcua.errors import (
     Conflict, MalformedInput, MotCuaError, NotFound, PermanentFailure, ServiceUnavailable, Unauthorized,
     ValidationFailed, marshmallow_fields,
@@ -36,7 +37,7 @@ from postal import repository
 from postal.carrier import Carrier, CarrierRefused, CarrierUnavailable, callback_url, carrier_from_env
 from postal.domain import delivery, pickup
 from postal.domain.office import Office
-from postal.domain.tariff import Tariff, quote, stated_agency_fees
+from postal.domain.tariff import Tariff, quote
 from postal.domain.tracking import derived_tracking_key, key_matches, new_tracking_key, sha256_hex
 from postal.models import metadata, seen_signature
 
@@ -237,7 +238,7 @@ class Service(OpsEndpoints):
         pickup.check_booking(version, data, Tariff.from_env(), now)
         key_hash = sha256_hex(idempotency_key) if idempotency_key is not None else None
         pickup_id = pickup.pickup_id_for(key_hash, body_hash)
-        agency_fees = stated_agency_fees(version["fees"])
+        agency_fees = fees_due(version["fees"], "postal")
         order = pickup.carrier_order(pickup_id, data, version, agency_fees, Office.from_env(), callback_url())
         try:
             accepted = self.carrier.place_order(order)

@@ -12,6 +12,7 @@ from datetime import date, datetime, time
 from motcua.calendar import TIMEZONE, default_calendar, local_date
 from motcua.dossier_code import format_dossier_code
 from motcua.errors import NotFound, ValidationFailed
+from motcua.fees import fee_schedule, fees_due
 
 from intake.domain.attachments import (
     Attachment, Limits, attachment_refs, check_attachments, decode_uploads, document_problems, receipt_documents,
@@ -63,26 +64,6 @@ def published_on(version: dict, day: date) -> bool:
 
 def unknown_procedure(code: str) -> NotFound:
     return NotFound("No published procedure has this code.", {"procedure_code": [f"Unknown procedure {code!r}."]})
-
-
-def fees_due(fees: list[dict], channel: str) -> int | None:
-    """What the receipt can promise for this channel; None leaves it to the agency's payment request.
-
-    A catalogue's fee list mixes alternatives (on time / late registration) with charges
-    that add up (a fee plus an appraisal charge) and does not say which is which, so only
-    an unambiguous amount is stated: no fee, a single fee, or several that are all zero.
-    An amount that is null or unconfirmed is never stated.
-    """
-    amounts = []
-    for fee in fees:
-        online = fee["online_amount_vnd"] if channel == "online" else None
-        amount = online if online is not None else fee["amount_vnd"]
-        if amount is None or not fee["confirmed"]:
-            return None
-        amounts.append(amount)
-    if not any(amounts):
-        return 0
-    return amounts[0] if len(amounts) == 1 else None
 
 
 def appointment_date(version: dict, received_at: datetime) -> date:
@@ -183,13 +164,3 @@ def submitted_event(prepared: Prepared, code: str, tracking_key_hash: str, attac
         "delivery_address": prepared.delivery_address,  # for postal
         "pickup_id": prepared.pickup_id,  # for postal and notify
     }
-
-
-def fee_schedule(fees: list[dict], channel: str) -> list[dict]:
-    """Each fee of the schedule with its amount for this channel; null where no confirmed amount is known."""
-    def amount(fee: dict) -> int | None:
-        online = fee["online_amount_vnd"] if channel == "online" else None
-        value = online if online is not None else fee["amount_vnd"]
-        return value if fee["confirmed"] else None
-
-    return [{"code": fee["code"], "name": fee["name"], "amount_vnd": amount(fee)} for fee in fees]

@@ -10,6 +10,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from motcua.fees import fees_due
+
 from motcua.config import env, env_int
 
 # Citizens write "TP. Hải Phòng", "Thành phố Hải Phòng" or "hai phong": the same province.
@@ -39,23 +41,7 @@ class Tariff:
         return self.home_fee_vnd if province_key(province) == province_key(self.home_province) else self.other_fee_vnd
 
 
-def stated_agency_fees(fees: list[dict]) -> int | None:
-    """The agency's fees when the catalogue states them unambiguously, else None (the agency asks later).
-
-    A fee list mixes alternatives with charges that add up and does not say which is which, so
-    only no fee, a single confirmed fee, or several that are all zero is an amount to collect.
-    """
-    amounts = []
-    for fee in fees:
-        if fee["amount_vnd"] is None or not fee["confirmed"]:
-            return None
-        amounts.append(fee["amount_vnd"])
-    if not any(amounts):
-        return 0
-    return amounts[0] if len(amounts) == 1 else None
-
-
 def quote(version: dict, province: str, tariff: Tariff) -> dict:
     """PickupQuoteSchema data for a procedure version and the province of the pickup address."""
     return {"procedure_code": version["procedure_code"], "province": province,
-            "fee_vnd": tariff.pickup_fee(province), "agency_fees_vnd": stated_agency_fees(version["fees"])}
+            "fee_vnd": tariff.pickup_fee(province), "agency_fees_vnd": fees_due(version["fees"], "postal")}
