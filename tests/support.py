@@ -29,3 +29,13 @@ def query_rows(url: str, statement) -> list[sa.RowMapping]:
         rows = conn.execute(statement).mappings().all()
     engine.dispose()
     return rows
+
+
+def wait_for(check, seconds: float = 20.0, interval: float = 0.2):
+    """Call `check` until it returns something true or `seconds` pass; its last result either way."""
+    deadline = time.monotonic() + seconds
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(interval)

@@ -3,7 +3,6 @@ and a message that failed for a cause since fixed is replayed by the operator's 
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -14,18 +13,12 @@ from motcua.dead_letters import DeadLetters
 from motcua.samples import SAMPLE_PDF, sample_submission
 from motcua.stack import BROKER_DEFINITIONS, PROGRAMS
 
+from tests.support import wait_for
+
 pytestmark = pytest.mark.e2e
 
 COMMUNE = "000.00.51.H24"
 
-
-def wait_for(check, seconds=30.0):
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.3)
 
 
 def consuming_service(queue: str) -> str:
@@ -56,7 +49,7 @@ def test_poison_in_every_queue_is_parked_and_every_service_keeps_consuming(stack
                     found.setdefault(letter.original_queue, []).append(letter.error)
         return found
 
-    assert wait_for(lambda: all(len(parked().get(queue, [])) >= 2 for queue in queues)), (
+    assert wait_for(lambda: all(len(parked().get(queue, [])) >= 2 for queue in queues), seconds=30), (
         f"not parked: {[q for q in queues if len(parked().get(q, [])) < 2]}")
 
     for service in stack.ports:
@@ -97,7 +90,8 @@ def test_a_delivery_that_failed_while_the_carrier_was_down_is_replayed_once_it_i
                         data={"command": json.dumps({"action": "complete"})},
                         headers={**official, "Idempotency-Key": f"{code}-complete"})
         assert completed.status_code == 200, completed.text
-        parked = wait_for(lambda: [letter for letter in postal_letters.list() if letter.dossier_code == code])
+        parked = wait_for(lambda: [letter for letter in postal_letters.list() if letter.dossier_code == code],
+                          seconds=30)
         assert parked, "postal did not park the completion it could not act on"
         [letter] = parked
         assert letter.event_type == "dossier_completed" and "CarrierUnavailable" in letter.error

@@ -1,21 +1,14 @@
 """A citizen finds a procedure, files a dossier online with an attachment, and tracks it."""
-import time
 
 import pytest
 
 from motcua.dossier_code import parse_dossier_code
 from motcua.samples import SAMPLE_PDF, sample_submission
 
+from tests.support import wait_for
+
 pytestmark = pytest.mark.e2e
 
-
-def wait_for(check, seconds=15.0, interval=0.2):
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(interval)
 
 
 def test_every_service_answers_health_readiness_and_metrics(stack):

@@ -10,19 +10,13 @@ from motcua.calendar import TIMEZONE, local_date
 from motcua.samples import SAMPLE_PDF, sample_submission
 from motcua.webhooks import sign
 
+from tests.support import wait_for
+
 pytestmark = pytest.mark.e2e
 
 BIRTH_REGISTRATION = "1.001193"  # the commune's birth registration: allows the post both ways
 COMMUNE = "000.00.51.H24"
 
-
-def wait_for(check, seconds=20.0):
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.2)
 
 
 def booking(api, return_method="postal"):

@@ -1,7 +1,6 @@
 """A dossier's whole life across two agencies, driven as the citizen and the officials do."""
 import base64
 import json
-import time
 from datetime import datetime
 
 import pytest
@@ -11,19 +10,13 @@ from kombu import Connection, Exchange, Queue
 from motcua.calendar import local_date
 from motcua.samples import SAMPLE_PDF, sample_submission
 
+from tests.support import wait_for
+
 pytestmark = pytest.mark.e2e
 
 COMMUNE = "000.00.51.H24"      # UBND xã Vĩnh Bảo: receives birth registrations
 JUSTICE = "000.00.01.H24"      # Sở Tư pháp: consulted by transfer, off the template route
 
-
-def wait_for(check, seconds=15.0):
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.2)
 
 
 @pytest.fixture

@@ -111,15 +111,19 @@ class DeadLetters:
         with self._channel() as channel:
             return [describe(body, properties.headers) for _, properties, body in self._fetch(channel)]
 
+    def _chosen(self, channel, ids: Iterable[str] | None) -> Iterator[tuple[int, pika.BasicProperties, bytes, DeadLetter]]:
+        """The parked messages with these ids (all when `ids` is None), each with its description."""
+        wanted = None if ids is None else set(ids)
+        for tag, properties, body in list(self._fetch(channel)):
+            letter = describe(body, properties.headers)
+            if wanted is None or letter.id in wanted:
+                yield tag, properties, body, letter
+
     def replay(self, ids: Iterable[str] | None = None) -> list[DeadLetter]:
         """Send the chosen messages (all when `ids` is None) back to their handler's queue."""
-        wanted = None if ids is None else set(ids)
         replayed = []
         with self._channel() as channel:
-            for tag, properties, body in list(self._fetch(channel)):
-                letter = describe(body, properties.headers)
-                if wanted is not None and letter.id not in wanted:
-                    continue
+            for tag, properties, body, letter in self._chosen(channel, ids):
                 if not letter.original_queue:
                     log.warning("dead letter %s has no original queue; left parked", letter.id)
                     continue
@@ -142,13 +146,9 @@ class DeadLetters:
     def discard(self, reason: str, ids: Iterable[str] | None = None) -> list[DeadLetter]:
         if not reason.strip():
             raise ValueError("a discard needs a reason")
-        wanted = None if ids is None else set(ids)
         discarded = []
         with self._channel() as channel:
-            for tag, properties, body in list(self._fetch(channel)):
-                letter = describe(body, properties.headers)
-                if wanted is not None and letter.id not in wanted:
-                    continue
+            for tag, _, _, letter in self._chosen(channel, ids):
                 channel.basic_ack(tag)
                 with dossier_context(letter.dossier_code):
                     log.warning("dead letter %s discarded (event %s, error %s): %s", letter.id, letter.event_id,
