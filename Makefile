@@ -2,12 +2,12 @@
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-PACKAGES := -e libs/contracts -e libs/common -e services/catalog -e services/intake -e services/status -e services/notify -e services/postal -e services/carrier_simulator -e services/gateway
+PACKAGES := -e libs/contracts -e libs/common -e services/catalog -e services/intake -e services/status -e services/notify -e services/postal -e services/carrier_simulator -e services/gateway -e adapters/department
 STAMP  := $(VENV)/.installed
 
 .PHONY: run test venv unit lint-deploy bench clean
 
-$(STAMP): requirements.txt requirements-dev.txt libs/*/pyproject.toml services/*/pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt libs/*/pyproject.toml services/*/pyproject.toml adapters/*/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements-dev.txt $(PACKAGES)
