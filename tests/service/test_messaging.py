@@ -7,14 +7,15 @@ from datetime import date, datetime, timezone
 import eventlet
 import pytest
 import sqlalchemy as sa
-from kombu import Connection
+from kombu import Connection, Exchange
 from nameko.rpc import rpc
 from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 
 from motcua.db import add_messaging_tables, make_engine
 from motcua.dependencies import Database
-from motcua.messaging import dead_letter_queue_name, event_handler
+from motcua.errors import PermanentFailure
+from motcua.messaging import command_handler, dead_letter_queue_name, event_handler
 from motcua.stack import create_postgres_database, drop_postgres_database
 
 metadata = sa.MetaData()
@@ -186,6 +187,90 @@ def test_malformed_message_is_parked_at_once_and_the_service_keeps_consuming(con
     assert count(config["DATABASE_URL"], handled) == 1
 
 
+
+
+class Commands:
+    """A command consumer: what a department's system sends on an exchange of its own."""
+
+    name = "commands"
+    failures_left = {"n": 0}
+    seen: list = []
+
+    @command_handler("test.commands", "commands.inbox", "department", "department_command")
+    def on_command(self, envelope, routing_key, errors):
+        if Commands.failures_left["n"] > 0:
+            Commands.failures_left["n"] -= 1
+            raise ConnectionError("database away")
+        if errors is not None and "command_id" not in envelope["data"]:
+            raise PermanentFailure("nobody to answer")
+        Commands.seen.append((routing_key, errors, envelope["data"]))
+
+
+def department_command(**data):
+    return {"event_id": "5b0f9a52-2f5e-4b8e-9a57-4f3c1c7e0a11", "event_type": "department_command",
+            "schema_version": 1, "occurred_at": "2026-11-25T03:00:00+00:00", "producer": "department",
+            "dossier_code": None, "correlation_id": "c" * 32,
+            "data": {"command_id": "so-tp-000001", "agency_code": "000.00.00.H49",
+                     "dossier_code": "000.00.00.H49-261125-0001", "action": "accept", **data}}
+
+
+def publish_command(amqp_uri, routing_key, body):
+    with Connection(amqp_uri) as conn:
+        exchange = Exchange("test.commands", type="topic", durable=True)
+        producer = conn.Producer()
+        producer.publish(body, exchange=exchange, routing_key=routing_key, declare=[exchange],
+                         content_type="application/json", content_encoding="utf-8")
+
+
+@pytest.fixture
+def commands(container_factory, rabbit_config):
+    Commands.seen.clear()
+    container = container_factory(Commands, dict(rabbit_config, RETRY_DELAYS_SECONDS=(1, 1)))
+    container.start()
+    return container
+
+
+def test_a_command_handler_declares_its_own_queue_for_the_broker_definitions():
+    [entrypoint] = getattr(Commands.on_command, "nameko_entrypoints")
+    assert entrypoint.binding("commands", "on_command") == ("commands.inbox", "test.commands", "#")
+
+
+def test_a_command_reaches_its_handler_with_its_routing_key_even_after_a_retry(commands):
+    Commands.failures_left["n"] = 1
+    with entrypoint_waiter(commands, "on_command", timeout=15,
+                           callback=lambda worker_ctx, result, exc_info: exc_info is None):
+        publish_command(commands.config["AMQP_URI"], "000.00.00.H49.accept", json.dumps(department_command()))
+    [(routing_key, errors, data)] = Commands.seen
+    assert (routing_key, errors, data["command_id"]) == ("000.00.00.H49.accept", None, "so-tp-000001")
+    assert data["official_id"] is None  # loaded by the contract: defaults filled in
+
+
+def test_an_off_contract_command_reaches_its_handler_with_field_messages_and_garbage_is_parked(commands):
+    uri = commands.config["AMQP_URI"]
+    off_contract = department_command(action="approve", colour="red")
+    off_contract["event_type"] = "approve"
+    with entrypoint_waiter(commands, "on_command", timeout=10):
+        publish_command(uri, "000.00.00.H49.approve", json.dumps(off_contract))
+    [(routing_key, errors, data)] = Commands.seen
+    assert routing_key == "000.00.00.H49.approve"
+    assert set(errors) == {"envelope.event_type", "action", "colour"}
+    assert data == off_contract["data"]  # as sent: for the handler to answer what it can
+
+    unanswerable = department_command()
+    del unanswerable["data"]["command_id"]
+    for body in ("not json", json.dumps({"data": "not an object"}), json.dumps(unanswerable)):
+        publish_command(uri, "000.00.00.H49.accept", body)
+    dead = []
+    for _ in range(20):
+        dead += read_dead_letters(uri, "commands")
+        if len(dead) >= 3:
+            break
+        eventlet.sleep(0.5)
+    assert len(dead) == 3
+    errors = [m.properties["application_headers"]["x-motcua-error"] for m in dead]
+    assert errors[0].startswith("malformed message") and errors[1].startswith("malformed message")
+    assert errors[2].endswith("PermanentFailure: nobody to answer")  # the handler's call, at once
+    assert len(Commands.seen) == 1
 
 
 def test_on_sqlite_concurrent_commits_and_the_relay_never_freeze_the_process(container_factory, rabbit_config,

@@ -83,7 +83,9 @@ def history(url, code):
 
 
 def outbox_types(url):
-    return [row["routing_key"] for row in query_rows(url, sa.select(outbox).order_by(outbox.c.seq))]
+    """The events staged for status.events (work items for departments are staged beside them)."""
+    return [row["routing_key"] for row in query_rows(
+        url, sa.select(outbox).where(outbox.c.exchange == "status.events").order_by(outbox.c.seq))]
 
 
 def action(name, key=None, **inputs):
@@ -303,6 +305,19 @@ def test_delivery_events_build_the_summary_and_delivered_returns_the_dossier_as_
     assert (returned["actor"], returned["return_method"]) == (
         {"kind": "carrier", "id": "vnpost", "agency_code": None}, "postal")
     assert dossier_row(database_url, code)["returned_at"] == at(4)
+
+
+def test_the_desk_shows_how_the_result_returns_and_where_its_delivery_is(status, rpc):
+    code = completed_by_post(status, rpc)
+    official = {"subject": "can-bo-1", "agency_code": AGENCY, "roles": ["receptionist"], "token_id": "t-1",
+                "expires_at": (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()}
+    detail = rpc.desk_get(official, code)
+    assert (detail["return_method"], detail["delivery"]) == ("postal", None)  # nothing ordered yet
+    publish_delivery(status, delivery_envelope(code, "delivery_ordered", at(1)))
+    publish_delivery(status, delivery_envelope(code, "result_shipped", at(2)))
+    assert rpc.desk_get(official, code)["delivery"] == rpc.get_public_view(code, TRACKING_KEY)["delivery"] == {
+        "waybill": "VN123456789", "carrier": "vnpost", "state": "picked_up", "attempts": 0,
+        "updated_at": "2026-12-03T02:00:00+00:00"}
 
 
 def test_two_failed_attempts_then_returned_to_sender_bring_the_result_to_the_counter(status, rpc, database_url):

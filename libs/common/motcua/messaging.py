@@ -6,6 +6,9 @@ TTL that dead-letters back to the handler's queue) and only then acknowledged; a
 last attempt, or at once for a message that can never succeed (not JSON, off-contract,
 `PermanentFailure`), it goes to the service's dead-letter queue with the error and its
 original routing, where an operator can replay it.
+
+`event_handler` consumes another service's events; `command_handler` consumes commands sent
+from outside (a department's system) on an exchange of their own.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from kombu import Exchange, Queue
 from marshmallow import ValidationError
 from nameko.amqp.publish import Publisher
 from nameko.constants import PERSISTENT
+from nameko.containers import ContainerBeingKilled
 from nameko.events import EventHandler
 from nameko.messaging import QueueConsumer
 from kombu import Connection
@@ -26,7 +30,7 @@ from prometheus_client import REGISTRY, Counter
 from prometheus_client.core import GaugeMetricFamily
 
 from motcua.config import env
-from motcua.errors import PermanentFailure
+from motcua.errors import PermanentFailure, marshmallow_fields
 from motcua_contracts.envelope import EnvelopeSchema
 from motcua_contracts.events import UnknownEvent, load_event_data
 
@@ -72,6 +76,11 @@ def delay_queue_name(queue_name: str, delay: int) -> str:
     return f"{queue_name}.retry-{delay}s"
 
 
+def original_routing_key(message) -> str:
+    """The routing key a message was first published with (a retry comes back by queue name)."""
+    return (message.headers or {}).get("x-motcua-original-routing-key") or message.delivery_info.get("routing_key", "")
+
+
 def queue_arguments() -> dict:
     """Classic queues on one node; `MOTCUA_QUEUE_TYPE=quorum` in a cluster."""
     queue_type = env("MOTCUA_QUEUE_TYPE", "classic")
@@ -99,10 +108,7 @@ class ReliableEventHandler(EventHandler):
 
     def setup(self):
         super().setup()
-        self.queue = Queue(
-            self.queue.name, exchange=self.queue.exchange, routing_key=self.queue.routing_key,
-            durable=True, auto_delete=False, queue_arguments=queue_arguments(),
-        )
+        self.queue = self.consumed_queue()
         self._publisher = Publisher(self.container.config["AMQP_URI"], use_confirms=True, delivery_mode=PERSISTENT)
         self.retry_delays = tuple(self.container.config.get("RETRY_DELAYS_SECONDS", RETRY_DELAYS_SECONDS))
         self._parked = Queue(dead_letter_queue_name(self.container.service_name), durable=True,
@@ -112,6 +118,11 @@ class ReliableEventHandler(EventHandler):
     def stop(self):
         DEAD_LETTER_DEPTH.queues.pop(self._parked.name, None)
         super().stop()
+
+    def consumed_queue(self) -> Queue:
+        """nameko's queue for this event, made durable and of the deployment's queue type."""
+        return Queue(self.queue.name, exchange=self.queue.exchange, routing_key=self.queue.routing_key,
+                     durable=True, auto_delete=False, queue_arguments=queue_arguments())
 
     def binding(self, service_name: str, method_name: str) -> tuple[str, str, str]:
         """(queue, exchange, routing key) this handler consumes, as nameko names them: for the broker's definitions."""
@@ -125,7 +136,15 @@ class ReliableEventHandler(EventHandler):
             self._dead_letter(body, message, f"malformed message: {exc}")
             self.queue_consumer.ack_message(message)
             return
-        super().handle_message(envelope, message)
+        self._spawn((envelope,), message)
+
+    def _spawn(self, args: tuple, message, context_data: dict | None = None) -> None:
+        context_data = {**self.unpack_message_headers(message), **(context_data or {})}
+        try:
+            self.container.spawn_worker(self, args, {}, context_data=context_data,
+                                        handle_result=partial(self.handle_result, message))
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
 
     def _validated(self, body) -> dict:
         if isinstance(body, (bytes, str)):
@@ -185,4 +204,64 @@ class ReliableEventHandler(EventHandler):
         log.error("message dead-lettered: %s", error, extra={"queue": self.queue.name})
 
 
+class ReliableCommandHandler(ReliableEventHandler):
+    """Commands sent to this service from outside on `exchange` (a topic exchange), consumed from the
+    durable queue `queue_name` bound with `routing_key`; their envelope says `producer` and `event_type`.
+
+    The method receives `(envelope, routing_key, errors)`: the routing key the command was
+    published with (the sender's identity, which the broker's topic permissions vouch for) and
+    `errors` None. A command deserves an answer, so one whose envelope or data is off-contract
+    but is a JSON object with a `data` object still reaches the method, undecoded, with its
+    field messages in `errors`; the method raises PermanentFailure when it cannot answer it
+    (parked at once). Anything else malformed is parked at once, as for an event.
+    """
+
+    def __init__(self, exchange: str, queue_name: str, producer: str, event_type: str, routing_key: str = "#",
+                 **kwargs):
+        self.exchange_name, self.queue_name, self.routing_key = exchange, queue_name, routing_key
+        super().__init__(producer, event_type, **kwargs)
+
+    def consumed_queue(self) -> Queue:
+        exchange = Exchange(self.exchange_name, type="topic", durable=True, auto_delete=False)
+        return Queue(self.queue_name, exchange=exchange, routing_key=self.routing_key, durable=True,
+                     auto_delete=False, queue_arguments=queue_arguments())
+
+    def binding(self, service_name: str, method_name: str) -> tuple[str, str, str]:
+        return self.queue_name, self.exchange_name, self.routing_key
+
+    def handle_message(self, body, message):
+        try:
+            envelope, errors = self._checked(body)
+        except ValueError as exc:  # not JSON, or no envelope at all: nothing to answer
+            self._dead_letter(body, message, f"malformed message: {exc}")
+            self.queue_consumer.ack_message(message)
+            return
+        # The answer carries the command's correlation id: the sender's logs and ours join up.
+        context = {"correlation_id": envelope["correlation_id"]} if errors is None else {}
+        self._spawn((envelope, original_routing_key(message), errors), message, context)
+
+    def _checked(self, body) -> tuple[dict, dict[str, list[str]] | None]:
+        """(envelope with data loaded, None), or (the raw envelope, its field messages) when off-contract."""
+        if isinstance(body, (bytes, str)):
+            body = json.loads(body)
+        if not (isinstance(body, dict) and isinstance(body.get("data"), dict)):
+            raise ValueError("not an envelope with a data object")
+        errors: dict[str, list[str]] = {}
+        try:
+            envelope = EnvelopeSchema().load(body)
+        except ValidationError as exc:
+            envelope, errors = None, marshmallow_fields({"envelope": exc.messages})
+        if body.get("event_type") != self.event_type:
+            errors.setdefault("envelope.event_type", []).append(f"Expected {self.event_type!r}.")
+        try:
+            data = load_event_data(self.source_service, self.event_type, body["data"],
+                                   envelope["schema_version"] if envelope else 1)
+        except ValidationError as exc:
+            errors.update(marshmallow_fields(exc.messages))
+        if errors:
+            return body, errors
+        return {**envelope, "data": data}, None
+
+
 event_handler = ReliableEventHandler.decorator
+command_handler = ReliableCommandHandler.decorator

@@ -27,8 +27,9 @@ from motcua_contracts.common import AGENCY_CODE, DOSSIER_CODE, STATES
 WORK_EXCHANGE = "departments.work"
 COMMANDS_EXCHANGE = "departments.commands"
 COMMANDS_QUEUE = "status.department-commands"
-# Work item types: the status events that put work on an agency's desk.
-WORK_ITEM_TYPES = ("dossier_received", "dossier_assigned", "dossier_transferred", "supplement_received",
+# Work item types: the status events that put work on an agency's desk (dossier_registered: an
+# online dossier waiting for the receiving agency to accept or refuse it).
+WORK_ITEM_TYPES = ("dossier_registered", "dossier_received", "dossier_assigned", "dossier_transferred", "supplement_received",
                    "payment_recorded")
 COMMAND_OUTCOME = "command_outcome"
 # The desk's actions a department system may take (ARCHITECTURE section 5, issue 6).

@@ -7,6 +7,7 @@ from marshmallow import fields, validate
 
 from motcua_contracts.base import StrictSchema
 from motcua_contracts.common import AGENCY_CODE, CHANNELS, DOSSIER_CODE, STATES, ActorSchema
+from motcua_contracts.postal import DeliverySummarySchema
 from motcua_contracts.status import ACTIONS
 
 ROLES = ("receptionist", "handler", "approver", "city_admin")
@@ -92,6 +93,9 @@ class DeskDossierDetailSchema(DeskDossierSchema):
     history = fields.List(fields.Nested(DeskHistoryEntrySchema), required=True)
     apologies = fields.List(fields.Nested(ApologySchema), required=True)
     paused_working_days = fields.Integer(required=True)
+    return_method = fields.String(load_default=None, allow_none=True)
+    # The result's journey by post, once a delivery was ordered (as on the citizen's view).
+    delivery = fields.Nested(DeliverySummarySchema, load_default=None, allow_none=True)
 
 
 class ResultDocumentSchema(StrictSchema):

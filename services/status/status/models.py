@@ -135,3 +135,13 @@ delivery = sa.Table(
     sa.Column("max_attempts", sa.Integer, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),  # when the carrier reported the state shown
 )
+
+# A department system's commands, by the command_id it chose: the first answer, accepted or rejected,
+# is what a repeated command_id is answered (a rejected one too, though it changed nothing).
+department_command = sa.Table(
+    "department_command", metadata,
+    sa.Column("command_id", sa.String(128), primary_key=True),
+    sa.Column("agency_code", AGENCY_CODE, nullable=False),  # the agency that sent it (its routing key)
+    sa.Column("outcome", sa.Text, nullable=False),  # JSON: CommandOutcomeSchema, as first answered
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)

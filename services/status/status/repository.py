@@ -13,12 +13,14 @@ from sqlalchemy.orm import Session
 
 from motcua.errors import Conflict, NotFound
 from motcua.national_codes import DossierState
+from motcua_contracts.departments import CommandOutcomeSchema
 from status.domain import ClockPause, Dossier, HistoryEntry
 from status.domain.deadlines import OVERDUE_STATES
 from status.domain.delivery import Delivery
 from status.domain.route import as_json, steps
 from status.models import (
-    apology, clock_pause, command_outcome, delivery, dossier, dossier_access, dossier_history, revoked_token,
+    apology, clock_pause, command_outcome, delivery, department_command, dossier, dossier_access, dossier_history,
+    revoked_token,
 )
 
 
@@ -229,3 +231,17 @@ def add_outcome(session: Session, key: str, code: str, fingerprint: str, outcome
     except IntegrityError:
         # A concurrent command with the same key committed first.
         raise Conflict(f"A command with idempotency key {key} was done meanwhile.") from None
+
+
+def find_department_command(session: Session, command_id: str) -> tuple[str, dict] | None:
+    """(sending agency, outcome as first answered, loaded) of a department's command, if answered."""
+    row = session.execute(sa.select(department_command.c.agency_code, department_command.c.outcome)
+                          .where(department_command.c.command_id == command_id)).first()
+    return None if row is None else (row.agency_code, CommandOutcomeSchema().load(json.loads(row.outcome)))
+
+
+def add_department_command(session: Session, outcome: Mapping[str, Any], at: datetime) -> None:
+    """Keep a command's first answer; a twin answered concurrently raises IntegrityError (the message is retried)."""
+    session.execute(department_command.insert().values(
+        command_id=outcome["command_id"], agency_code=outcome["agency_code"],
+        outcome=json.dumps(CommandOutcomeSchema().dump(outcome), ensure_ascii=False), created_at=at))

@@ -8,7 +8,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from marshmallow import Schema, ValidationError
@@ -26,16 +26,20 @@ from motcua.errors import (
     marshmallow_fields,
 )
 from motcua.logs import dossier_context
-from motcua.messaging import event_handler
+from motcua.messaging import command_handler, event_handler
 from motcua.national_codes import NATIONAL_STATUS_CODE, DossierState
 from motcua.storage import AttachmentStore, attachment_store
 from motcua.web import OpsEndpoints
+from motcua_contracts.departments import (
+    COMMAND_OUTCOME, COMMANDS_EXCHANGE, COMMANDS_QUEUE, DEPARTMENT_ACTIONS, WORK_EXCHANGE, WORK_ITEM_TYPES,
+    DepartmentCommandSchema, work_routing_key,
+)
 from motcua_contracts.desk import (
     DeskActionSchema, DeskDossierDetailSchema, DeskPageSchema, DeskQuerySchema, OfficialSchema, TokenRevokedSchema,
 )
 from motcua_contracts.status import ActionOutcomeSchema, DossierActionSchema, PublicDossierViewSchema
 from status import repository
-from status.domain import RULES, Actor, Change, Command, Dossier, permissions, register
+from status.domain import RULES, Actor, Change, Command, Dossier, departments, permissions, register
 from status.domain.deadlines import is_overdue
 from status.domain.delivery import delivered_reason, follow, reached, returned_reason
 from status.domain.desk import APOLOGY_TEMPLATE, warning
@@ -50,6 +54,9 @@ TRANSITIONS = Counter("motcua_dossier_transitions_total", "Dossier lifecycle eve
                       ["event_type", "agency", "channel"])
 REGISTERED = Counter("motcua_dossiers_registered_total", "Dossiers registered from intake",
                      ["procedure", "agency", "channel"])
+WORK_ITEMS = Counter("motcua_department_work_items_total", "Work items put on a department's queue", ["item_type"])
+DEPARTMENT_COMMANDS = Counter("motcua_department_commands_total", "Department systems' commands decided",
+                              ["action", "outcome"])
 
 
 def _fingerprint(dossier_code: str, body: Mapping[str, Any]) -> str:
@@ -108,6 +115,13 @@ def _desk_item(d: Mapping[str, Any], today: date) -> dict:
                                       "holder_agency_code", "assignee", "channel", "submitted_at", "received_at",
                                       "appointment_date", "step_role", "step_due_date", "version")},
     }
+
+
+def _delivery_summary(delivery) -> dict | None:
+    """The delivery as the citizen's view and the desk show it (DeliverySummarySchema)."""
+    if delivery is None:
+        return None
+    return {name: getattr(delivery, name) for name in ("waybill", "carrier", "state", "attempts", "updated_at")}
 
 
 def _outcome(d: Dossier) -> dict:
@@ -261,9 +275,7 @@ class Service(OpsEndpoints, OverdueSweep, Reports):
             "national_status_code": NATIONAL_STATUS_CODE[dossier.state],
             "holder_agency_code": dossier.holder_agency_code, "channel": dossier.channel,
             "submitted_at": dossier.submitted_at, "appointment_date": dossier.appointment_date,
-            "history": history, "return_method": dossier.return_method,
-            "delivery": None if delivery is None else {
-                name: getattr(delivery, name) for name in ("waybill", "carrier", "state", "attempts", "updated_at")},
+            "history": history, "return_method": dossier.return_method, "delivery": _delivery_summary(delivery),
         })
 
     @rpc(expected_exceptions=MotCuaError)
@@ -298,11 +310,13 @@ class Service(OpsEndpoints, OverdueSweep, Reports):
                 raise NotFound(f"No dossier {dossier_code}.")
             history = repository.history(uow.session, dossier.code)
             apologies = repository.apologies(uow.session, dossier.code)
+            delivery = repository.find_delivery(uow.session, dossier.code)
         now = utcnow()
         return DeskDossierDetailSchema().dump({
             **_desk_item(vars(dossier), local_date(now)), "history": history,
             "apologies": [{"template": APOLOGY_TEMPLATE, **apology} for apology in apologies],
-            "paused_working_days": dossier.paused_working_days(now),
+            "paused_working_days": dossier.paused_working_days(now), "return_method": dossier.return_method,
+            "delivery": _delivery_summary(delivery),
         })
 
     @rpc(expected_exceptions=MotCuaError)
@@ -332,6 +346,85 @@ class Service(OpsEndpoints, OverdueSweep, Reports):
 
         return self._execute(dossier_code, cmd, fp, admit)
 
+    @command_handler(COMMANDS_EXCHANGE, COMMANDS_QUEUE, "department", "department_command")
+    def on_department_command(self, envelope: dict, routing_key: str, errors: dict | None) -> None:
+        """A department system's decision (DepartmentCommandSchema), done with the desk's rules and answered
+        on its agency's queue (CommandOutcomeSchema). A command_id answered before is answered the same again."""
+        data = envelope["data"]
+        sender = departments.sender(routing_key)
+        if sender is None:
+            raise PermanentFailure(f"routing key {routing_key!r} is not <agency code>.<action>")
+        agency, action = sender
+        command_id = data["command_id"] if errors is None else departments.answerable_id(data, agency)
+        if command_id is None:
+            raise PermanentFailure(f"off-contract command with no answerable command_id: {errors}")
+        with dossier_context(departments.echo(data.get("dossier_code"))):
+            if self._answer_again(command_id, agency, data):
+                return
+            if errors is not None:
+                self._reject(command_id, agency, data, ValidationFailed("The command has invalid fields.", errors))
+                return
+            answered: list[dict] = []
+
+            def answer(uow: UnitOfWork, dossier: Dossier, at: datetime) -> None:
+                outcome = departments.accepted(data, dossier, at)
+                repository.add_department_command(uow.session, outcome, at)
+                self._answer(uow, outcome)
+                answered.append(outcome)
+
+            cmd = departments.command(data)
+            fp = _fingerprint(data["dossier_code"], {"department_command": DepartmentCommandSchema().dump(data)})
+
+            def admit(session: Session, dossier: Dossier) -> Command:
+                permissions.check_holder(agency, cmd.action, dossier.code, dossier.holder_agency_code,
+                                         repository.has_held(session, dossier.code, agency))
+                return cmd
+
+            try:
+                departments.check_routing(agency, action, data)
+                self._execute(data["dossier_code"], cmd, fp, admit, answer)
+            except MotCuaError as exc:
+                self._reject(command_id, agency, data, exc)
+                return
+            if answered:
+                DEPARTMENT_COMMANDS.labels(cmd.action, "accepted").inc()
+            elif not self._answer_again(command_id, agency, data):
+                # The key's first outcome was returned, so a twin delivery committed it with its answer.
+                raise RuntimeError(f"command {command_id} was done but its answer is not kept")
+
+    def _answer_again(self, command_id: str, agency: str, data: Mapping[str, Any]) -> bool:
+        """Answer a command_id answered before as it was first answered; False if it never was."""
+        with self.db.unit_of_work() as uow:
+            prior = repository.find_department_command(uow.session, command_id)
+            if prior is None:
+                return False
+            first_agency, outcome = prior
+            if first_agency != agency:
+                # Another agency's command_id: its outcome is not this sender's to read.
+                outcome = departments.rejected(command_id, agency, data, Conflict(
+                    "This command_id was already used.", {"command_id": ["Already used; choose another."]}),
+                    utcnow())
+            self._answer(uow, outcome)
+            uow.commit()
+        return True
+
+    def _reject(self, command_id: str, agency: str, data: Mapping[str, Any], error: MotCuaError) -> None:
+        """Answer a refused command alone (nothing changed) and keep the answer for its repeats."""
+        now = utcnow()
+        outcome = departments.rejected(command_id, agency, data, error, now)
+        with self.db.unit_of_work() as uow:
+            repository.add_department_command(uow.session, outcome, now)
+            self._answer(uow, outcome)
+            uow.commit()
+        action = outcome["action"] if outcome["action"] in DEPARTMENT_ACTIONS else "unknown"
+        DEPARTMENT_COMMANDS.labels(action, "rejected").inc()
+        log.info("department command %s from %s rejected: %s", command_id, agency, error)
+
+    @staticmethod
+    def _answer(uow: UnitOfWork, outcome: dict) -> None:
+        uow.record_message(WORK_EXCHANGE, work_routing_key(outcome["agency_code"], COMMAND_OUTCOME), COMMAND_OUTCOME,
+                           outcome, dossier_code=outcome["dossier_code"])
+
     @rpc(expected_exceptions=MotCuaError)
     def revoke_token(self, token_id: str, expires_at: str) -> dict:
         """Refuse an official's token from now on (TokenRevokedSchema); revoking twice is harmless."""
@@ -354,11 +447,13 @@ class Service(OpsEndpoints, OverdueSweep, Reports):
                 raise Unauthorized("The token was revoked.")
         return Official.of(claims["subject"], claims["agency_code"], claims["roles"])
 
-    def _execute(self, code: str, cmd: Command, fp: str,
-                 admit: Callable[[Session, Dossier], Command] | None = None) -> dict:
+    def _execute(self, code: str, cmd: Command, fp: str, admit: Callable[[Session, Dossier], Command] | None = None,
+                 answer: Callable[[UnitOfWork, Dossier, datetime], None] | None = None) -> dict:
+        """Apply `cmd` once per idempotency key; `admit` may refuse it or complete it first, `answer` stages
+        what else commits with the change. A repeated key returns the first outcome without either."""
         with dossier_context(code):
             try:
-                return self._apply(code, cmd, fp, admit)
+                return self._apply(code, cmd, fp, admit, answer)
             except Conflict:
                 # A twin with the same key may have committed meanwhile: then answer as it did.
                 with self.db.unit_of_work() as uow:
@@ -367,7 +462,8 @@ class Service(OpsEndpoints, OverdueSweep, Reports):
                     raise
                 return prior
 
-    def _apply(self, code: str, cmd: Command, fp: str, admit: Callable[[Session, Dossier], Command] | None) -> dict:
+    def _apply(self, code: str, cmd: Command, fp: str, admit: Callable[[Session, Dossier], Command] | None,
+               answer: Callable[[UnitOfWork, Dossier, datetime], None] | None) -> dict:
         with self.db.unit_of_work() as uow:
             prior = _prior_outcome(uow, cmd.idempotency_key, fp)
             if prior is not None:
@@ -381,19 +477,28 @@ class Service(OpsEndpoints, OverdueSweep, Reports):
             outcome = _outcome(dossier)
             repository.add_outcome(uow.session, cmd.idempotency_key, code, fp, outcome, now)
             self._record(uow, dossier, [change])
+            if answer is not None:
+                answer(uow, dossier, now)
             uow.commit()
         self._count(dossier, [change])
         return outcome
 
     @staticmethod
     def _record(uow: UnitOfWork, dossier: Dossier, changes: list[Change]) -> None:
+        """History, event and, when the change puts work on an agency's desk, that department's work item."""
         for change in changes:
             repository.add_history(uow.session, dossier.code, change.entry)
             uow.record_event(change.event.type, change.event.data, dossier_code=dossier.code)
+            item = departments.work_item(dossier, change)
+            if item is not None:
+                uow.record_message(WORK_EXCHANGE, work_routing_key(item["agency_code"], item["item_type"]),
+                                   "work_item", item, dossier_code=dossier.code)
 
     @staticmethod
     def _count(dossier: Dossier, changes: list[Change]) -> None:
         for change in changes:
             TRANSITIONS.labels(change.event.type, change.entry.agency_code, dossier.channel).inc()
+            if change.event.type in WORK_ITEM_TYPES:
+                WORK_ITEMS.labels(change.event.type).inc()
             log.info("dossier %s: %s -> %s (%s)", dossier.code, change.entry.from_state, change.entry.to_state,
                      change.entry.action)

@@ -2,7 +2,8 @@
 
 An official sees a dossier their agency holds or has held; a city admin sees every dossier.
 Only officials of the agency holding it now act on it, each action needing a role that allows
-it. A dossier the official may not see is answered as if it did not exist.
+it; the holder rule binds that agency's department system too. A dossier the official may not
+see is answered as if it did not exist.
 """
 from __future__ import annotations
 
@@ -59,9 +60,17 @@ def check_action(official: Official, action: str, code: str, holder_agency_code:
     if official.city_admin:
         raise Forbidden(f"The city_admin role monitors and performs no action on dossiers ({action}).",
                         {"roles": [f"{CITY_ADMIN} cannot {action}."]})
-    if official.agency_code != holder_agency_code:
-        raise Forbidden(f"Dossier {code} is held by {holder_agency_code}; your agency {official.agency_code} "
-                        f"may view it but not {action} it.", {"agency_code": ["Not the holding agency."]})
+    check_holder(official.agency_code, action, code, holder_agency_code, agency_has_held)
     if action not in allowed_actions(official):
         raise Forbidden(f"Your role ({roles}) does not allow {action}.",
                         {"roles": [f"{roles} cannot {action}."]})
+
+
+def check_holder(agency_code: str, action: str, code: str, holder_agency_code: str, agency_has_held: bool) -> None:
+    """Only the agency holding the dossier now acts on it, an official or its department's system:
+    raise NotFound (never held: not seen), Forbidden (held before) or return."""
+    if not agency_has_held:
+        raise NotFound(f"No dossier {code}.")
+    if agency_code != holder_agency_code:
+        raise Forbidden(f"Dossier {code} is held by {holder_agency_code}; your agency {agency_code} "
+                        f"may view it but not {action} it.", {"agency_code": ["Not the holding agency."]})
