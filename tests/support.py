@@ -1,6 +1,11 @@
-"""Helpers for service and end-to-end tests: what services published, what they stored."""
+"""Helpers for service and end-to-end tests: what services published, what they stored, and a stand-in
+HTTP endpoint for the systems outside (a department's endpoint)."""
 import json
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import eventlet
 import sqlalchemy as sa
@@ -39,3 +44,29 @@ def wait_for(check, seconds: float = 20.0, interval: float = 0.2):
         if result or time.monotonic() > deadline:
             return result
         time.sleep(interval)
+
+
+@contextmanager
+def json_endpoint(respond: Callable[[str, dict, object], tuple[int, object]]) -> Iterator[str]:
+    """A local HTTP server on a free port answering each POST with `respond(path, headers, JSON body)`,
+    which returns (status, JSON-able answer or None for an empty body); yields its base URL."""
+    class Endpoint(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            status, answer = respond(self.path, dict(self.headers), body)
+            payload = b"" if answer is None else json.dumps(answer, ensure_ascii=False).encode()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -4,11 +4,11 @@ import logging
 
 import eventlet
 from kombu import Connection
-from nameko.testing.services import entrypoint_hook, entrypoint_waiter
+from nameko.testing.services import entrypoint_waiter
 
 from motcua import dead_letters
 from tests.service import test_messaging as messaging
-from tests.service.test_messaging import Consumer, FakeIntake, count, handled
+from tests.service.test_messaging import Consumer, count, handled, started, submit
 
 # The broker vhost, database and consumer of the messaging tests, whose dead letters these are.
 database_url = messaging.database_url
@@ -28,12 +28,8 @@ def wait_for_parked(letters, n, timeout=20.0):
 def test_a_parked_message_is_listed_with_its_error_and_replayed_once_the_cause_is_fixed(
         container_factory, config, monkeypatch, capsys):
     Consumer.failures_left["n"] = 10
-    consumer = container_factory(Consumer, config)
-    producer = container_factory(FakeIntake, config)
-    consumer.start()
-    producer.start()
-    with entrypoint_hook(producer, "submit") as submit:
-        submit("000.00.00.H49-261125-0011")
+    consumer, producer = started(container_factory, config)
+    submit(producer, "000.00.00.H49-261125-0011")
     letters = dead_letters.DeadLetters(config["AMQP_URI"], "consumer")
     [parked] = wait_for_parked(letters, 1)
     assert parked.error == "ConnectionError: department system timed out"

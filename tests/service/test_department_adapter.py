@@ -17,7 +17,6 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
@@ -29,6 +28,7 @@ from department_adapter.adapter import Adapter, Backoff
 from department_adapter.config import Config
 from department_adapter.handlers.folder import FolderHandler
 from department_adapter.handlers.http import HttpHandler
+from tests.support import json_endpoint
 from department_adapter.journal import Journal
 from department_adapter.messages import command_id_for
 from motcua.departments import Management, vhost_of
@@ -229,32 +229,15 @@ def endpoint():
     """A department's HTTP endpoint: "not yet" the first time it sees an item, a refusal after; outcomes noted."""
     seen: list[tuple[str, str | None, dict]] = []
 
-    class Endpoint(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            asked_before = any(b.get("event_id") == body["event_id"] for _, _, b in seen)
-            seen.append((self.path, self.headers.get("Authorization"), body))
-            if self.path == "/tu-phap" and asked_before:
-                self._answer(200, {"action": "refuse", "reason": "Thiếu giấy chứng sinh bản chính",
-                                   "official_id": "cb-02"})
-            else:
-                self._answer(202, None)
+    def respond(path, headers, body):
+        asked_before = any(b.get("event_id") == body["event_id"] for _, _, b in seen)
+        seen.append((path, headers.get("Authorization"), body))
+        if path == "/tu-phap" and asked_before:
+            return 200, {"action": "refuse", "reason": "Thiếu giấy chứng sinh bản chính", "official_id": "cb-02"}
+        return 202, None
 
-        def _answer(self, status, body):
-            payload = json.dumps(body, ensure_ascii=False).encode() if body else b""
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/tu-phap", seen
-    server.shutdown()
-    server.server_close()
+    with json_endpoint(respond) as url:
+        yield f"{url}/tu-phap", seen
 
 
 def test_an_http_endpoint_decides_later_and_hears_the_outcome(department, tmp_path, endpoint):

@@ -76,6 +76,20 @@ def config(rabbit_config, database_url):
     return dict(rabbit_config, DATABASE_URL=database_url, RETRY_DELAYS_SECONDS=(1, 1))
 
 
+def started(container_factory, config):
+    """The consumer and the fake intake that publishes to it, both running."""
+    consumer = container_factory(Consumer, config)
+    producer = container_factory(FakeIntake, config)
+    consumer.start()
+    producer.start()
+    return consumer, producer
+
+
+def submit(producer, code):
+    with entrypoint_hook(producer, "submit") as call:
+        call(code)
+
+
 def count(url, table):
     engine = make_engine(url)
     with engine.connect() as conn:
@@ -85,13 +99,9 @@ def count(url, table):
 
 
 def test_committed_event_is_relayed_and_consumed_once_even_when_redelivered(container_factory, config):
-    consumer = container_factory(Consumer, config)
-    producer = container_factory(FakeIntake, config)
-    consumer.start()
-    producer.start()
+    consumer, producer = started(container_factory, config)
     with entrypoint_waiter(consumer, "on_submitted", timeout=10):
-        with entrypoint_hook(producer, "submit") as submit:
-            submit("000.00.00.H49-261125-0001")
+        submit(producer, "000.00.00.H49-261125-0001")
     assert count(config["DATABASE_URL"], handled) == 1
     outbox = metadata.tables["outbox_message"]
     engine = make_engine(config["DATABASE_URL"])
@@ -113,12 +123,8 @@ def test_committed_event_is_relayed_and_consumed_once_even_when_redelivered(cont
 
 def test_transient_failure_is_retried_through_a_delay_queue(container_factory, config):
     Consumer.failures_left["n"] = 1
-    consumer = container_factory(Consumer, config)
-    producer = container_factory(FakeIntake, config)
-    consumer.start()
-    producer.start()
-    with entrypoint_hook(producer, "submit") as submit:
-        submit("000.00.00.H49-261125-0002")
+    consumer, producer = started(container_factory, config)
+    submit(producer, "000.00.00.H49-261125-0002")
     with entrypoint_waiter(consumer, "on_submitted", timeout=15, callback=lambda worker_ctx, result, exc_info: exc_info is None):
         pass
     assert count(config["DATABASE_URL"], handled) == 1
@@ -142,12 +148,8 @@ def read_dead_letters(amqp_uri, service):
 
 def test_failure_after_the_last_retry_is_parked_with_its_error(container_factory, config):
     Consumer.failures_left["n"] = 10
-    consumer = container_factory(Consumer, config)
-    producer = container_factory(FakeIntake, config)
-    consumer.start()
-    producer.start()
-    with entrypoint_hook(producer, "submit") as submit:
-        submit("000.00.00.H49-261125-0003")
+    consumer, producer = started(container_factory, config)
+    submit(producer, "000.00.00.H49-261125-0003")
     dead = []
     for _ in range(20):
         dead = read_dead_letters(config["AMQP_URI"], "consumer")
@@ -163,10 +165,7 @@ def test_failure_after_the_last_retry_is_parked_with_its_error(container_factory
 
 
 def test_malformed_message_is_parked_at_once_and_the_service_keeps_consuming(container_factory, config):
-    consumer = container_factory(Consumer, config)
-    producer = container_factory(FakeIntake, config)
-    consumer.start()
-    producer.start()
+    consumer, producer = started(container_factory, config)
     with Connection(config["AMQP_URI"]) as conn:
         channel = conn.default_channel
         for body in ("not json at all", json.dumps({"event_type": "dossier_submitted", "extra": 1})):
@@ -182,8 +181,7 @@ def test_malformed_message_is_parked_at_once_and_the_service_keeps_consuming(con
     assert len(dead) == 2
     assert all(m.properties['application_headers']["x-motcua-error"].startswith("malformed message") for m in dead)
     with entrypoint_waiter(consumer, "on_submitted", timeout=10):
-        with entrypoint_hook(producer, "submit") as submit:
-            submit("000.00.00.H49-261125-0004")
+        submit(producer, "000.00.00.H49-261125-0004")
     assert count(config["DATABASE_URL"], handled) == 1
 
 

@@ -9,12 +9,10 @@ import eventlet
 import pytest
 import requests
 from kombu import Connection, Exchange, Queue
-from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import entrypoint_waiter
 
 from motcua.envelope import make_envelope
 from motcua_contracts.departments import COMMANDS_EXCHANGE, WORK_EXCHANGE, command_routing_key
-from status.service import Service
 from tests.conftest import truncate_all
 from tests.service.test_messaging import read_dead_letters
 from tests.service.test_status_desk import supplement_envelope
@@ -37,19 +35,6 @@ def config(rabbit_config, web_config, database_url):
         for agency in (A, B):  # as `python -m motcua.departments add` binds a department's queue
             Queue(queue_of(agency), exchange=work, routing_key=f"{agency}.#", durable=True)(conn.default_channel).declare()
     return {**rabbit_config, **web_config, "DATABASE_URL": database_url}
-
-
-@pytest.fixture
-def status(container_factory, config):
-    container = container_factory(Service, config)
-    container.start()
-    return container
-
-
-@pytest.fixture
-def rpc(status, config):
-    with ServiceRpcProxy("status", config, timeout=15) as proxy:
-        yield proxy
 
 
 def queue_of(agency):

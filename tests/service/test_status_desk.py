@@ -25,7 +25,6 @@ from motcua.storage import attachment_store
 from status import repository
 from status.domain import Actor, Command, register
 from status.models import apology, dossier, dossier_history, metadata
-from status.service import Service
 from tests.conftest import truncate_all
 from tests.unit.test_status_lifecycle import VN, submitted_data
 
@@ -46,19 +45,6 @@ def config(rabbit_config, web_config, database_url, tmp_path, monkeypatch):
     truncate_all(database_url)
     monkeypatch.setenv("STATUS_ATTACHMENTS_DIR", str(tmp_path / "results"))
     return {**rabbit_config, **web_config, "DATABASE_URL": database_url}
-
-
-@pytest.fixture
-def status(container_factory, config):
-    container = container_factory(Service, config)
-    container.start()
-    return container
-
-
-@pytest.fixture
-def rpc(status, config):
-    with ServiceRpcProxy("status", config, timeout=15) as proxy:
-        yield proxy
 
 
 @pytest.fixture

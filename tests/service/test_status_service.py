@@ -9,13 +9,11 @@ import pytest
 import requests
 import sqlalchemy as sa
 from kombu import Connection, Exchange, Queue
-from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import entrypoint_waiter
 
 from motcua.envelope import make_envelope
 from motcua.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
 from status.models import dossier, dossier_history, metadata
-from status.service import Service
 from tests.conftest import truncate_all
 from tests.support import query_rows, take_messages
 
@@ -34,19 +32,6 @@ def database_url(postgres_database):
 def config(rabbit_config, web_config, database_url):
     truncate_all(database_url)
     return {**rabbit_config, **web_config, "DATABASE_URL": database_url}
-
-
-@pytest.fixture
-def status(container_factory, config):
-    container = container_factory(Service, config)
-    container.start()
-    return container
-
-
-@pytest.fixture
-def rpc(status, config):
-    with ServiceRpcProxy("status", config, timeout=15) as proxy:
-        yield proxy
 
 
 def submitted_envelope(channel="online", number=1):

@@ -3,11 +3,9 @@ import json
 import logging
 import subprocess
 import sys
-import threading
 import tomllib
 import uuid
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from department_adapter.config import Config, ConfigError
 from department_adapter.handlers import load_handler
 from department_adapter.handlers.folder import FolderHandler
 from department_adapter.handlers.http import HttpHandler, HttpHandlerError
+from tests.support import json_endpoint
 from department_adapter.journal import Journal
 from department_adapter.logs import JsonFormatter
 from department_adapter.messages import (
@@ -220,25 +219,12 @@ def endpoint():
     """A department endpoint answering each POST with the next (status, body) queued for it."""
     answers, seen = [], []
 
-    class Endpoint(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            seen.append((self.path, self.headers.get("Authorization"), body))
-            status, answer = answers.pop(0)
-            payload = b"" if answer is None else json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+    def respond(path, headers, body):
+        seen.append((path, headers.get("Authorization"), body))
+        return answers.pop(0)
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/departments/tu-phap/", answers, seen
-    server.shutdown()
-    server.server_close()
+    with json_endpoint(respond) as url:
+        yield f"{url}/departments/tu-phap/", answers, seen
 
 
 def test_the_http_handler_maps_answers_to_decision_not_yet_and_failure(endpoint):
