@@ -13,37 +13,15 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
-import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from pathlib import Path
 
 import requests
 
-from motcua.migrations import upgrade
+from common import latency_summary, start_stack
 from motcua.samples import sample_submission
-from motcua.stack import (
-    START_ORDER, WITH_DATABASE, LocalStack, create_postgres_database, drop_postgres_database, free_port,
-)
-
-def postgres_databases(cleanup: ExitStack) -> dict[str, str]:
-    """Fresh, migrated databases for this run, dropped when it ends."""
-    urls = {}
-    for service in WITH_DATABASE:
-        name, url = create_postgres_database("mcbench", service)
-        cleanup.callback(drop_postgres_database, name)
-        upgrade(service, url)
-        urls[f"{service.upper()}_DATABASE_URL"] = url
-    return urls
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
-
 
 def run(base: str, procedure: str, total: int, concurrency: int) -> None:
     session = requests.Session()
@@ -77,9 +55,7 @@ def run(base: str, procedure: str, total: int, concurrency: int) -> None:
     print(json.dumps({
         "procedure": procedure, "dossiers": total, "concurrency": concurrency, "failed": len(failures),
         "dossiers_per_second": round(total / elapsed, 1),
-        "latency_ms": {"p50": round(percentile(latencies, 50), 1), "p95": round(percentile(latencies, 95), 1),
-                       "p99": round(percentile(latencies, 99), 1), "max": round(max(latencies), 1),
-                       "mean": round(statistics.mean(latencies), 1)},
+        "latency_ms": {**latency_summary(latencies), "mean": round(statistics.mean(latencies), 1)},
         "last_dossier_in_public_view_after_s": None if seen_after is None else round(seen_after, 2),
     }, indent=2))
 
@@ -96,16 +72,7 @@ def main() -> None:
         run(args.url.rstrip("/"), args.procedure, args.dossiers, args.concurrency)
         return
     with ExitStack() as cleanup:
-        root = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="motcua-bench-")))
-        env = {"MOTCUA_VAR_DIR": str(root), "LOOKUP_RATE_PER_MINUTE": "100000", "LOG_LEVEL": "WARNING"}
-        if args.postgres:
-            env.update(postgres_databases(cleanup))
-        stack = cleanup.enter_context(LocalStack(env, {s: free_port() for s in START_ORDER}, root / "log"))
-        if not args.postgres:
-            stack.migrate()
-        stack.seed()
-        stack.start(START_ORDER)
-        print(f"stack up ({'PostgreSQL' if args.postgres else 'SQLite'}); submitting ...", file=sys.stderr)
+        stack = start_stack(cleanup, args.postgres)
         run(stack.url("gateway"), args.procedure, args.dossiers, args.concurrency)
 
 
