@@ -24,7 +24,7 @@ from motcua_contracts.envelope import EnvelopeSchema
 from motcua_contracts.events import load_event_data
 from motcua_contracts.postal import BookPickupResultSchema
 from postal.domain.delivery import delivery_id
-from postal.domain.tracking import sha256_hex
+from motcua.tracking import sha256_hex
 from postal.models import metadata
 from postal.service import Service
 from tests.conftest import truncate_all

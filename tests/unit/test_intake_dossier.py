@@ -16,9 +16,10 @@ from motcua_contracts.intake import ReceiptSchema, SubmitDossierSchema
 from intake.domain.attachments import Limits
 from motcua.fees import fee_schedule, fees_due
 from intake.domain.dossier import (
-    RECEIPT_TEMPLATE, dossier_code, prepare, published_on, receipt, request_hash, submitted_event,
+    RECEIPT_TEMPLATE, dossier_code, prepare, published_on, receipt, submitted_event,
 )
-from intake.domain.tracking import key_matches, new_tracking_key, seal, sha256_hex, unseal
+from intake.domain.tracking import seal, unseal
+from motcua.tracking import key_matches, new_tracking_key, request_hash, sha256_hex
 from tests.unit.test_intake_samples import AGENCY, birth_registration, good_form, tiny_pdf, tiny_png
 
 # Friday 27 November 2026, 16:30 in Vietnam: after the 15:00 cut-off.

@@ -13,7 +13,8 @@ from motcua.fees import fees_due
 from postal.domain import delivery, pickup
 from postal.domain.office import Office
 from postal.domain.tariff import Tariff, province_key, quote
-from postal.domain.tracking import derived_tracking_key, key_matches, new_tracking_key, sha256_hex
+from motcua.tracking import key_matches, sha256_hex
+from postal.domain.tracking import derived_tracking_key, new_tracking_key
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)
 AGENCY = "000.00.51.H24"

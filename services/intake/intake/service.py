@@ -22,6 +22,7 @@ from motcua.errors import (
     Conflict, MotCuaError, NotFound, PermanentFailure, ServiceUnavailable, ValidationFailed, marshmallow_fields,
 )
 from motcua.logs import dossier_context
+from motcua.tracking import key_matches, new_tracking_key, request_hash, sha256_hex
 from motcua.messaging import event_handler
 from motcua.storage import AttachmentStore, attachment_store
 from motcua.web import OpsEndpoints
@@ -33,11 +34,11 @@ from motcua_contracts.intake import (
 from intake import repository
 from intake.domain.attachments import Attachment, Limits
 from intake.domain.dossier import (
-    Prepared, dossier_code, prepare, published_on, receipt, request_hash, submitted_event, unknown_procedure,
+    Prepared, dossier_code, prepare, published_on, receipt, submitted_event, unknown_procedure,
 )
 from intake.domain.handover import prepare_handover
 from intake.domain.supplement import check_supplement, supplement_event, supplement_result
-from intake.domain.tracking import key_matches, new_tracking_key, seal, sha256_hex, unseal
+from intake.domain.tracking import seal, unseal
 from intake.models import metadata
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,6 @@ keyed by the pickup, and join the dossier's log when intake's dossier_submitted 
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import uuid
@@ -30,6 +28,7 @@ from motcua.errors import (
     marshmallow_fields,
 )
 from motcua.logs import dossier_context
+from motcua.tracking import key_matches
 from motcua.messaging import event_handler
 from motcua.web import OpsEndpoints, http, json_response
 from motcua_contracts.intake import NotificationPreferencesSchema
@@ -61,13 +60,6 @@ class SendTimer(Timer):
 
     def __init__(self, **kwargs):
         super().__init__(interval=env_float("NOTIFY_SEND_INTERVAL_SECONDS", 1.0), **kwargs)
-
-
-def _key_matches(tracking_key: object, expected_hash: str | None) -> bool:
-    """The tracking key against its stored SHA-256, in constant time; no stored hash matches nothing."""
-    if not isinstance(tracking_key, str) or expected_hash is None:
-        return False
-    return hmac.compare_digest(hashlib.sha256(tracking_key.encode("utf-8")).hexdigest(), expected_hash)
 
 
 def _contact(applicant: Mapping[str, Any], procedure_name: str, agency_code: str,
@@ -291,7 +283,7 @@ class Service(OpsEndpoints):
         chosen = repository.preferences_from_json(loaded)
         with self.db.unit_of_work() as uow:
             who = repository.find_recipient(uow.session, dossier_code) if isinstance(dossier_code, str) else None
-            if who is None or not _key_matches(tracking_key, who["tracking_key_hash"]):
+            if who is None or not key_matches(tracking_key, who["tracking_key_hash"]):
                 raise NotFound("No dossier matches this code and tracking key.")  # the same for both
             repository.set_preferences(uow.session, dossier_code, chosen)
             uow.commit()

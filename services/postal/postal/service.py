@@ -27,6 +27,7 @@ from motcua.errors import (
     ValidationFailed, marshmallow_fields,
 )
 from motcua.logs import dossier_context
+from motcua.tracking import key_matches, request_hash, sha256_hex
 from motcua.messaging import event_handler
 from motcua.web import OpsEndpoints, http, json_response
 from motcua_contracts.catalog import ProcedureVersionSchema
@@ -38,7 +39,7 @@ from postal.carrier import Carrier, CarrierRefused, CarrierUnavailable, callback
 from postal.domain import delivery, pickup
 from postal.domain.office import Office
 from postal.domain.tariff import Tariff, quote
-from postal.domain.tracking import derived_tracking_key, key_matches, new_tracking_key, sha256_hex
+from postal.domain.tracking import derived_tracking_key, new_tracking_key
 from postal.models import metadata, seen_signature
 
 log = logging.getLogger(__name__)
@@ -230,7 +231,7 @@ class Service(OpsEndpoints):
                                                 and 8 <= len(idempotency_key) <= 128):
             raise ValidationFailed("Bad Idempotency-Key.",
                                    {"idempotency_key": ["Use 8 to 128 characters, e.g. a UUID."]})
-        body_hash = pickup.request_hash(BookPickupSchema().dump(data))
+        body_hash = request_hash(BookPickupSchema().dump(data))  # dumped: defaults explicit
         if (first := self._replay(idempotency_key, body_hash)) is not None:
             return first
         now = self.clock()

@@ -4,7 +4,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, replace
@@ -26,6 +25,7 @@ from motcua.errors import (
     marshmallow_fields,
 )
 from motcua.logs import dossier_context
+from motcua.tracking import request_hash
 from motcua.messaging import command_handler, event_handler
 from motcua.national_codes import NATIONAL_STATUS_CODE, DossierState
 from motcua.storage import AttachmentStore, attachment_store
@@ -60,9 +60,7 @@ DEPARTMENT_COMMANDS = Counter("motcua_department_commands_total", "Department sy
 
 
 def _fingerprint(dossier_code: str, body: Mapping[str, Any]) -> str:
-    canonical = json.dumps({"dossier_code": dossier_code, **body}, sort_keys=True, separators=(",", ":"),
-                           ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return request_hash({"dossier_code": dossier_code, **body})
 
 
 def fingerprint(dossier_code: str, command: dict) -> str:

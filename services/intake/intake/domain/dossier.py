@@ -4,8 +4,6 @@
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
@@ -49,12 +47,6 @@ class Prepared:
     @property
     def local_day(self) -> date:
         return local_date(self.received_at)
-
-
-def request_hash(submission: dict) -> str:
-    """SHA-256 of the loaded submission as canonical JSON: what "the same body" means."""
-    canonical = json.dumps(submission, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def published_on(version: dict, day: date) -> bool:

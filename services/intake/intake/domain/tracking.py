@@ -1,4 +1,4 @@
-"""The citizen's tracking key and the idempotency record's copy of it.
+"""The idempotency record's copy of the citizen's tracking key (motcua.tracking).
 
 The tracking key is returned once and stored as its SHA-256 only. A retried submission must
 still return it (the first answer may have been lost on the way), so the idempotency record
@@ -12,23 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 
 _SEAL_LABEL = b"motcua.intake.tracking-key.v1"
-
-
-def new_tracking_key() -> str:
-    return secrets.token_urlsafe(16)  # 128 random bits, 22 URL-safe characters
-
-
-def sha256_hex(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def key_matches(tracking_key: object, expected_hash: str | None) -> bool:
-    """Constant-time, and the same work whether or not the dossier exists."""
-    given = sha256_hex(tracking_key) if isinstance(tracking_key, str) else ""
-    return hmac.compare_digest(given, expected_hash or "0" * 64) and expected_hash is not None
 
 
 def _xor(data: bytes, idempotency_key: str) -> bytes:

@@ -6,8 +6,6 @@ booked -> collection_failed. Rows and events are plain dicts; the service stores
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from datetime import datetime
 
@@ -208,9 +206,3 @@ def pickup_id_for(idempotency_key_hash: str | None, request_hash: str) -> uuid.U
     if idempotency_key_hash is None:
         return uuid.uuid4()
     return uuid.uuid5(_NAMESPACE, f"{idempotency_key_hash}:{request_hash}")
-
-
-def request_hash(booking: dict) -> str:
-    """SHA-256 of the booking (dumped, so defaults are explicit) as canonical JSON: what "the same body" means."""
-    canonical = json.dumps(booking, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()

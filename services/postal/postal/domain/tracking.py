@@ -15,18 +15,16 @@ import hashlib
 import hmac
 import secrets
 
+from motcua.tracking import KEY_BYTES
+from motcua.tracking import new_tracking_key as random_tracking_key
+
 _LABEL = b"motcua.postal.tracking-key.v1:"
-KEY_BYTES = 16  # 128 bits, 22 URL-safe characters
-
-
-def sha256_hex(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def new_tracking_key(idempotency_key: str | None) -> tuple[str, str | None]:
     """(the key, the salt to keep with the idempotency record); random, and no salt, without an Idempotency-Key."""
     if idempotency_key is None:
-        return secrets.token_urlsafe(KEY_BYTES), None
+        return random_tracking_key(), None
     salt = secrets.token_hex(KEY_BYTES)
     return derived_tracking_key(idempotency_key, salt), salt
 
@@ -34,9 +32,3 @@ def new_tracking_key(idempotency_key: str | None) -> tuple[str, str | None]:
 def derived_tracking_key(idempotency_key: str, salt: str) -> str:
     digest = hmac.new(idempotency_key.encode(), _LABEL + bytes.fromhex(salt), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:KEY_BYTES]).rstrip(b"=").decode()
-
-
-def key_matches(given: object, expected_hash: str | None) -> bool:
-    """Constant time, and the same work whether or not the pickup exists."""
-    digest = sha256_hex(given) if isinstance(given, str) else ""
-    return hmac.compare_digest(digest, expected_hash or "0" * 64) and expected_hash is not None

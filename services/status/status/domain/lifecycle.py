@@ -6,8 +6,6 @@ refused action raises before anything is touched, so a refusal changes nothing.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, time
@@ -17,6 +15,7 @@ from typing import Any
 
 from motcua.calendar import default_calendar
 from motcua.errors import Conflict, IllegalTransition, ValidationFailed
+from motcua.tracking import key_matches
 from motcua.national_codes import CLOCK, NATIONAL_STATUS_CODE, Channel, ClockState, DossierState
 from status.domain import route
 from status.domain.route import Step
@@ -176,10 +175,7 @@ class Dossier:
         return default_calendar().paused_working_days((p.started_at, p.ended_at or now) for p in self.pauses)
 
     def tracking_key_matches(self, tracking_key: object) -> bool:
-        if not isinstance(tracking_key, str):
-            return False
-        digest = hashlib.sha256(tracking_key.encode("utf-8")).hexdigest()
-        return hmac.compare_digest(digest, self.tracking_key_hash)
+        return key_matches(tracking_key, self.tracking_key_hash)
 
     def apply(self, command: Command, now: datetime) -> Change:
         """Apply one action at `now`; raise (changing nothing) if it is not allowed."""
