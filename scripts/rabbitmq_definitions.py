@@ -21,10 +21,10 @@ from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
 from motcua.messaging import ReliableEventHandler, dead_letter_queue_name
 from motcua_contracts.departments import COMMANDS_EXCHANGE, WORK_EXCHANGE
+from motcua_contracts.events import EVENT_EXCHANGES
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("catalog", "intake", "status", "notify", "postal", "gateway")
-PRODUCERS = ("catalog", "intake", "status", "notify", "postal")
 DEFINITIONS = ROOT / "deploy/rabbitmq/definitions.json"
 
 
@@ -57,7 +57,7 @@ def definitions() -> dict:
                              "routing_key": routing_key, "arguments": {}})
         if handled:
             queues.append(queue(dead_letter_queue_name(service)))
-    exchanges = [exchange(f"{producer}.events") for producer in PRODUCERS]
+    exchanges = [exchange(name) for name in EVENT_EXCHANGES]
     exchanges += [exchange(WORK_EXCHANGE), exchange(COMMANDS_EXCHANGE)]
     return {"vhosts": [{"name": "/"}], "exchanges": exchanges, "queues": queues, "bindings": bindings,
             "policies": [], "parameters": []}

@@ -18,6 +18,7 @@ from motcua import asyncapi
 from motcua.asyncapi import MessageValidator
 from motcua.stack import START_ORDER, WITH_DATABASE, LocalStack, free_port
 from motcua_contracts.departments import COMMANDS_EXCHANGE, WORK_EXCHANGE
+from motcua_contracts.events import EVENT_EXCHANGES
 
 MANAGEMENT = "http://127.0.0.1:15672/api"
 JWT_SECRET = "e2e-only-signing-secret-" + uuid.uuid4().hex
@@ -49,8 +50,7 @@ def own_vhost():
         yield name
 
 
-TAPPED_EXCHANGES = (*(f"{producer}.events" for producer in ("catalog", "intake", "status", "notify", "postal")),
-                    WORK_EXCHANGE, COMMANDS_EXCHANGE)
+TAPPED_EXCHANGES = (*EVENT_EXCHANGES, WORK_EXCHANGE, COMMANDS_EXCHANGE)
 
 
 @pytest.fixture(scope="session", autouse=True)

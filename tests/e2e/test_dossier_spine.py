@@ -1,10 +1,9 @@
 """A citizen finds a procedure, files a dossier online with an attachment, and tracks it."""
-
 import pytest
 
 from motcua.dossier_code import parse_dossier_code
 from motcua.samples import SAMPLE_PDF, sample_submission
-
+from motcua.stack import PROGRAMS
 from tests.support import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -12,7 +11,6 @@ pytestmark = pytest.mark.e2e
 
 
 def test_every_service_answers_health_readiness_and_metrics(stack):
-    from motcua.stack import PROGRAMS
 
     import requests
 

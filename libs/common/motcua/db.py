@@ -13,7 +13,8 @@ import threading
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from collections.abc import Mapping
+from typing import Any, Callable
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
@@ -219,14 +220,19 @@ class UnitOfWork:
         ).first()
         if exists:
             return False
-        try:
-            with self.session.begin_nested():
-                self.session.execute(
-                    self._inbox.insert().values(consumer=consumer, message_id=message_id, processed_at=utcnow())
-                )
-        except IntegrityError:
-            return False
-        return True
+        return insert_new(self.session, self._inbox,
+                          {"consumer": consumer, "message_id": message_id, "processed_at": utcnow()})
+
+
+def insert_new(session: Session, table: sa.Table, values: Mapping[str, Any]) -> bool:
+    """Insert a row; False if its key exists already, when nothing changes and the transaction goes on
+    (a savepoint absorbs the conflict, also with a concurrent twin that committed first)."""
+    try:
+        with session.begin_nested():
+            session.execute(table.insert().values(**values))
+    except IntegrityError:
+        return False
+    return True
 
 
 def new_correlation_id() -> str:

@@ -10,10 +10,9 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from motcua.db import UTCDateTime
+from motcua.db import UTCDateTime, insert_new
 
 _TIMESTAMP = re.compile(r"(?:^|,)\s*t=(\d+)")
 
@@ -72,9 +71,4 @@ def remember_signature(session: Session, table: sa.Table, header: str, body: byt
     """Keep a verified request's signature until it would be stale anyway; False if seen already (a replay)."""
     session.execute(table.delete().where(table.c.expires_at < now))
     expires_at = signed_at(header) + timedelta(seconds=tolerance_seconds)
-    try:
-        with session.begin_nested():
-            session.execute(table.insert().values(signature=signed_content_key(header, body), expires_at=expires_at))
-    except IntegrityError:
-        return False
-    return True
+    return insert_new(session, table, {"signature": signed_content_key(header, body), "expires_at": expires_at})

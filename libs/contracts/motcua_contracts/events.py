@@ -39,6 +39,8 @@ DEPARTMENT_MESSAGES: dict[tuple[str, str], type[Schema]] = {
     ("department", "department_command"): DepartmentCommandSchema,
 }
 MESSAGE_SCHEMAS = {**EVENT_SCHEMAS, **DEPARTMENT_MESSAGES}
+# Each producer's topic exchange: `<service>.events`.
+EVENT_EXCHANGES = tuple(sorted({f"{producer}.events" for producer, _ in EVENT_SCHEMAS}))
 
 # The current version of each message's data schema (1 unless listed). A new version may only add
 # optional fields; a consumer that knows an older one ignores what it does not know.

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from motcua.db import insert_new
 from notify.domain.preferences import Preferences
 from notify.models import notification, pickup_recipient, recipient
 
@@ -27,12 +27,7 @@ def preferences_from_json(value: Mapping[str, Any]) -> Preferences:
 
 def save_recipient(session: Session, values: Mapping[str, Any]) -> bool:
     """Store the recipient of a dossier; False if it was already stored (the first announcement stands)."""
-    try:
-        with session.begin_nested():
-            session.execute(recipient.insert().values(**values))
-    except IntegrityError:
-        return False
-    return True
+    return insert_new(session, recipient, values)
 
 
 def find_recipient(session: Session, dossier_code: str) -> Mapping[str, Any] | None:
@@ -46,12 +41,7 @@ def set_preferences(session: Session, dossier_code: str, prefs: Preferences) -> 
 
 def save_pickup_recipient(session: Session, values: Mapping[str, Any]) -> bool:
     """Store the recipient of a pickup; False if it was already stored (the first announcement stands)."""
-    try:
-        with session.begin_nested():
-            session.execute(pickup_recipient.insert().values(**values))
-    except IntegrityError:
-        return False
-    return True
+    return insert_new(session, pickup_recipient, values)
 
 
 def lock_pickup_recipient(session: Session, pickup_id: uuid.UUID) -> Mapping[str, Any] | None:
@@ -85,12 +75,7 @@ def link_pickup(session: Session, pickup_id: uuid.UUID, dossier_code: str,
 
 def add_notification(session: Session, values: Mapping[str, Any]) -> bool:
     """Insert a notification; False if this (event, template, channel) already has one."""
-    try:
-        with session.begin_nested():
-            session.execute(notification.insert().values(id=uuid.uuid4(), **values))
-    except IntegrityError:
-        return False
-    return True
+    return insert_new(session, notification, {"id": uuid.uuid4(), **values})
 
 
 def claim_due(session: Session, channel: str, now: datetime, lease_until: datetime,

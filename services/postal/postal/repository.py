@@ -6,20 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from motcua.db import insert_new
 from postal.models import booking_key, carrier_event, delivery, delivery_request, pickup
-
-
-def _insert_new(session: Session, table: sa.Table, values: Mapping[str, Any]) -> bool:
-    """Insert a row; False if its key exists already (nothing changes)."""
-    try:
-        with session.begin_nested():
-            session.execute(table.insert().values(**values))
-    except IntegrityError:
-        return False
-    return True
 
 
 def add_pickup(session: Session, values: Mapping[str, Any]) -> None:
@@ -46,7 +36,7 @@ def find_booking_key(session: Session, key_hash: str) -> Mapping[str, Any] | Non
 
 def save_delivery_request(session: Session, values: Mapping[str, Any]) -> bool:
     """Store whom to deliver a dossier's result to; False if it was stored already (the first stands)."""
-    return _insert_new(session, delivery_request, values)
+    return insert_new(session, delivery_request, values)
 
 
 def find_delivery_request(session: Session, dossier_code: str) -> dict | None:
@@ -79,5 +69,5 @@ def order_by_waybill(session: Session, waybill: str) -> tuple[str, dict] | None:
 
 def add_carrier_event(session: Session, values: Mapping[str, Any]) -> bool:
     """Record a carrier event; False if its event_id was recorded already (a duplicate)."""
-    return _insert_new(session, carrier_event, values)
+    return insert_new(session, carrier_event, values)
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from motcua.db import insert_new
 from motcua.errors import Conflict, NotFound
 from motcua.national_codes import DossierState
 from motcua_contracts.departments import CommandOutcomeSchema
@@ -206,12 +207,7 @@ def is_revoked(session: Session, token_id: str) -> bool:
 
 def revoke(session: Session, token_id: str, expires_at: datetime) -> bool:
     """Record a revoked token; False if it already was (a concurrent twin counts as already)."""
-    try:
-        with session.begin_nested():
-            session.execute(revoked_token.insert().values(token_id=token_id, expires_at=expires_at))
-    except IntegrityError:
-        return False
-    return True
+    return insert_new(session, revoked_token, {"token_id": token_id, "expires_at": expires_at})
 
 
 def find_outcome(session: Session, key: str) -> tuple[str, dict] | None:
