@@ -1,8 +1,11 @@
 """Make sure what the test suite talks to is there: RabbitMQ (with its management API,
-which nameko's test fixtures use for a vhost per test) and PostgreSQL.
+which nameko's test fixtures use for a vhost per test) and PostgreSQL; and what it runs
+with: Debian's libfaketime and a C compiler, for the tests run again at another instant.
 
 Starts what is installed but not running; says clearly what is missing otherwise.
 """
+import glob
+import os
 import shutil
 import socket
 import subprocess
@@ -72,7 +75,19 @@ def ensure_postgres() -> None:
         sys.exit("PostgreSQL is not listening on 127.0.0.1:5432 (user postgres, trust auth expected)")
 
 
+def ensure_faketime() -> None:
+    if not glob.glob("/usr/lib/*/faketime/libfaketime.so.1"):
+        if not (shutil.which("apt-get") and os.geteuid() == 0):
+            sys.exit("libfaketime is missing: apt-get install faketime")
+        print("installing Debian's faketime ...")
+        subprocess.run(["apt-get", "update", "-qq"], check=False, stdout=subprocess.DEVNULL)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "faketime"], check=True, stdout=subprocess.DEVNULL)
+    if not shutil.which("cc"):
+        sys.exit("a C compiler is missing (apt-get install gcc): scripts/at_instant.py builds a small shim")
+
+
 if __name__ == "__main__":
     ensure_rabbitmq()
     ensure_postgres()
-    print("test prerequisites: RabbitMQ, its management API and PostgreSQL are up")
+    ensure_faketime()
+    print("test prerequisites: RabbitMQ, its management API, PostgreSQL and libfaketime are there")

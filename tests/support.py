@@ -1,10 +1,11 @@
-"""Helpers for service and end-to-end tests: what services published, what they stored, and a stand-in
-HTTP endpoint for the systems outside (a department's endpoint)."""
+"""Helpers for service and end-to-end tests: a pinned clock, what services published, what they stored, and
+a stand-in HTTP endpoint for the systems outside (a department's endpoint)."""
 import json
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import eventlet
@@ -12,6 +13,37 @@ import sqlalchemy as sa
 from kombu import Connection
 
 from motcua.db import make_engine
+
+
+# status's "now" in the service tests: Wednesday 25 November 2026, 10:00 in Hai Phong, an hour after their
+# dossiers were submitted. What the tests date is counted from here, never from the real clock, so the suite
+# gives the same answer on any day at any hour.
+STATUS_NOW = datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)
+
+
+class PinnedClock:
+    """A service's clock in a test (`replace_dependencies(container, clock=PinnedClock(...))`): it stands still
+    at a chosen instant until the test moves it, so the result does not depend on when the suite runs."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+class RunningClock(PinnedClock):
+    """A clock that starts at a chosen instant and runs at the real pace: for timers, which need time to pass."""
+
+    def __init__(self, start: datetime):
+        super().__init__(start)
+        self._origin = time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.now + timedelta(seconds=time.monotonic() - self._origin)
 
 
 def take_messages(amqp_uri: str, queue_name: str, count: int, timeout: float = 10.0) -> list[dict]:

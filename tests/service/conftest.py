@@ -1,14 +1,24 @@
 """Fixtures shared by the service tests of one service; each test module supplies its own `config`."""
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
+from nameko.testing.services import replace_dependencies
+
+from tests.support import STATUS_NOW, PinnedClock
 
 
 @pytest.fixture
-def status(container_factory, config):
-    """The status service in a nameko container on the test module's broker vhost and database."""
+def status_clock():
+    return PinnedClock(STATUS_NOW)
+
+
+@pytest.fixture
+def status(container_factory, config, status_clock):
+    """The status service in a nameko container on the test module's broker vhost and database, its clock
+    pinned at STATUS_NOW."""
     from status.service import Service
 
     container = container_factory(Service, config)
+    replace_dependencies(container, clock=status_clock)
     container.start()
     return container
 

@@ -14,7 +14,7 @@ import yaml
 from kombu import Connection, Exchange, Queue
 from nameko.rpc import rpc
 from nameko.standalone.rpc import ClusterRpcProxy
-from nameko.testing.services import entrypoint_hook, entrypoint_waiter
+from nameko.testing.services import entrypoint_hook, entrypoint_waiter, replace_dependencies
 from prometheus_client import REGISTRY
 
 from motcua.calendar import TIMEZONE
@@ -28,12 +28,11 @@ from motcua_contracts.envelope import EnvelopeSchema
 from motcua_contracts.events import load_event_data
 from motcua_contracts.intake import SubmitDossierResultSchema, SupplementResultSchema
 
-from intake import service as intake_service
 from intake.models import metadata
 from intake.service import Service
 from tests.conftest import truncate_all
 from tests.unit.test_intake_samples import tiny_jpeg, tiny_pdf, tiny_png
-from tests.support import take_messages
+from tests.support import PinnedClock, take_messages
 
 SEED = Path(__file__).parents[2] / "services" / "catalog" / "catalog" / "seed" / "haiphong.yaml"
 RECEIVED_AT = datetime(2026, 11, 27, 16, 30, tzinfo=TIMEZONE)  # a Friday, after the 15:00 cut-off
@@ -108,15 +107,20 @@ def database(postgres_database):
 def config(rabbit_config, web_config, database, tmp_path, monkeypatch):
     truncate_all(database)
     monkeypatch.setenv("INTAKE_ATTACHMENTS_DIR", str(tmp_path / "attachments"))
-    monkeypatch.setattr(intake_service, "utcnow", lambda: RECEIVED_AT.astimezone(timezone.utc))
     return dict(rabbit_config, **web_config, DATABASE_URL=database)
+
+
+def started_intake(container_factory, config):
+    """intake with its clock pinned at RECEIVED_AT."""
+    container = container_factory(Service, config)
+    replace_dependencies(container, clock=PinnedClock(RECEIVED_AT.astimezone(timezone.utc)))
+    container.start()
+    return container
 
 
 @pytest.fixture
 def intake(container_factory, config):
-    container = container_factory(Service, config)
-    container.start()
-    return container
+    return started_intake(container_factory, config)
 
 
 @pytest.fixture
@@ -317,8 +321,7 @@ def test_forty_submissions_at_once_get_forty_consecutive_codes(intake, catalog, 
 def test_the_single_machine_run_on_sqlite_files_dossiers_too(container_factory, catalog, config, tmp_path):
     url = f"sqlite:///{tmp_path / 'intake.db'}"
     upgrade("intake", url)
-    container = container_factory(Service, dict(config, DATABASE_URL=url))
-    container.start()
+    container = started_intake(container_factory, dict(config, DATABASE_URL=url))
     first = submit(container, body(), "sqlite-retry-1")
     assert submit(container, body(), "sqlite-retry-1") == first
     assert [first["dossier_code"], submit(container, body())["dossier_code"]] == [

@@ -28,7 +28,7 @@ from motcua.errors import NotFound, ValidationFailed
 from motcua.webhooks import sign
 from notify.models import notification
 from notify.service import Service
-from tests.support import take_messages
+from tests.support import PinnedClock, take_messages
 from tests.conftest import truncate_all
 from tests.fakes.sms_gateway import FakeSmsGateway
 
@@ -38,19 +38,6 @@ OFFICIAL = {"kind": "official", "id": "official-42", "agency_code": AGENCY}
 SECRET = "receipt-secret-for-tests"
 DAYTIME = datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)  # 10:00 in Hai Phong
 NIGHT = datetime(2026, 11, 25, 15, 30, tzinfo=timezone.utc)  # 22:30 in Hai Phong
-
-
-class Clock:
-    """The service's clock in a test: stands still until moved."""
-
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 class SmtpInbox:
@@ -92,7 +79,7 @@ def gateway():
 
 @pytest.fixture
 def clock():
-    return Clock(DAYTIME)
+    return PinnedClock(DAYTIME)
 
 
 @pytest.fixture
@@ -282,13 +269,12 @@ def test_an_invalid_number_is_undeliverable_without_retry_and_the_log_lists_the_
 
 def test_a_signed_delivery_receipt_marks_the_sms_delivered_and_a_tampered_or_replayed_one_is_refused(
         notify, database_url, gateway, clock, web_config_port, monkeypatch):
-    clock.now = datetime.now(timezone.utc)  # signatures are checked against the clock
     submit(notify, mail=None)
     received(notify)
     sent = wait_status(database_url, "sms", "sent")
     url = f"http://127.0.0.1:{web_config_port}/callbacks/sms-delivery"
 
-    stamp = int(time.time())
+    stamp = int(clock.now.timestamp())  # signatures are checked against the service's clock
     forged = json.dumps({"id": sent["provider_message_id"], "status": "undeliverable", "reference": None}).encode()
     genuine = json.dumps({"id": sent["provider_message_id"], "status": "delivered",
                           "reference": str(sent["id"])}).encode()
@@ -405,6 +391,8 @@ def by_template(url):
 def test_pickup_notices_are_keyed_by_the_pickup_then_join_the_dossier_log_at_handover(
         notify, config, database_url, smtp, gateway, clock):
     pickup_event(notify, "pickup_booked")
+    # Sent before the clock moves an hour: a send still in flight past its lease would be claimed again.
+    wait_for(lambda: sum(row["status"] == "sent" for row in all_rows(database_url)) == 2)
     clock.advance(3600)
     pickup_event(notify, "pickup_collected", checklist=CHECKLIST, fees_collected_vnd=58000)
 

@@ -1,10 +1,9 @@
-"""The desk with 100,000 dossiers in PostgreSQL: one agency's filtered page answers in under 250 ms,
-because the permission filter is SQL the planner drives through indexes (no scan of `dossier`)."""
+"""The desk with 100,000 dossiers in PostgreSQL: one agency's filtered page is the right one, and the
+permission filter is SQL the planner drives through indexes (no scan of `dossier`), which is what keeps
+it fast. How fast is a number for `bench/desk_scale.py`, which seeds the same dossiers."""
 import re
-import statistics
-import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -12,10 +11,11 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from motcua.calendar import local_date
 from motcua.db import make_engine
 from motcua_contracts.desk import DeskQuerySchema
 from status.repository import desk_page, desk_query
-from status.service import Service
+from tests.support import STATUS_NOW
 
 DOSSIERS, AGENCIES = 100_000, 50
 AGENCY = "000.00.07.H49"
@@ -47,46 +47,40 @@ UNION ALL SELECT code, holder_agency_code FROM dossier WHERE holder_agency_code 
 """
 
 
-@pytest.fixture(scope="module")
-def database_url(postgres_database):
-    url = postgres_database("status")
+def seed(url: str) -> None:
+    """The dossiers and their access rows, analysed so that the planner knows them."""
     engine = make_engine(url)
-    started = time.perf_counter()
     with engine.begin() as conn:
         conn.execute(sa.text(BULK_INSERT))
         conn.execute(sa.text(BULK_ACCESS))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(sa.text("ANALYZE dossier"))
         conn.execute(sa.text("ANALYZE dossier_access"))
-    print(f"\n{DOSSIERS:,} dossiers and their access rows inserted and analysed in "
-          f"{time.perf_counter() - started:.2f} s")
     engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def database_url(postgres_database):
+    url = postgres_database("status")
+    seed(url)
     return url
+
+
+@pytest.fixture
+def config(rabbit_config, web_config, database_url):
+    return {**rabbit_config, **web_config, "DATABASE_URL": database_url}
 
 
 def official():
     return {"subject": "can-bo-1", "agency_code": AGENCY, "roles": ["handler"], "token_id": uuid.uuid4().hex,
-            "expires_at": (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()}
+            "expires_at": (STATUS_NOW + timedelta(hours=1)).isoformat()}
 
 
-def test_one_agencys_filtered_page_of_100000_dossiers_answers_in_under_250_ms(
-        container_factory, rabbit_config, web_config, database_url):
-    container = container_factory(Service, {**rabbit_config, **web_config, "DATABASE_URL": database_url})
-    container.start()
-    with ServiceRpcProxy("status", container.config, timeout=15) as rpc:
-        first = rpc.desk_list(official(), QUERY)  # warms the connection pool and the caches
-        timings = []
-        for _ in range(5):
-            started = time.perf_counter()
-            page = rpc.desk_list(official(), QUERY)
-            timings.append(time.perf_counter() - started)
-    median = statistics.median(timings)
-    print(f"desk_list over RPC for one agency of {DOSSIERS:,} dossiers: median {median * 1000:.1f} ms, "
-          f"all {', '.join(f'{t * 1000:.1f}' for t in timings)} ms; total {page['total']}")
-    assert page == first
-    assert median < 0.25
+def test_one_agencys_filtered_page_of_100000_dossiers_is_its_own_work_found_through_the_indexes(status, config):
+    with ServiceRpcProxy("status", config, timeout=15) as rpc:
+        page = rpc.desk_list(official(), QUERY)
 
-    engine = make_engine(database_url)
+    engine = make_engine(config["DATABASE_URL"])
     with Session(engine) as session:
         # Transfers here are one hop: the agency sees what it received or holds (2,000 + 200, 3 in 7 in a state).
         expected = session.execute(sa.text(
@@ -96,7 +90,7 @@ def test_one_agencys_filtered_page_of_100000_dossiers_answers_in_under_250_ms(
         assert 800 < page["total"] == len(expected) < 1000
         assert [item["dossier_code"] for item in page["items"]] == [code for code, _ in expected[:50]]
         assert any(item["holder_agency_code"] != AGENCY for item in page["items"])  # held before, still seen
-        today = date(2026, 11, 25)
+        today = local_date(STATUS_NOW)
         desk_page(session, AGENCY, DeskQuerySchema().load(QUERY), today)  # explained in the desk's transaction
         for query in (QUERY, {}):  # with the filters, and the agency's whole desk
             for statement in desk_query(AGENCY, DeskQuerySchema().load(query), today):

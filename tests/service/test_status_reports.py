@@ -18,11 +18,12 @@ agency B
   B4 online  completed 1/10 (2.002000)                  no      -
   B5 online  submitted, not accepted                    no      -
 """
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
+from nameko.testing.services import replace_dependencies
 
 from motcua.db import make_engine
 from motcua.errors import Forbidden, Unauthorized, ValidationFailed
@@ -31,11 +32,12 @@ from motcua_contracts.reports import NationalSyncRecordSchema
 from status.models import clock_pause, dossier, revoked_token
 from status.service import Service
 from tests.conftest import truncate_all
+from tests.support import STATUS_NOW, PinnedClock
 
 VN, UTC = ZoneInfo("Asia/Ho_Chi_Minh"), timezone.utc
 A, B = "000.00.00.H49", "000.00.12.H49"
 ADMIN = {"subject": "admin-1", "agency_code": A, "roles": ["city_admin"], "token_id": "token-admin-1",
-         "expires_at": "2099-12-31T00:00:00+00:00"}
+         "expires_at": (STATUS_NOW + timedelta(hours=1)).isoformat()}
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
 
 
@@ -111,7 +113,9 @@ def seeded(database_url):
 @pytest.fixture
 def rpc(container_factory, rabbit_config, web_config, database_url, seeded):
     config = {**rabbit_config, **web_config, "DATABASE_URL": database_url}
-    container_factory(Service, config).start()
+    container = container_factory(Service, config)
+    replace_dependencies(container, clock=PinnedClock(STATUS_NOW))
+    container.start()
     with ServiceRpcProxy("status", config, timeout=15) as proxy:
         yield proxy
 

@@ -1,4 +1,4 @@
-"""nameko dependency providers every service uses: its database and its worker context."""
+"""nameko dependency providers every service uses: its database, its worker context and its clock."""
 from __future__ import annotations
 
 import logging
@@ -15,7 +15,7 @@ from sqlalchemy.orm import sessionmaker
 
 from motcua.config import amqp_uri, database_url, env_float
 from motcua.errors import all_error_classes
-from motcua.db import UnitOfWork, make_engine, new_correlation_id
+from motcua.db import UnitOfWork, make_engine, new_correlation_id, utcnow
 from motcua.logs import correlation_id_var, dossier_code_var
 from motcua.outbox import OutboxRelay
 
@@ -130,3 +130,14 @@ class WorkerContext(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return worker_ctx.data
+
+
+class Clock(DependencyProvider):
+    """The time as the service sees it: `self.clock()`, an aware UTC datetime.
+
+    Every entrypoint takes "now" from here and nowhere else, so a test pins it
+    (`replace_dependencies(container, clock=...)`) and crosses days, quiet hours and deadlines by
+    moving it instead of depending on when the suite happens to run."""
+
+    def get_dependency(self, worker_ctx):
+        return utcnow

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from itertools import pairwise
 from typing import Protocol, TypeVar
 
@@ -49,9 +49,9 @@ class VersionLike(Protocol):
 V = TypeVar("V", bound=VersionLike)
 
 
-def today(now: datetime | None = None) -> date:
-    """The date in Hai Phong (Asia/Ho_Chi_Minh): servers run in UTC, 7 hours behind."""
-    return local_date(now or datetime.now(timezone.utc))
+def today(now: datetime) -> date:
+    """The date in Hai Phong (Asia/Ho_Chi_Minh) at `now`: servers run in UTC, 7 hours behind."""
+    return local_date(now)
 
 
 def in_force(status: str, valid_from: date, valid_to: date | None, day: date) -> bool:

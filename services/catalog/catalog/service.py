@@ -10,7 +10,7 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 from prometheus_client import Counter, Gauge
 
-from motcua.dependencies import Database, WorkerContext
+from motcua.dependencies import Clock, Database, WorkerContext
 from motcua.errors import NotFound, ValidationFailed, marshmallow_fields
 from motcua.web import OpsEndpoints
 from motcua_contracts.catalog import AgencySchema, FieldOfWorkSchema, ProcedurePageSchema, ProcedureSearchSchema
@@ -26,6 +26,7 @@ class Service(OpsEndpoints):
     name = "catalog"
     db = Database(metadata)
     context = WorkerContext()
+    clock = Clock()
 
     @rpc
     def search_procedures(self, query: dict) -> dict:
@@ -36,8 +37,8 @@ class Service(OpsEndpoints):
             raise ValidationFailed("The search parameters are invalid.", marshmallow_fields(exc.messages)) from None
         with self.db.unit_of_work() as uow:
             definitions, total = repository.search(
-                uow.session, domain.today(), domain.search_tokens(q["q"]), q["agency"], q["field"], q["level"],
-                q["page"], q["per_page"])
+                uow.session, domain.today(self.clock()), domain.search_tokens(q["q"]), q["agency"], q["field"],
+                q["level"], q["page"], q["per_page"])
         SEARCHES.labels("yes" if total else "no").inc()
         items = [dict({key: d[key] for key in ("procedure_code", "name", "field", "agency", "version",
                                                 "service_level", "channels")},
@@ -48,7 +49,7 @@ class Service(OpsEndpoints):
     @rpc
     def get_procedure(self, procedure_code: str) -> dict:
         """The version in force today (ProcedureVersionSchema dump); NotFound if none is."""
-        day = domain.today()
+        day = domain.today(self.clock())
         with self.db.unit_of_work() as uow:
             versions = repository.versions_of(uow.session, procedure_code) if isinstance(procedure_code, str) else []
         current = domain.current_version(versions, day)
@@ -84,4 +85,4 @@ class Service(OpsEndpoints):
     def refresh_published_gauge(self) -> None:
         # Imports run in another process and versions come into force by date: count, don't track.
         with self.db.unit_of_work() as uow:
-            PUBLISHED.set(repository.count_in_force(uow.session, domain.today()))
+            PUBLISHED.set(repository.count_in_force(uow.session, domain.today(self.clock())))

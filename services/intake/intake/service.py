@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 
 from motcua.calendar import local_date
 from motcua.config import env_float
-from motcua.db import UnitOfWork, utcnow
-from motcua.dependencies import Database, WorkerContext
+from motcua.db import UnitOfWork
+from motcua.dependencies import Clock, Database, WorkerContext
 from motcua.errors import (
     Conflict, MotCuaError, NotFound, PermanentFailure, ServiceUnavailable, ValidationFailed, marshmallow_fields,
 )
@@ -64,6 +64,7 @@ class Service(OpsEndpoints):
     name = "intake"
     db = Database(metadata)
     context = WorkerContext()
+    clock = Clock()
     catalog = RpcProxy("catalog")
     attachments = Attachments()
 
@@ -148,7 +149,7 @@ class Service(OpsEndpoints):
         body_hash = request_hash(data)
         if (first := self._replay(idempotency_key, body_hash)) is not None:
             return first
-        received_at = utcnow()
+        received_at = self.clock()
         version = self._version(data["procedure_code"], local_date(received_at))
         prepared = prepare(version, data, received_at, Limits.from_env())
         # Before the transaction: a rollback then leaves an unreferenced blob, never a row without its file.
@@ -237,7 +238,7 @@ class Service(OpsEndpoints):
         attachments = check_supplement(documents, data, Limits.from_env())
         # Before the transaction, as for a dossier: a rollback leaves only an unreferenced blob.
         storage_keys = [self.attachments.put(a.content) for a in attachments]
-        received_at, supplement_id = utcnow(), str(uuid.uuid4())
+        received_at, supplement_id = self.clock(), str(uuid.uuid4())
         result = SupplementResultSchema().dump(
             supplement_result(dossier.code, supplement_id, received_at, documents, attachments))
         try:

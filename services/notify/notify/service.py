@@ -16,13 +16,11 @@ from datetime import datetime
 from typing import Any
 
 from marshmallow import ValidationError
-from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import Timer
 
 from motcua.config import env, env_float
-from motcua.db import utcnow
-from motcua.dependencies import Database, WorkerContext
+from motcua.dependencies import Clock, Database, WorkerContext
 from motcua.errors import (
     MalformedInput, MotCuaError, NotFound, PermanentFailure, ServiceUnavailable, Unauthorized, ValidationFailed,
     marshmallow_fields,
@@ -47,12 +45,6 @@ RECEIPT_TOLERANCE_SECONDS = 300
 RECEIPT_STATUSES = {"delivered": "delivered", "undeliverable": "undeliverable", "failed": "undeliverable",
                     "expired": "undeliverable"}
 
-
-class Clock(DependencyProvider):
-    """The time as the service sees it: `self.clock()`. Tests inject a frozen clock instead of waiting."""
-
-    def get_dependency(self, worker_ctx):
-        return utcnow
 
 
 class SendTimer(Timer):

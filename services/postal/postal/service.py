@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 
 from motcua import webhooks
 from motcua.config import env, env_float, env_int
-from motcua.db import UnitOfWork, utcnow
-from motcua.dependencies import Database, WorkerContext
+from motcua.db import UnitOfWork
+from motcua.dependencies import Clock, Database, WorkerContext
 from motcua.fees import fees_due
 from motcua.errors import (
     Conflict, MalformedInput, MotCuaError, NotFound, PermanentFailure, ServiceUnavailable, Unauthorized,
@@ -60,12 +60,6 @@ COMPLETION_TO_DELIVERY = Histogram(
     "motcua_postal_completion_to_delivery_seconds", "From a dossier's completion to its result's delivery",
     buckets=(HOUR, 4 * HOUR, 12 * HOUR, DAY, 2 * DAY, 3 * DAY, 5 * DAY, 7 * DAY, 14 * DAY))
 
-
-class Clock(DependencyProvider):
-    """The time as the service sees it: `self.clock()`. Tests inject a frozen clock instead of waiting."""
-
-    def get_dependency(self, worker_ctx):
-        return utcnow
 
 
 class CarrierConnection(DependencyProvider):

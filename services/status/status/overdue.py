@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from motcua.calendar import local_date
 from motcua.config import env_float, env_int
-from motcua.db import UnitOfWork, utcnow
+from motcua.db import UnitOfWork
 from motcua.logs import dossier_context
 from motcua.national_codes import DossierState
 from status import repository
@@ -54,11 +54,11 @@ class SweepTimer(Timer):
 
 
 class OverdueSweep:
-    """Mixed into the status Service, which provides `self.db`."""
+    """Mixed into the status Service, which provides `self.db` and `self.clock`."""
 
     @SweepTimer.decorator
     def sweep_overdue(self) -> None:
-        now = utcnow()
+        now = self.clock()
         with self.db.unit_of_work() as uow:
             issued = _sweep(uow, now) if _claim_run(uow.session, now) else []
             uow.commit()

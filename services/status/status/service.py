@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from motcua.calendar import default_calendar, local_date
 from motcua.config import env_int
-from motcua.db import UnitOfWork, utcnow
-from motcua.dependencies import Database, WorkerContext
+from motcua.db import UnitOfWork
+from motcua.dependencies import Clock, Database, WorkerContext
 from motcua.errors import (
     Conflict, MotCuaError, NotFound, PayloadTooLarge, PermanentFailure, Unauthorized, ValidationFailed,
     marshmallow_fields,
@@ -149,6 +149,7 @@ class Service(OpsEndpoints, OverdueSweep, Reports):
     name = "status"
     db = Database(metadata)
     context = WorkerContext()
+    clock = Clock()
     results = ResultStore()
 
     @event_handler("intake", "dossier_submitted")
@@ -194,7 +195,7 @@ class Service(OpsEndpoints, OverdueSweep, Reports):
                 self._record(uow, dossier, changes)
             else:
                 changes = []
-                entry = dossier.record_supplement(supplement, citizen, utcnow(), key=event_id)
+                entry = dossier.record_supplement(supplement, citizen, self.clock(), key=event_id)
                 repository.update(uow.session, dossier, read_version)
                 repository.add_history(uow.session, dossier.code, entry)
             uow.commit()
@@ -291,7 +292,7 @@ class Service(OpsEndpoints, OverdueSweep, Reports):
         """The official's desk (DeskQuerySchema in, DeskPageSchema out): what their agency holds or has held."""
         who = self._authenticate(official)
         q = _load(DeskQuerySchema(), query, "desk query")
-        today = local_date(utcnow())
+        today = local_date(self.clock())
         with self.db.unit_of_work() as uow:
             rows, total = repository.desk_page(uow.session, None if who.city_admin else who.agency_code, q, today)
         return DeskPageSchema().dump({"items": [_desk_item(row, today) for row in rows], "page": q["page"],
@@ -309,7 +310,7 @@ class Service(OpsEndpoints, OverdueSweep, Reports):
             history = repository.history(uow.session, dossier.code)
             apologies = repository.apologies(uow.session, dossier.code)
             delivery = repository.find_delivery(uow.session, dossier.code)
-        now = utcnow()
+        now = self.clock()
         return DeskDossierDetailSchema().dump({
             **_desk_item(vars(dossier), local_date(now)), "history": history,
             "apologies": [{"template": APOLOGY_TEMPLATE, **apology} for apology in apologies],
@@ -401,14 +402,14 @@ class Service(OpsEndpoints, OverdueSweep, Reports):
                 # Another agency's command_id: its outcome is not this sender's to read.
                 outcome = departments.rejected(command_id, agency, data, Conflict(
                     "This command_id was already used.", {"command_id": ["Already used; choose another."]}),
-                    utcnow())
+                    self.clock())
             self._answer(uow, outcome)
             uow.commit()
         return True
 
     def _reject(self, command_id: str, agency: str, data: Mapping[str, Any], error: MotCuaError) -> None:
         """Answer a refused command alone (nothing changed) and keep the answer for its repeats."""
-        now = utcnow()
+        now = self.clock()
         outcome = departments.rejected(command_id, agency, data, error, now)
         with self.db.unit_of_work() as uow:
             repository.add_department_command(uow.session, outcome, now)
@@ -438,7 +439,7 @@ class Service(OpsEndpoints, OverdueSweep, Reports):
     def _authenticate(self, official: object) -> Official:
         """The official whose token the gateway verified, unless it expired or was revoked since."""
         claims = _load(OfficialSchema(), official, "official's claims", prefix="official")
-        if claims["expires_at"] <= utcnow():
+        if claims["expires_at"] <= self.clock():
             raise Unauthorized("The token has expired.")
         with self.db.unit_of_work() as uow:
             if repository.is_revoked(uow.session, claims["token_id"]):
@@ -469,7 +470,7 @@ class Service(OpsEndpoints, OverdueSweep, Reports):
             dossier = repository.get(uow.session, code)
             if admit is not None:
                 cmd = admit(uow.session, dossier)  # may refuse: nothing was written
-            read_version, now = dossier.version, utcnow()
+            read_version, now = dossier.version, self.clock()
             change = dossier.apply(cmd, now)
             repository.update(uow.session, dossier, read_version)
             outcome = _outcome(dossier)
