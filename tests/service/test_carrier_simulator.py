@@ -81,7 +81,7 @@ class Receiver:
 
 
 def signed_by_us(received: Received) -> bool:
-    return verify(SECRET.encode(), received.body, received.header, now=time.time())
+    return verify(SECRET.encode(), received.body, received.header, now=time.time()) is not None
 
 
 def order(kind: str, callback_url: str, **fields: object) -> dict:

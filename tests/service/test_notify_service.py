@@ -291,6 +291,11 @@ def test_a_signed_delivery_receipt_marks_the_sms_delivered_and_a_tampered_or_rep
     replayed = gateway.deliver_receipt(url, SECRET.encode(), sent["provider_message_id"], "delivered",
                                        timestamp=stamp)
     assert replayed.status_code == 401
+    # Respelled headers of an accepted receipt (a leading zero, a second `t`) are the same receipt again.
+    digest = sign(SECRET.encode(), genuine, stamp + 1).split(",")[1]
+    assert requests.post(url, data=genuine, headers={"X-Signature": f"t={stamp + 1},{digest}"}).status_code == 200
+    for respelled in (f"t=0{stamp + 1},{digest}", f"t=1,t={stamp + 1},{digest}", f"t={stamp + 1} , {digest}"):
+        assert requests.post(url, data=genuine, headers={"X-Signature": respelled}).status_code == 401
 
     monkeypatch.delenv("NOTIFY_SMS_CALLBACK_SECRET")
     assert requests.post(url, data=genuine, headers={"X-Signature": "t=1,v1=00"}).status_code == 503

@@ -403,6 +403,24 @@ def test_bad_stale_and_replayed_signatures_are_refused_and_change_nothing(postal
     assert len(rows(config["DATABASE_URL"], "carrier_event")) == 1
 
 
+def test_a_captured_callback_sent_again_under_a_respelled_header_is_still_a_replay(postal, config, web_config_port):
+    result = call(postal, "book_pickup", booking())
+    body = json.dumps({"event_id": "evt-failed-1", "waybill": result["waybill"], "event": "collection_failed",
+                       "occurred_at": datetime.now(timezone.utc).isoformat(), "reason": "Không có người ở nhà"}).encode()
+    stamp = int(time.time())
+    digest = sign(SECRET.encode(), body, stamp).split(",")[1]
+    url = f"http://127.0.0.1:{web_config_port}/callbacks/carrier"
+
+    def send(header):
+        return requests.post(url, data=body, timeout=10, headers={"X-Carrier-Signature": header}).status_code
+
+    assert send(f"t={stamp},{digest}") == 200
+    # A leading zero or a second `t` once slipped past the replay memory; spaces around the parts are harmless.
+    assert [send(h) for h in (f"t=0{stamp},{digest}", f"t=1,t={stamp},{digest}", f"t={stamp} , {digest}")] == [
+        401, 401, 401]
+    assert len(rows(config["DATABASE_URL"], "carrier_event")) == 1
+
+
 def test_a_callback_for_an_unknown_waybill_is_refused(postal, web_config_port):
     answer = post_callback(web_config_port, {"event_id": "evt-unknown-1", "waybill": "EE000000000VN",
                                              "event": "picked_up", "occurred_at": datetime.now(timezone.utc).isoformat()})

@@ -4,7 +4,7 @@ import threading
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from motcua.webhooks import sign, verify
+from motcua.webhooks import parse, sign, signed_content_key, verify
 from notify.providers.base import OutgoingMessage
 from notify.providers.sms_http import HttpSmsProvider
 from tests.fakes.sms_gateway import FakeSmsGateway
@@ -42,6 +42,24 @@ def test_malformed_headers_are_refused():
         assert not verify(SECRET, BODY, header, now=T)
 
 
+def test_a_timestamp_has_one_spelling_and_a_header_one_timestamp():
+    digest = sign(SECRET, BODY, T).split(",")[1]
+    for header in (f"t=0{T},{digest}", f"t=1,t={T},{digest}", f"t={T},t={T},{digest}", f"t=+{T},{digest}",
+                   f"t= {T},{digest}", f"t={T},{digest},x=1", f"t={T},{digest},", f"t={T},{digest.upper()}",
+                   f"t={T},v1", "t=" + "9" * 2000 + f",{digest}"):
+        assert parse(header) is None, header
+        assert not verify(SECRET, BODY, header, now=T), header
+
+
+def test_a_replay_is_recognised_by_what_was_verified_however_the_header_is_varied():
+    original = verify(SECRET, BODY, sign(SECRET, BODY, T), now=T)
+    other_digest = sign(b"old", BODY, T).split(",")[1]
+    for variant in (f" {sign(SECRET, BODY, T)} ", sign(SECRET, BODY, T) + "," + other_digest,
+                    other_digest + "," + sign(SECRET, BODY, T)):
+        again = verify(SECRET, BODY, variant, now=T)
+        assert again and signed_content_key(again, BODY) == signed_content_key(original, BODY)
+
+
 def test_any_of_several_v1_values_may_match_during_a_secret_rotation():
     header = sign(b"new", BODY, T) + "," + sign(SECRET, BODY, T).split(",")[1]
     assert verify(SECRET, BODY, header, now=T)
@@ -56,7 +74,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                ok = verify(SECRET, body, self.headers.get("X-Signature"), now=datetime.now(timezone.utc))
+                ok = verify(SECRET, body, self.headers.get("X-Signature"), now=datetime.now(timezone.utc)) is not None
                 received.append((json.loads(body), ok))
                 self.send_response(204 if ok else 401)
                 self.end_headers()

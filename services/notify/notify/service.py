@@ -236,7 +236,8 @@ class Service(OpsEndpoints):
         if not secret:
             raise ServiceUnavailable("Delivery receipts are not configured.")
         body, header, now = request.get_data(), request.headers.get("X-Signature"), self.clock()
-        if not webhooks.verify(secret.encode(), body, header, now, RECEIPT_TOLERANCE_SECONDS):
+        signature = webhooks.verify(secret.encode(), body, header, now, RECEIPT_TOLERANCE_SECONDS)
+        if signature is None:
             raise Unauthorized("Bad or stale signature.")
         try:
             receipt = json.loads(body)
@@ -244,7 +245,7 @@ class Service(OpsEndpoints):
         except (ValueError, KeyError, TypeError):
             raise MalformedInput("Not a delivery receipt.") from None
         with self.db.unit_of_work() as uow:
-            if not webhooks.remember_signature(uow.session, seen_signature, header, body, now,
+            if not webhooks.remember_signature(uow.session, seen_signature, signature, body, now,
                                                RECEIPT_TOLERANCE_SECONDS):
                 raise Unauthorized("This receipt was already received.")
             row = repository.find_by_provider_id(uow.session, message_id)

@@ -122,7 +122,8 @@ class Service(OpsEndpoints):
         if not secret:
             raise ServiceUnavailable("Carrier callbacks are not configured.")
         body, header, now = request.get_data(), request.headers.get("X-Carrier-Signature"), self.clock()
-        if not webhooks.verify(secret.encode(), body, header, now, CALLBACK_TOLERANCE_SECONDS):
+        signature = webhooks.verify(secret.encode(), body, header, now, CALLBACK_TOLERANCE_SECONDS)
+        if signature is None:
             CALLBACKS.labels("refused_signature").inc()
             raise Unauthorized("Bad or stale signature.")
         try:
@@ -135,7 +136,7 @@ class Service(OpsEndpoints):
             CALLBACKS.labels("malformed").inc()
             raise MalformedInput("Not a carrier callback.", marshmallow_fields(exc.messages)) from None
         with self.db.unit_of_work() as uow:
-            if not webhooks.remember_signature(uow.session, seen_signature, header, body, now,
+            if not webhooks.remember_signature(uow.session, seen_signature, signature, body, now,
                                                CALLBACK_TOLERANCE_SECONDS):
                 CALLBACKS.labels("replay").inc()
                 raise Unauthorized("This callback was already received.")
