@@ -66,6 +66,67 @@ def test_malformed_json_is_malformed_input(body):
     assert "body" in refused.value.fields
 
 
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+def nested(depth):
+    value = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("parse", [
+    lambda: inputs.submission(request(data=DEEP, content_type="application/json")),
+    lambda: inputs.submission(multipart({"submission": DEEP.decode()})),
+    lambda: inputs.pickup_booking(request(data=DEEP, content_type="application/json")),
+    lambda: inputs.submission(request(data=json.dumps({**SUBMISSION, "form": {"a": nested(inputs.MAX_JSON_DEPTH)}}),
+                                      content_type="application/json")),
+])
+def test_json_nested_too_deeply_is_malformed_input_naming_the_body_or_part(parse):
+    with pytest.raises(MalformedInput) as refused:
+        parse()
+    assert set(refused.value.fields) <= {"body", "submission"} and "nested" in refused.value.message
+
+
+def test_json_nested_as_deep_as_allowed_is_read():
+    value = nested(inputs.MAX_JSON_DEPTH)
+    assert inputs.parse_json(json.dumps(value), "body") == value
+    assert inputs.nesting_depth(value) == inputs.MAX_JSON_DEPTH
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"procedure_code": "1.001\x00193"}, "procedure_code"),
+    ({"applicant": {"full_name": "Nguy\u1ec5n\x1bVan"}}, "applicant.full_name"),
+    ({"form": {"ho_ten_tre": "B\u00ecnh\x7f"}}, "form.ho_ten_tre"),
+    ({"form": {"ho_ten_tre": "\ud800"}}, "form.ho_ten_tre"),
+    ({"attachments": [{"document_code": "to-khai", "filename": "a\x00.pdf", "content_base64": "eA=="}]},
+     "attachments.0.filename"),
+])
+def test_control_characters_in_any_text_are_422_naming_the_field(change, field):
+    with pytest.raises(ValidationFailed) as refused:
+        inputs.submission(request(data=json.dumps({**SUBMISSION, **change}), content_type="application/json"))
+    assert refused.value.fields[field] == ["Must not contain control characters."]
+
+
+def test_a_file_name_with_a_control_character_is_refused_from_multipart_too():
+    with pytest.raises(ValidationFailed) as refused:
+        inputs.submission(multipart({"submission": json.dumps(SUBMISSION),
+                                     "document.to-khai": (BytesIO(b"%PDF-1.4"), "a\x00.pdf")}))
+    assert any(field.endswith("filename") for field in refused.value.fields)
+
+
+def test_lines_and_tabs_stay_allowed_in_free_text():
+    loaded = inputs.submission(request(json={**SUBMISSION, "form": {"ghi_chu": "Dòng một\r\nDòng\thai"}}))
+    assert loaded["form"]["ghi_chu"] == "Dòng một\r\nDòng\thai"
+
+
+def test_a_search_with_a_nul_byte_is_422():
+    with pytest.raises(ValidationFailed) as refused:
+        inputs.search_query(MultiDict({"q": "khai\x00sinh"}))
+    assert "q" in refused.value.fields
+
+
 def test_json_that_breaks_the_contract_is_422_per_field():
     with pytest.raises(ValidationFailed) as refused:
         inputs.submission(request(json={**SUBMISSION, "channel": "fax", "extra": True}))
@@ -344,6 +405,16 @@ def test_a_json_booking_is_loaded_with_the_contract_and_dumped_for_the_rpc():
     ({"window": {"start": "2026-11-27T11:00:00+07:00", "end": "2026-11-27T08:00:00+07:00"}}, "window.end"),
     ({"quoted_fee_vnd": -1}, "quoted_fee_vnd"),
     ({"courier": "fast"}, "courier"),
+    # One address, never a list or a header: every notice once went to both of these.
+    ({"applicant": {"full_name": "Cúc", "phone": "0912345678", "email": "a@example.org, b@example.net"}},
+     "applicant.email"),
+    ({"applicant": {"full_name": "Cúc", "phone": "0912345678", "email": "a@example.org\r\nBcc: b@example.net"}},
+     "applicant.email"),
+    ({"applicant": {"full_name": "Cúc", "phone": "0912345678", "email": "a" * 250 + "@example.org"}},
+     "applicant.email"),
+    ({"applicant": {"full_name": "Cúc", "phone": "0112345678"}}, "applicant.phone"),  # the rule intake applies
+    ({"applicant": {"full_name": "C" * 201, "phone": "0912345678"}}, "applicant.full_name"),
+    ({"applicant": {"full_name": "", "phone": "0912345678"}}, "applicant.full_name"),
 ])
 def test_a_bad_booking_is_422_naming_the_field(change, field):
     with pytest.raises(ValidationFailed) as refused:

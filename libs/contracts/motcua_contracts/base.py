@@ -1,8 +1,40 @@
-from marshmallow import RAISE, Schema
+import re
+
+from marshmallow import RAISE, Schema, ValidationError, pre_load
+
+# C0 and C1 control characters but tab, line feed and carriage return (free text keeps its lines), and lone
+# surrogates (JSON can spell them; no database stores them): never text a citizen or a system means to send.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+CONTROL_CHARACTERS_MESSAGE = "Must not contain control characters."
+
+
+def control_character_errors(value: object) -> dict | list | None:
+    """marshmallow-shaped messages for every string (and every key) in `value` holding a control character."""
+    if isinstance(value, str):
+        return [CONTROL_CHARACTERS_MESSAGE] if CONTROL_CHARACTERS.search(value) else None
+    if isinstance(value, dict):
+        errors: dict = {}
+        for key, inner in value.items():
+            if isinstance(key, str) and CONTROL_CHARACTERS.search(key):
+                errors.setdefault("_schema", []).append("A field name must not contain control characters.")
+            elif (found := control_character_errors(inner)) is not None:
+                errors[key] = found
+        return errors or None
+    if isinstance(value, (list, tuple)):
+        errors = {index: found for index, inner in enumerate(value)
+                  if (found := control_character_errors(inner)) is not None}
+        return errors or None
+    return None
 
 
 class StrictSchema(Schema):
-    """Unknown fields are refused on input, never silently dropped."""
+    """Unknown fields are refused on input, never silently dropped; so is text with control characters."""
 
     class Meta:
         unknown = RAISE
+
+    @pre_load(pass_collection=True)
+    def refuse_control_characters(self, data, **kwargs):
+        if (errors := control_character_errors(data)) is not None:
+            raise ValidationError(errors if isinstance(errors, dict) else {"_schema": errors})
+        return data

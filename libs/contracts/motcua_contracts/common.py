@@ -1,4 +1,15 @@
-"""Value shapes shared by several messages."""
+"""Value shapes shared by several messages.
+
+Phone numbers: `^(?:0|\\+84)(?:2[0-9]{9}|[35789][0-9]{8})$`. Since the 2017-2018 renumbering a
+Vietnamese number after the trunk 0 (or +84) is either a landline, 2 + area code + subscriber,
+10 digits (Hai Phong 0225 xxx xxxx, Ha Noi 024 xxxx xxxx), or a mobile, 9 digits starting 3, 5,
+7, 8 or 9. The looser `^(0|\\+84)[1-9][0-9]{8,9}$` also accepts the retired 11-digit 01xx
+mobiles and numbers under 04/06/1x that belong to nobody, so an SMS would go nowhere. Spaces,
+dots, dashes and brackets people type are dropped before the check.
+"""
+import re
+from typing import Any
+
 from marshmallow import fields, validate
 
 from motcua_contracts.base import StrictSchema
@@ -32,7 +43,33 @@ class AttachmentRefSchema(StrictSchema):
     sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
 
 
+# `$`, not `\Z`, so that the documents (ECMA regex) say the same; separators, a final newline included,
+# are gone before the check.
+PHONE = r"^(?:0|\+84)(?:2[0-9]{9}|[35789][0-9]{8})$"
+MAX_EMAIL_LENGTH = 254  # RFC 5321's longest path, less its brackets
+
+
+class PhoneNumber(fields.String):
+    """A Vietnamese phone number, stored without the separators people type."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return re.sub(r"[\s.\-()]", "", super()._deserialize(value, attr, data, **kwargs))
+
+
+def phone_field(**kwargs: Any) -> PhoneNumber:
+    return PhoneNumber(validate=validate.Regexp(PHONE, error="Not a Vietnamese phone number."), **kwargs)
+
+
+def email_field(messages: dict | None = None, **kwargs: Any) -> fields.Email:
+    """One address (never a list, never a header): marshmallow's Email check, within SMTP's length."""
+    return fields.Email(validate=validate.Length(max=MAX_EMAIL_LENGTH, error="At most {max} characters."),
+                        error_messages={"invalid": "Not a valid e-mail address.", **(messages or {})}, **kwargs)
+
+
 class ApplicantSchema(StrictSchema):
-    full_name = fields.String(required=True)
-    phone = fields.String(load_default=None, allow_none=True)
-    email = fields.String(load_default=None, allow_none=True)
+    """Whom a dossier or a pickup is for, and how to reach them: the one set of contact rules."""
+
+    full_name = fields.String(required=True, validate=[validate.Length(min=1, error="This field is required."),
+                                                       validate.Length(max=200, error="At most {max} characters.")])
+    phone = phone_field(load_default=None, allow_none=True)
+    email = email_field(load_default=None, allow_none=True)

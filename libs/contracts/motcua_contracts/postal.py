@@ -11,9 +11,8 @@ whose postal operator speaks another API writes another adapter behind `postal.c
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from motcua_contracts.base import StrictSchema
-from motcua_contracts.common import AGENCY_CODE, DOSSIER_CODE, RETURN_METHODS, ApplicantSchema
+from motcua_contracts.common import AGENCY_CODE, DOSSIER_CODE, RETURN_METHODS, ApplicantSchema, phone_field
 
-PHONE = validate.Regexp(r"^\+?[0-9]{9,15}$", error="Not a phone number (9 to 15 digits).")
 PICKUP_STATES = ("booked", "collected", "handed_over", "registered", "collection_failed", "cancelled")
 DELIVERY_STATES = ("ordered", "picked_up", "out_for_delivery", "attempt_failed", "delivered", "returned_to_sender")
 # What a carrier's callback may report, for a pickup order and for a delivery order.
@@ -48,7 +47,7 @@ class TimeWindowSchema(StrictSchema):
 class PickupContactSchema(ApplicantSchema):
     """The applicant of a pickup: a phone is required, the carrier calls before it comes."""
 
-    phone = fields.String(required=True, validate=PHONE)
+    phone = phone_field(required=True)
 
 
 class BookPickupSchema(StrictSchema):

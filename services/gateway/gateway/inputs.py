@@ -31,6 +31,7 @@ COMMAND_PART = "command"
 RESULT_DOCUMENT_PART = "result_document"
 NOTE_PART = "note"
 REPORT_FORMATS = ("json", "csv")
+MAX_JSON_DEPTH = 32  # a submission nests about five levels; a hostile body nests 100,000
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{8,128}$")
 VIETNAM = timezone(timedelta(hours=7))  # the portal's times are Vietnam's; no daylight saving
 ADDRESS_PARTS = tuple(AddressSchema().fields)
@@ -180,11 +181,31 @@ def notification_preferences(request: Request) -> dict:
     return schema.dump(load(schema, data, "The preferences have invalid fields."))
 
 
+def nesting_depth(value: Any) -> int:
+    """How deeply objects and arrays nest in a parsed JSON value, counted without recursion."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            pending.extend((inner, depth + 1) for inner in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 def parse_json(raw: bytes | str, field: str) -> Any:
+    """The JSON value of a body or part, nested no deeper than MAX_JSON_DEPTH (what every later step, from
+    validation to the RPC's serialiser, may then walk recursively)."""
+    too_deep = MalformedInput("The request's JSON is nested too deeply.",
+                              {field: [f"Nested deeper than {MAX_JSON_DEPTH} levels."]})
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
+    except RecursionError:
+        raise too_deep from None
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError both
         raise MalformedInput("The request is not valid JSON.", {field: [str(exc)]}) from None
+    if nesting_depth(value) > MAX_JSON_DEPTH:
+        raise too_deep
+    return value
 
 
 def json_part(form: MultiDict, files: MultiDict, name: str, message: str) -> tuple[Any, MultiDict]:

@@ -3,41 +3,22 @@
 Messages are plain English: the gateway shows them next to the Vietnamese labels that come
 from the catalogue.
 
-Phone numbers: `^(?:0|\\+84)(?:2[0-9]{9}|[35789][0-9]{8})$`. Since the 2017-2018 renumbering a
-Vietnamese number after the trunk 0 (or +84) is either a landline, 2 + area code + subscriber,
-10 digits (Hai Phong 0225 xxx xxxx, Ha Noi 024 xxxx xxxx), or a mobile, 9 digits starting 3, 5,
-7, 8 or 9. The looser `^(0|\\+84)[1-9][0-9]{8,9}$` also accepts the retired 11-digit 01xx
-mobiles and numbers under 04/06/1x that belong to nobody, so an SMS would go nowhere. Spaces,
-dots, dashes and brackets people type are dropped before the check.
+Phone numbers and e-mail addresses follow the contract's one set of contact rules
+(`motcua_contracts.common`).
 """
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from motcua.errors import marshmallow_fields
+from motcua_contracts.common import ApplicantSchema, email_field, phone_field
 
-PHONE = r"^(?:0|\+84)(?:2[0-9]{9}|[35789][0-9]{8})\Z"
 CITIZEN_ID = r"^[0-9]{12}\Z"  # [0-9], not \d: \d also matches Arabic-Indic and other digits
+MAX_TEXT_LENGTH = 2000  # a text field the catalogue gives no length still has one
 REQUIRED = {"required": "This field is required.", "null": "This field is required."}
-
-
-class Phone(fields.String):
-    """A Vietnamese phone number, stored without the separators people type."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        return re.sub(r"[\s.\-()]", "", super()._deserialize(value, attr, data, **kwargs))
-
-
-def phone_field(**kwargs: Any) -> Phone:
-    return Phone(validate=validate.Regexp(PHONE, error="Not a Vietnamese phone number."), **kwargs)
-
-
-def email_field(messages: dict | None = None, **kwargs: Any) -> fields.Email:
-    return fields.Email(error_messages={"invalid": "Not a valid e-mail address.", **(messages or {})}, **kwargs)
 
 
 class _Strict(Schema):
@@ -56,8 +37,8 @@ def _field(spec: dict) -> fields.Field:
     messages = REQUIRED if required else {}
     non_empty = [validate.Length(min=1, error="This field is required.")] if required else []
     if kind == "text":
-        longest = spec.get("max_length")
-        limit = [validate.Length(max=longest, error="At most {max} characters.")] if longest else []
+        longest = spec.get("max_length") or MAX_TEXT_LENGTH
+        limit = [validate.Length(max=longest, error="At most {max} characters.")]
         return fields.String(validate=non_empty + limit, error_messages=messages, **options)
     if kind == "number":
         within = validate.Range(_bound(spec.get("min")), _bound(spec.get("max")))
@@ -95,19 +76,12 @@ def load_form(form_fields: list[dict], form: dict) -> tuple[dict, dict[str, list
         return {}, marshmallow_fields({"form": exc.messages})
 
 
-class _ApplicantSchema(_Strict):
-    full_name = fields.String(required=True, validate=[validate.Length(min=1, error="This field is required."),
-                                                       validate.Length(max=200, error="At most {max} characters.")])
-    phone = phone_field(load_default=None, allow_none=True)
-    email = email_field(load_default=None, allow_none=True)
-
-
 def load_applicant(applicant: dict) -> tuple[dict, dict[str, list[str]]]:
     """(the applicant with a normalised phone, problems keyed "applicant.<name>").
 
     The contract only says these are strings; notify will text and mail them, so check them here.
     """
-    schema = _ApplicantSchema()
+    schema = ApplicantSchema()
     try:
         return schema.dump(schema.load(applicant)), {}
     except ValidationError as exc:
