@@ -18,9 +18,13 @@ def test_every_service_answers_health_readiness_and_metrics(stack):
         if service in PROGRAMS:
             continue  # not a service: the carrier simulator
         for path in ("/healthz", "/readyz"):
-            assert requests.get(stack.url(service, path), timeout=5).status_code == 200, (service, path)
+            answer = requests.get(stack.url(service, path), timeout=5)
+            assert answer.status_code == 200, (service, path)
+            assert answer.headers["X-Content-Type-Options"] == "nosniff", (service, path)
         metrics = requests.get(stack.url(service, "/metrics"), timeout=5)
         assert "motcua_entrypoint_calls_total" in metrics.text, service
+    for path in ("/api/v1/procedures", "/api/v1/procedures/0.000000", "/api/v1/dossiers/x"):  # answers and errors
+        assert requests.get(stack.url("gateway", path), timeout=5).headers["X-Content-Type-Options"] == "nosniff"
 
 
 def test_search_ignores_diacritics_and_case(api):

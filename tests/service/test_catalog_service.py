@@ -152,6 +152,16 @@ def test_get_procedure_serves_only_the_version_in_force(catalog):
         assert list(missing.value.fields) == ["procedure_code"]
 
 
+def test_a_callers_mistake_is_a_warning_in_the_log_not_an_error_with_a_traceback(catalog, caplog):
+    with pytest.raises(NotFound):
+        call(catalog, "get_procedure", "9.999999")
+    with pytest.raises(ValidationFailed):
+        call(catalog, "search_procedures", {"page": 0})
+    containers = [r for r in caplog.records if r.name == "nameko.containers" and "error handling worker" in r.message]
+    assert len(containers) == 2
+    assert all(r.levelname == "WARNING" for r in containers)  # whose traceback motcua.logs leaves out
+
+
 def test_get_procedure_version_serves_any_status(catalog):
     draft = call(catalog, "get_procedure_version", "1.004837", 1)
     assert ProcedureVersionSchema().load(draft)["status"] == "draft"

@@ -15,6 +15,15 @@ from motcua.errors import MotCuaError, marshmallow_fields
 log = logging.getLogger(__name__)
 
 
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff"}  # a browser takes our JSON, CSV and metrics as sent
+
+
+def with_security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
 def json_response(body, status: int = 200, headers: dict | None = None) -> Response:
     return Response(
         json.dumps(body, ensure_ascii=False, default=str),
@@ -45,6 +54,9 @@ class JsonHttpHandler(HttpRequestHandler):
         # A refusal the client can act on is a warning in the log, not an error with a traceback.
         kwargs.setdefault("expected_exceptions", MotCuaError)
         super().__init__(method, url, **kwargs)
+
+    def handle_request(self, request):
+        return with_security_headers(super().handle_request(request))
 
     def response_from_exception(self, exc):
         return error_response(exc)

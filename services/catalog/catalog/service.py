@@ -6,12 +6,12 @@ outbox relay publishes the `procedure_published` events the import recorded.
 from __future__ import annotations
 
 from marshmallow import ValidationError
-from nameko.rpc import rpc
 from nameko.timer import timer
 from prometheus_client import Counter, Gauge
 
 from motcua.dependencies import Clock, Database, WorkerContext
 from motcua.errors import NotFound, ValidationFailed, marshmallow_fields
+from motcua.rpc import rpc
 from motcua.web import OpsEndpoints
 from motcua_contracts.catalog import AgencySchema, FieldOfWorkSchema, ProcedurePageSchema, ProcedureSearchSchema
 

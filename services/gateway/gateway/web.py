@@ -13,7 +13,7 @@ from werkzeug.wrappers import Request, Response
 from motcua.config import env
 from motcua.db import new_correlation_id
 from motcua.errors import PayloadTooLarge
-from motcua.web import JsonHttpHandler
+from motcua.web import JsonHttpHandler, with_security_headers
 
 from gateway.rendering import error_page
 
@@ -72,7 +72,7 @@ class GatewayHttp(JsonHttpHandler):
         except Exception as exc:  # noqa: BLE001 - every failure becomes an answer in the one shape
             response = self.response_from_exception(exc)
         response.headers[CORRELATION_HEADER] = correlation_id
-        return response
+        return with_security_headers(response)
 
     def response_from_exception(self, exc: Exception) -> Response:
         if isinstance(exc, RequestEntityTooLarge):  # Werkzeug's, reading a body or form past the limits

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from marshmallow import ValidationError
 from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 from prometheus_client import Counter
 from sqlalchemy.exc import IntegrityError
 
@@ -22,6 +22,7 @@ from motcua.errors import (
     Conflict, MotCuaError, NotFound, PermanentFailure, ServiceUnavailable, ValidationFailed, marshmallow_fields,
 )
 from motcua.logs import dossier_context
+from motcua.rpc import rpc
 from motcua.tracking import key_matches, new_tracking_key, request_hash, sha256_hex
 from motcua.messaging import event_handler
 from motcua.storage import AttachmentStore, attachment_store

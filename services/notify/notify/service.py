@@ -16,16 +16,16 @@ from datetime import datetime
 from typing import Any
 
 from marshmallow import ValidationError
-from nameko.rpc import rpc
 from nameko.timer import Timer
 
 from motcua.config import env, env_float
 from motcua.dependencies import Clock, Database, WorkerContext
 from motcua.errors import (
-    MalformedInput, MotCuaError, NotFound, PermanentFailure, ServiceUnavailable, Unauthorized, ValidationFailed,
+    MalformedInput, NotFound, PermanentFailure, ServiceUnavailable, Unauthorized, ValidationFailed,
     marshmallow_fields,
 )
 from motcua.logs import dossier_context
+from motcua.rpc import rpc
 from motcua.tracking import key_matches
 from motcua.messaging import event_handler
 from motcua.web import OpsEndpoints, http, json_response
@@ -257,7 +257,7 @@ class Service(OpsEndpoints):
             NOTIFICATIONS.labels(row["channel"], row["template_id"], status).inc()
         return json_response({"status": "ok"})
 
-    @rpc(expected_exceptions=MotCuaError)
+    @rpc
     def notification_log(self, dossier_code: str) -> list[dict]:
         """What was sent for a dossier, when, on which channel, with which outcome (NotificationLogEntrySchema)."""
         if not isinstance(dossier_code, str):
@@ -266,7 +266,7 @@ class Service(OpsEndpoints):
             rows = repository.log_for(uow.session, dossier_code)
         return NotificationLogEntrySchema(many=True).dump(rows)
 
-    @rpc(expected_exceptions=MotCuaError)
+    @rpc
     def set_preferences(self, dossier_code: str, tracking_key: str, prefs: dict) -> dict:
         """The citizen changes how they hear about the dossier (NotificationPreferencesSchema in and out)."""
         try:

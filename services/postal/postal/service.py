@@ -13,7 +13,7 @@ import eventlet
 from marshmallow import ValidationError
 from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 from prometheus_client import Counter, Histogram
 from sqlalchemy.exc import IntegrityError
 
@@ -27,6 +27,7 @@ from motcua.errors import (
     ValidationFailed, marshmallow_fields,
 )
 from motcua.logs import dossier_context
+from motcua.rpc import rpc
 from motcua.tracking import key_matches, request_hash, sha256_hex
 from motcua.messaging import event_handler
 from motcua.web import OpsEndpoints, http, json_response
@@ -80,7 +81,7 @@ class Service(OpsEndpoints):
     carrier = CarrierConnection()
     clock = Clock()
 
-    @rpc(expected_exceptions=MotCuaError)
+    @rpc
     def quote_pickup(self, procedure_code: str, province: str) -> dict:
         """PickupQuoteSchema dump: the pickup fee to an address in `province`, and the agency's fees when stated."""
         if not isinstance(province, str) or not province.strip():
@@ -89,7 +90,7 @@ class Service(OpsEndpoints):
         pickup.require_postal(version)
         return PickupQuoteSchema().dump(quote(version, province, Tariff.from_env()))
 
-    @rpc(expected_exceptions=MotCuaError)
+    @rpc
     def book_pickup(self, booking: dict, idempotency_key: str | None = None) -> dict:
         """BookPickupSchema in, BookPickupResultSchema out (the tracking key shown this once).
 
@@ -101,7 +102,7 @@ class Service(OpsEndpoints):
             BOOKING_REFUSALS.labels(exc.code).inc()
             raise
 
-    @rpc(expected_exceptions=MotCuaError)
+    @rpc
     def get_pickup(self, pickup_id: str, tracking_key: str) -> dict:
         """PickupViewSchema dump; an unknown id and a wrong key are the same NotFound."""
         try:

@@ -11,13 +11,13 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from marshmallow import ValidationError
-from nameko.rpc import rpc
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
 from motcua.calendar import TIMEZONE
-from motcua.errors import Forbidden, MotCuaError, ValidationFailed, marshmallow_fields
+from motcua.errors import Forbidden, ValidationFailed, marshmallow_fields
+from motcua.rpc import rpc
 from motcua_contracts.reports import NationalSyncRecordSchema, OnTimeReportSchema, ReportQuerySchema
 from status.domain.kpi import OPEN_STATES, Bucket, on_time_rows
 from status.domain.national import national_record
@@ -53,7 +53,7 @@ class Reports:
     """Mixed into the status Service, which provides `self.db` and `self._authenticate` (the desk's
     check of the official's claims: shape, expiry, revocation)."""
 
-    @rpc(expected_exceptions=MotCuaError)
+    @rpc
     def report_on_time(self, official: dict, query: dict) -> dict:
         self._require_city_admin(official)
         q = _load_query(query)
@@ -62,7 +62,7 @@ class Reports:
         rows = on_time_rows(buckets, q["date_from"], q["date_to"])
         return OnTimeReportSchema().dump({**q, "rows": rows})
 
-    @rpc(expected_exceptions=MotCuaError)
+    @rpc
     def export_national(self, official: dict, query: dict) -> list:
         """Dossiers received, completed or returned in the period, in the national portal's fields."""
         self._require_city_admin(official)

@@ -12,7 +12,6 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 from prometheus_client import Counter
 from sqlalchemy.orm import Session
 
@@ -25,6 +24,7 @@ from motcua.errors import (
     marshmallow_fields,
 )
 from motcua.logs import dossier_context
+from motcua.rpc import rpc
 from motcua.tracking import request_hash
 from motcua.messaging import command_handler, event_handler
 from motcua.national_codes import NATIONAL_STATUS_CODE, DossierState
@@ -259,7 +259,7 @@ class Service(OpsEndpoints, OverdueSweep, Reports):
             uow.commit()
         self._count(dossier, changes)
 
-    @rpc(expected_exceptions=MotCuaError)  # a refusal is the caller's problem: a warning, not an error
+    @rpc
     def get_public_view(self, dossier_code: str, tracking_key: str) -> dict:
         """The citizen's view. An unknown code and a wrong key get the same answer: existence is not revealed."""
         with dossier_context(str(dossier_code)), self.db.unit_of_work() as uow:
@@ -277,7 +277,7 @@ class Service(OpsEndpoints, OverdueSweep, Reports):
             "history": history, "return_method": dossier.return_method, "delivery": _delivery_summary(delivery),
         })
 
-    @rpc(expected_exceptions=MotCuaError)
+    @rpc
     def apply_action(self, dossier_code: str, command: dict) -> dict:
         """Apply a command; a repeated idempotency key returns the first outcome and changes nothing."""
         if not isinstance(dossier_code, str):
@@ -287,7 +287,7 @@ class Service(OpsEndpoints, OverdueSweep, Reports):
                          "missing_items": tuple(loaded["missing_items"] or ())})
         return self._execute(dossier_code, cmd, fingerprint(dossier_code, loaded))
 
-    @rpc(expected_exceptions=MotCuaError)
+    @rpc
     def desk_list(self, official: dict, query: dict) -> dict:
         """The official's desk (DeskQuerySchema in, DeskPageSchema out): what their agency holds or has held."""
         who = self._authenticate(official)
@@ -298,7 +298,7 @@ class Service(OpsEndpoints, OverdueSweep, Reports):
         return DeskPageSchema().dump({"items": [_desk_item(row, today) for row in rows], "page": q["page"],
                                       "per_page": q["per_page"], "total": total})
 
-    @rpc(expected_exceptions=MotCuaError)
+    @rpc
     def desk_get(self, official: dict, dossier_code: str) -> dict:
         """One dossier with its whole history (DeskDossierDetailSchema); NotFound if the official may not see it."""
         who = self._authenticate(official)
@@ -318,7 +318,7 @@ class Service(OpsEndpoints, OverdueSweep, Reports):
             "delivery": _delivery_summary(delivery),
         })
 
-    @rpc(expected_exceptions=MotCuaError)
+    @rpc
     def desk_action(self, official: dict, dossier_code: str, command: dict, idempotency_key: str) -> dict:
         """An official's action (DeskActionSchema in, ActionOutcomeSchema out), idempotent by its key."""
         who = self._authenticate(official)
@@ -424,7 +424,7 @@ class Service(OpsEndpoints, OverdueSweep, Reports):
         uow.record_message(WORK_EXCHANGE, work_routing_key(outcome["agency_code"], COMMAND_OUTCOME), COMMAND_OUTCOME,
                            outcome, dossier_code=outcome["dossier_code"])
 
-    @rpc(expected_exceptions=MotCuaError)
+    @rpc
     def revoke_token(self, token_id: str, expires_at: str) -> dict:
         """Refuse an official's token from now on (TokenRevokedSchema); revoking twice is harmless."""
         data = _load(TokenRevokedSchema(), {"token_id": token_id, "expires_at": expires_at}, "revocation")
