@@ -4,6 +4,7 @@ with the contract schemas and raise the real `motcua.errors`, as the real servic
 import base64
 import hashlib
 import json
+import socket
 import time
 
 import eventlet
@@ -448,3 +449,32 @@ def test_ops_endpoints(gateway, web_session):
     assert web_session.get("/healthz").json() == {"status": "ok"}
     assert web_session.get("/readyz").json() == {"status": "ready"}
     assert "motcua_entrypoint_calls_total" in web_session.get("/metrics").text
+
+
+@pytest.mark.parametrize("method, path, allow", [
+    ("OPTIONS", "/api/v1/procedures", "GET, HEAD"),
+    ("DELETE", "/api/v1/procedures/1.001193", "GET, HEAD"),
+    ("GET", "/api/v1/dossiers", "POST"),
+    ("POST", "/healthz", "GET, HEAD"),
+    ("PUT", "/metrics", "GET, HEAD"),
+])
+def test_a_method_a_route_does_not_take_is_405_in_the_one_shape_with_the_routes_own_methods(
+        gateway, web_session, method, path, allow):
+    answer = web_session.request(method, path)
+    assert_error(answer, 405, "method_not_allowed")
+    assert answer.headers["Allow"] == allow
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_what_no_route_takes_is_a_json_404_under_the_api_and_the_portals_page_elsewhere(gateway, web_session):
+    assert_error(web_session.post("/api/v1/nothing-here"), 404, "not_found")
+    page = web_session.get("/khong-co-trang-nay")
+    assert page.status_code == 404 and page.headers["Content-Type"].startswith("text/html")
+
+
+def test_a_connection_that_sends_nothing_more_is_closed_after_the_read_timeout(start, web_config_port, monkeypatch):
+    monkeypatch.setenv("HTTP_SOCKET_TIMEOUT_SECONDS", "0.5")
+    start(fakes=())
+    with socket.create_connection(("127.0.0.1", web_config_port), timeout=10) as idle:
+        idle.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # and then nothing: a slow client's headers
+        assert idle.recv(1024) == b""  # the server hung up; a hold-forever server would make recv time out

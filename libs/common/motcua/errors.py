@@ -63,6 +63,11 @@ class Forbidden(MotCuaError):
     code = "forbidden"
 
 
+class MethodNotAllowed(MotCuaError):
+    http_status = 405
+    code = "method_not_allowed"
+
+
 class PayloadTooLarge(MotCuaError):
     http_status = 413
     code = "payload_too_large"

@@ -6,11 +6,16 @@ import logging
 
 from marshmallow import ValidationError
 from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import HttpOnlyProtocol, WebServer, WsgiApp
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import HTTPException
-from werkzeug.wrappers import Response
+from werkzeug.exceptions import MethodNotAllowed as RouteMethodNotAllowed
+from werkzeug.exceptions import NotFound as NoRoute
+from werkzeug.routing import Map
+from werkzeug.wrappers import Request, Response
 
-from motcua.errors import MotCuaError, marshmallow_fields
+from motcua.config import env_float
+from motcua.errors import MethodNotAllowed, MotCuaError, NotFound, marshmallow_fields
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +52,61 @@ def error_response(exc: Exception) -> Response:
     return json_response(body, 500)
 
 
-class JsonHttpHandler(HttpRequestHandler):
-    """nameko's HTTP entrypoint, answering every exception in the one error shape."""
+class ServiceWsgiApp(WsgiApp):
+    """Routes requests like nameko's, but what no route takes is answered in the one error shape: a 405
+    with the methods the path really has in `Allow`, or a 404, unless a fallback route (the portal's
+    own not-found page) takes the path. Fallbacks never widen what a real route allows."""
 
-    def __init__(self, method, url, **kwargs):
+    def __init__(self, server: "ServiceWebServer"):
+        self.server = server
+        self.url_map, self.fallback_map = Map(), Map()
+        for provider in server._providers:
+            rule = provider.get_url_rule()
+            rule.endpoint = provider
+            (self.fallback_map if getattr(provider, "fallback", False) else self.url_map).add(rule)
+
+    def __call__(self, environ, start_response):
+        request = Request(environ, shallow=True)
+        try:
+            provider, values = self.url_map.bind_to_environ(environ).match()
+        except RouteMethodNotAllowed as exc:
+            response = error_response(MethodNotAllowed(f"This route does not take {request.method}."))
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods or ()))
+            return with_security_headers(response)(environ, start_response)
+        except NoRoute:
+            try:
+                provider, values = self.fallback_map.bind_to_environ(environ).match()
+            except HTTPException:
+                response = with_security_headers(error_response(NotFound("There is no such route.")))
+                return response(environ, start_response)
+        request.path_values = values
+        return provider.handle_request(request)(environ, start_response)
+
+
+class ServiceWebServer(WebServer):
+    """nameko's web server with a read timeout on every connection, so that clients that send slowly or
+    hold a connection idle cannot pin the server's green threads, and the one error shape for what no
+    route takes."""
+
+    def get_wsgi_app(self):
+        return ServiceWsgiApp(self)
+
+    def get_wsgi_server(self, sock, wsgi_app, protocol=HttpOnlyProtocol, debug=False):
+        server = super().get_wsgi_server(sock, wsgi_app, protocol, debug)
+        server.socket_timeout = env_float("HTTP_SOCKET_TIMEOUT_SECONDS", 30.0)
+        return server
+
+
+class JsonHttpHandler(HttpRequestHandler):
+    """nameko's HTTP entrypoint, answering every exception in the one error shape. `fallback=True` marks a
+    route that only takes what no other route does (a catch-all not-found page)."""
+
+    server = ServiceWebServer()
+
+    def __init__(self, method, url, fallback: bool = False, **kwargs):
         # A refusal the client can act on is a warning in the log, not an error with a traceback.
         kwargs.setdefault("expected_exceptions", MotCuaError)
+        self.fallback = fallback
         super().__init__(method, url, **kwargs)
 
     def handle_request(self, request):

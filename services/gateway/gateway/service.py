@@ -157,7 +157,7 @@ class Service(OpsEndpoints):
     def openapi(self, request: Request) -> Response:
         return json_response(openapi_document())
 
-    @api("GET,POST,PUT,PATCH,DELETE", "/api/<path:rest>")
+    @api("GET,POST,PUT,PATCH,DELETE", "/api/<path:rest>", fallback=True)
     def api_not_found(self, request: Request, rest: str) -> Response:
         raise NotFound("There is no such API route.")  # in the one error shape, not Werkzeug's HTML
 
@@ -232,7 +232,7 @@ class Service(OpsEndpoints):
     def receipt_page(self, request: Request, code: str) -> Response:
         return render("receipt.html", headers=NO_STORE, r=self._receipt(request, code))
 
-    @page("GET,POST", "/<path:rest>")
+    @page("GET,POST", "/<path:rest>", fallback=True)
     def page_not_found(self, request: Request, rest: str) -> Response:
         raise NotFound("Trang này không tồn tại.")
 

@@ -109,8 +109,8 @@ def buffer_chunked_body(environ: dict, limit: int) -> None:
     environ.update({"wsgi.input": BytesIO(body), "CONTENT_LENGTH": str(len(body))})
 
 
-def api(method: str, url: str):
-    return GatewayHttp.decorator(method, url)
+def api(method: str, url: str, fallback: bool = False):
+    return GatewayHttp.decorator(method, url, fallback=fallback)
 
 
 def desk(method: str, url: str):
@@ -118,5 +118,5 @@ def desk(method: str, url: str):
     return GatewayHttp.decorator(method, url, bearer=True)
 
 
-def page(method: str, url: str):
-    return GatewayHttp.decorator(method, url, html=True)
+def page(method: str, url: str, fallback: bool = False):
+    return GatewayHttp.decorator(method, url, html=True, fallback=fallback)
