@@ -6,10 +6,11 @@ import pytest
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
-from motcua.errors import Conflict, NotFound, ValidationFailed
+from motcua.errors import Conflict, MalformedInput, NotFound, ValidationFailed
 from motcua.web import error_response
 from motcua_contracts.catalog import TimeLimitSchema
 
+from gateway import inputs
 from gateway.openapi import openapi_document
 from gateway.service import Service
 from gateway.web import GatewayHttp
@@ -140,3 +141,16 @@ def test_pickups_are_documented_from_the_postal_contract():
     delivery = schemas["PublicDossierView"]["properties"]["delivery"]["anyOf"]
     assert {"$ref": "#/components/schemas/DeliverySummary"} in delivery
     assert "waybill" in schemas["DeliverySummary"]["required"]
+
+
+@pytest.mark.parametrize("key", ["retry-0001", "a" * 128, "a" * 129, "short", "with space-1", "khóa-thử-1",
+                                 "tab\there-1", "~!{}[]-_.:1"])
+def test_the_documented_idempotency_key_is_the_one_the_gateway_enforces(key):
+    [pattern] = {p["schema"]["pattern"] for path in openapi_document()["paths"].values()
+                 for operation in path.values() for p in operation.get("parameters", ())
+                 if p["name"] == "Idempotency-Key"}
+    try:
+        accepted = inputs.idempotency_key(key) == key
+    except MalformedInput:
+        accepted = False
+    assert accepted == (re.search(pattern, key) is not None)

@@ -32,7 +32,9 @@ RESULT_DOCUMENT_PART = "result_document"
 NOTE_PART = "note"
 REPORT_FORMATS = ("json", "csv")
 MAX_JSON_DEPTH = 32  # a submission nests about five levels; a hostile body nests 100,000
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{8,128}$")
+# Visible ASCII, 8 to 128 characters: what the check below and the OpenAPI document both say.
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]{8,128}$"
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 VIETNAM = timezone(timedelta(hours=7))  # the portal's times are Vietnam's; no daylight saving
 ADDRESS_PARTS = tuple(AddressSchema().fields)
 
@@ -59,7 +61,7 @@ def search_query(args: MultiDict) -> dict:
 
 def idempotency_key(key: str | None) -> str | None:
     """The Idempotency-Key header (or the portal form's hidden field), when given."""
-    if key is not None and not _IDEMPOTENCY_KEY.match(key):
+    if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
         raise MalformedInput("The Idempotency-Key header is invalid.",
                              {"Idempotency-Key": ["Must be 8 to 128 visible ASCII characters."]})
     return key

@@ -21,7 +21,7 @@ from motcua_contracts.reports import NationalSyncRecordSchema, OnTimeReportSchem
 from motcua_contracts.status import ActionOutcomeSchema, PublicDossierViewSchema
 
 from gateway.inputs import (
-    COMMAND_PART, DOCUMENT_PART, NOTE_PART, REPORT_FORMATS, RESULT_DOCUMENT_PART, SUBMISSION_PART,
+    COMMAND_PART, DOCUMENT_PART, IDEMPOTENCY_KEY_PATTERN, NOTE_PART, REPORT_FORMATS, RESULT_DOCUMENT_PART, SUBMISSION_PART,
     PickupQuoteQuerySchema,
 )
 
@@ -106,7 +106,7 @@ def _errors(*names: str) -> dict:
 
 def idempotency_header(required: bool) -> dict:
     return {"in": "header", "name": "Idempotency-Key", "required": required,
-            "schema": {"type": "string", "minLength": 8, "maxLength": 128}, "description": "Makes retries safe."}
+            "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN}, "description": "Makes retries safe."}
 
 
 def _pickup_paths(spec: APISpec, lookup_errors: dict) -> None:
