@@ -54,7 +54,7 @@ def test_poison_in_every_queue_is_parked_and_every_service_keeps_consuming(stack
     for service in stack.ports:
         if service not in PROGRAMS:
             assert requests.get(stack.url(service, "/readyz"), timeout=5).status_code == 200, service
-            metrics = requests.get(stack.url(service, "/metrics"), timeout=5).text
+            metrics = requests.get(stack.metrics_url(service), timeout=5).text
             if service in services:
                 assert f'motcua_dead_letters{{queue="{service}.dead-letters"}}' in metrics, service
 

@@ -21,8 +21,9 @@ def test_every_service_answers_health_readiness_and_metrics(stack):
             answer = requests.get(stack.url(service, path), timeout=5)
             assert answer.status_code == 200, (service, path)
             assert answer.headers["X-Content-Type-Options"] == "nosniff", (service, path)
-        metrics = requests.get(stack.url(service, "/metrics"), timeout=5)
+        metrics = requests.get(stack.metrics_url(service), timeout=5)
         assert "motcua_entrypoint_calls_total" in metrics.text, service
+    assert requests.get(stack.url("gateway", "/metrics"), timeout=5).status_code == 404  # not on the public port
     for path in ("/api/v1/procedures", "/api/v1/procedures/0.000000", "/api/v1/dossiers/x"):  # answers and errors
         assert requests.get(stack.url("gateway", path), timeout=5).headers["X-Content-Type-Options"] == "nosniff"
 

@@ -3,7 +3,14 @@ import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import replace_dependencies
 
+from motcua.stack import free_port
 from tests.support import STATUS_NOW, PinnedClock
+
+
+@pytest.fixture
+def metrics_config():
+    """Where a gateway under test serves its metrics (motcua.web.MetricsPort): a free port."""
+    return {"METRICS_ADDRESS": f"127.0.0.1:{free_port()}"}
 
 
 @pytest.fixture

@@ -144,7 +144,7 @@ class FakeNotify:
 
 
 @pytest.fixture
-def start(container_factory, rabbit_config, web_config, monkeypatch):
+def start(container_factory, rabbit_config, web_config, metrics_config, monkeypatch):
     """The fakes, then the gateway; keys only from what the test passes, never the environment."""
     seen.clear()
     revoked.clear()
@@ -155,7 +155,7 @@ def start(container_factory, rabbit_config, web_config, monkeypatch):
         for fake in (FakeStatus, FakeIntake, FakeNotify):
             container_factory(fake, rabbit_config).start()
         settings = {"RPC_TIMEOUT_SECONDS": 5, "GATEWAY_MAX_BODY_MB": 1, "LOOKUP_RATE_PER_MINUTE": 1000, **settings}
-        container_factory(Service, {**rabbit_config, **web_config, **settings}).start()
+        container_factory(Service, {**rabbit_config, **web_config, **metrics_config, **settings}).start()
 
     return start_all
 

@@ -115,7 +115,7 @@ class FakePostal:
 
 
 @pytest.fixture
-def start(container_factory, rabbit_config, web_config):
+def start(container_factory, rabbit_config, web_config, metrics_config):
     seen.clear()
     FakePostal.first_results = {}
 
@@ -123,7 +123,7 @@ def start(container_factory, rabbit_config, web_config):
         for fake in fakes:
             container_factory(fake, rabbit_config).start()
         settings = {"RPC_TIMEOUT_SECONDS": 5, "LOOKUP_RATE_PER_MINUTE": 1000, **settings}
-        container_factory(Service, {**rabbit_config, **web_config, **settings}).start()
+        container_factory(Service, {**rabbit_config, **web_config, **metrics_config, **settings}).start()
 
     return start_all
 

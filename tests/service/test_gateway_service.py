@@ -9,6 +9,7 @@ import time
 
 import eventlet
 import pytest
+import requests
 from nameko.rpc import rpc
 
 from motcua.dependencies import WorkerContext
@@ -167,7 +168,7 @@ class SlowCatalog:
 
 
 @pytest.fixture
-def start(container_factory, rabbit_config, web_config):
+def start(container_factory, rabbit_config, web_config, metrics_config):
     """Start the fakes, then the gateway with the given settings on web_config's free port."""
     seen.clear()
     FakeIntake.first_results = {}
@@ -176,7 +177,7 @@ def start(container_factory, rabbit_config, web_config):
         for fake in fakes:
             container_factory(fake, rabbit_config).start()
         settings = {"RPC_TIMEOUT_SECONDS": 5, "GATEWAY_MAX_BODY_MB": 1, "LOOKUP_RATE_PER_MINUTE": 1000, **settings}
-        container_factory(Service, {**rabbit_config, **web_config, **settings}).start()
+        container_factory(Service, {**rabbit_config, **web_config, **metrics_config, **settings}).start()
 
     return start_all
 
@@ -445,10 +446,13 @@ def test_a_service_that_is_not_running_is_503(start, web_session):
     assert_error(web_session.get("/api/v1/procedures/1.001193"), 503, "service_unavailable")
 
 
-def test_ops_endpoints(gateway, web_session):
+def test_ops_endpoints_and_the_metrics_on_their_own_port_only(gateway, web_session, metrics_config):
     assert web_session.get("/healthz").json() == {"status": "ok"}
     assert web_session.get("/readyz").json() == {"status": "ready"}
-    assert "motcua_entrypoint_calls_total" in web_session.get("/metrics").text
+    metrics = requests.get(f"http://{metrics_config['METRICS_ADDRESS']}/metrics", timeout=5)
+    assert "motcua_entrypoint_calls_total" in metrics.text
+    assert metrics.headers["Content-Type"].startswith("text/plain")
+    assert web_session.get("/metrics").status_code == 404  # the public port serves no metrics
 
 
 @pytest.mark.parametrize("method, path, allow", [
@@ -456,7 +460,7 @@ def test_ops_endpoints(gateway, web_session):
     ("DELETE", "/api/v1/procedures/1.001193", "GET, HEAD"),
     ("GET", "/api/v1/dossiers", "POST"),
     ("POST", "/healthz", "GET, HEAD"),
-    ("PUT", "/metrics", "GET, HEAD"),
+    ("PUT", "/readyz", "GET, HEAD"),
 ])
 def test_a_method_a_route_does_not_take_is_405_in_the_one_shape_with_the_routes_own_methods(
         gateway, web_session, method, path, allow):

@@ -53,8 +53,12 @@ def test_infrastructure_is_there_with_the_plugins_and_health_checks(compose):
     targets = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())["scrape_configs"][0]
     scraped = set(targets["static_configs"][0]["targets"])
     for name in APP_SERVICES:
-        port = compose["services"][name]["environment"][f"{name.upper()}_HTTP_PORT"]
+        environment = compose["services"][name]["environment"]
+        port = environment.get(f"{name.upper()}_METRICS_PORT") or environment[f"{name.upper()}_HTTP_PORT"]
         assert f"{name}:{port}" in scraped
+    gateway = compose["services"]["gateway"]  # its HTTP port is published; its metrics port is not
+    assert f"gateway:{gateway['environment']['GATEWAY_HTTP_PORT']}" not in scraped
+    assert [p for p in gateway["ports"] if p.split(":")[-1] == gateway["environment"]["GATEWAY_METRICS_PORT"]] == []
 
 
 def test_passwords_come_from_the_environment(compose):

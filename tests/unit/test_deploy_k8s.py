@@ -99,10 +99,14 @@ def test_the_operators_custom_resources_are_present():
     created = {initdb["database"]} | {sql.split()[2] for sql in initdb["postInitSQL"]
                                       if sql.upper().startswith("CREATE DATABASE")}
     assert created == set(WITH_DATABASE)
-    (monitor,) = of_kind(docs, "ServiceMonitor").values()
-    [selector] = monitor["spec"]["selector"]["matchExpressions"]
-    assert selector["key"] == "app.kubernetes.io/name" and set(selector["values"]) == set(PORTS)
-    assert monitor["spec"]["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "30s"}]
+    monitors = of_kind(docs, "ServiceMonitor")
+    [selector] = monitors["motcua"]["spec"]["selector"]["matchExpressions"]
+    assert selector["key"] == "app.kubernetes.io/name" and set(selector["values"]) == set(PORTS) - {"gateway"}
+    assert monitors["motcua"]["spec"]["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "30s"}]
+    # The gateway's http port is public (the Ingress): its metrics are scraped on a port of their own.
+    gateway = monitors["motcua-gateway"]["spec"]
+    assert gateway["selector"]["matchLabels"] == {"app.kubernetes.io/name": "gateway"}
+    assert gateway["endpoints"] == [{"port": "metrics", "path": "/metrics", "interval": "30s"}]
 
 
 @pytest.mark.parametrize("path", KUSTOMIZATIONS)
@@ -116,8 +120,9 @@ def test_each_service_runs_safely_with_probes_scaling_and_its_port(path, name):
     assert container["image"].split("/")[-1].startswith(f"{name}:")
     assert "replicas" not in deployment["spec"], "the HPA owns the replica count"
 
-    [port] = container["ports"]
+    port, *metrics = container["ports"]
     assert port == {"name": "http", "containerPort": PORTS[name], "protocol": "TCP"}
+    assert metrics == ([{"name": "metrics", "containerPort": 8100, "protocol": "TCP"}] if name == "gateway" else [])
     env = {e["name"]: e for e in container["env"]}
     assert env["SERVICE"]["value"] == name
     assert env[f"{name.upper()}_HTTP_PORT"]["value"] == str(PORTS[name])
@@ -142,8 +147,9 @@ def test_each_service_runs_safely_with_probes_scaling_and_its_port(path, name):
 
     service = of_kind(docs, "Service")[name]["spec"]
     assert service["type"] == "ClusterIP" and service["selector"].items() <= labels.items()
-    [service_port] = service["ports"]
+    service_port, *metrics_port = service["ports"]
     assert service_port["name"] == "http"
+    assert [p["name"] for p in metrics_port] == (["metrics"] if name == "gateway" else [])
     assert service_port["targetPort"] in (port["containerPort"], port["name"])
     assert service_port["targetPort"] == port["containerPort"]
 

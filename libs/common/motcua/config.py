@@ -12,8 +12,16 @@ DEFAULT_PORTS = {"gateway": 8000, "catalog": 8001, "intake": 8002, "status": 800
                  "carrier_simulator": 8006}
 
 
+# Where a service whose HTTP port is public (the gateway) serves its metrics, as <SERVICE>_METRICS_PORT.
+DEFAULT_METRICS_PORT = 8100
+
+
 def http_port(service: str) -> int:
     return env_int(f"{service.upper()}_HTTP_PORT", DEFAULT_PORTS.get(service, 8080))
+
+
+def metrics_port(service: str) -> int:
+    return env_int(f"{service.upper()}_METRICS_PORT", DEFAULT_METRICS_PORT)
 
 
 def env(name: str, default: str | None = None) -> str | None:

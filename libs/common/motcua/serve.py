@@ -16,16 +16,17 @@ import importlib  # noqa: E402
 
 from nameko.cli.run import run  # noqa: E402
 
-from motcua.config import amqp_uri, database_url, env, env_int, http_port  # noqa: E402
+from motcua.config import amqp_uri, database_url, env, env_int, http_port, metrics_port  # noqa: E402
 from motcua.logs import configure_logging  # noqa: E402
 from motcua.messaging import RETRY_DELAYS_SECONDS  # noqa: E402
 
 
 def service_config(service: str) -> dict:
-    port = http_port(service)
+    host = env("HTTP_HOST", "0.0.0.0")
     return {
         "AMQP_URI": amqp_uri(),
-        "WEB_SERVER_ADDRESS": f"{env('HTTP_HOST', '0.0.0.0')}:{port}",
+        "WEB_SERVER_ADDRESS": f"{host}:{http_port(service)}",
+        "METRICS_ADDRESS": f"{host}:{metrics_port(service)}",  # used by a service with a MetricsPort
         "DATABASE_URL": database_url(service),
         "max_workers": env_int("MAX_WORKERS", 10),
         "parent_calls_tracked": 10,

@@ -86,6 +86,8 @@ class LocalStack:
         self.log_dir = log_dir
         self.processes: dict[str, subprocess.Popen] = {}
         self.env = {**os.environ, **self.carrier_settings(), **env}
+        # The gateway's metrics have a port of their own (motcua.web.MetricsPort): a free one, like the rest.
+        self.env.setdefault("GATEWAY_METRICS_PORT", str(free_port()))
 
     def carrier_settings(self) -> dict[str, str]:
         """Postal speaks to the simulator and the simulator calls postal back, with an API key and a
@@ -138,6 +140,12 @@ class LocalStack:
 
     def url(self, service: str, path: str = "") -> str:
         return f"http://127.0.0.1:{self.ports[service]}{path}"
+
+    def metrics_url(self, service: str) -> str:
+        """Where Prometheus scrapes a service: the gateway's metrics port, the others' HTTP port."""
+        if service == "gateway":
+            return f"http://127.0.0.1:{self.env['GATEWAY_METRICS_PORT']}/metrics"
+        return self.url(service, "/metrics")
 
     def wait_ready(self, service: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout

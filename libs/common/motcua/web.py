@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import partial
 
+import eventlet
+import eventlet.wsgi
 from marshmallow import ValidationError
+from nameko.extensions import DependencyProvider
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import HttpOnlyProtocol, WebServer, WsgiApp
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, make_wsgi_app
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed as RouteMethodNotAllowed
 from werkzeug.exceptions import NotFound as NoRoute
@@ -124,8 +128,8 @@ class JsonHttpHandler(HttpRequestHandler):
 http = JsonHttpHandler.decorator
 
 
-class OpsEndpoints:
-    """Mixed into every service class: liveness, readiness and Prometheus metrics.
+class HealthEndpoints:
+    """Mixed into every service class: liveness and readiness.
 
     Readiness checks the service's own database; a service with none overrides `ready`.
     """
@@ -145,6 +149,30 @@ class OpsEndpoints:
             return json_response({"status": "unavailable", "reason": str(exc)[:200]}, 503)
         return json_response({"status": "ready"})
 
+
+class OpsEndpoints(HealthEndpoints):
+    """Liveness, readiness and Prometheus metrics on the service's HTTP port, which only the cluster reaches."""
+
     @http("GET", "/metrics")
     def metrics(self, request):
         return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+
+
+class MetricsPort(DependencyProvider):
+    """Prometheus metrics on a port of their own (`METRICS_ADDRESS`, host:port), for a service whose HTTP
+    port faces the public (the gateway): Prometheus scrapes this one, and no Ingress or published port
+    leads to it."""
+
+    def start(self) -> None:
+        host, port = self.container.config["METRICS_ADDRESS"].rsplit(":", 1)
+        self.socket = eventlet.listen((host, int(port)))
+        self.server = self.container.spawn_managed_thread(partial(
+            eventlet.wsgi.server, self.socket, make_wsgi_app(), log=log, log_output=False,
+            socket_timeout=env_float("HTTP_SOCKET_TIMEOUT_SECONDS", 30.0)), identifier="metrics_port")
+
+    def stop(self) -> None:
+        self.server.kill()
+        self.socket.close()
+
+    def kill(self) -> None:
+        self.stop()

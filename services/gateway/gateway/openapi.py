@@ -326,6 +326,4 @@ def openapi_document() -> dict:
         "200": _json(status_body, "Alive.")}}})
     spec.path("/readyz", operations={"get": {"summary": "Readiness: the broker is reachable", "responses": {
         "200": _json(status_body, "Ready."), "503": _json(status_body, "Not ready.")}}})
-    spec.path("/metrics", operations={"get": {"summary": "Prometheus metrics", "responses": {
-        "200": {"description": "Prometheus text format.", "content": {"text/plain": {"schema": {"type": "string"}}}}}}})
     return spec.to_dict()

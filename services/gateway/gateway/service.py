@@ -15,7 +15,7 @@ from werkzeug.wrappers import Request, Response
 
 from motcua.dependencies import WorkerContext
 from motcua.errors import MalformedInput, NotFound
-from motcua.web import OpsEndpoints, json_response
+from motcua.web import HealthEndpoints, MetricsPort, json_response
 
 from gateway import inputs
 from gateway.auth import OfficialAuth
@@ -29,9 +29,10 @@ from gateway.web import NO_STORE, api, desk, page
 DESK_NOT_FOUND = "No dossier matches this code."
 
 
-class Service(OpsEndpoints):
+class Service(HealthEndpoints):
     name = "gateway"
     context = WorkerContext()
+    metrics_port = MetricsPort()  # not /metrics on the public port
     broker = BrokerProbe()
     lookups = LookupLimiter()
     officials = OfficialAuth()
