@@ -358,6 +358,11 @@ def test_report_query_and_the_export_period():
         inputs.report_query(MultiDict({"from": "2026-01-01", "to": "2026-01-31", "group_by": "city"}),
                             ("date_from", "date_to"))
     assert set(refused.value.fields) == {"group_by"}
+    for only in (None, ("date_from", "date_to")):  # the rule the OpenAPI document states on `to`
+        with pytest.raises(ValidationFailed) as refused:
+            inputs.report_query(MultiDict({"from": "2026-02-01", "to": "2026-01-31"}), only)
+        assert refused.value.fields == {"to": ["Before 'from'."]}
+    assert inputs.report_query(MultiDict({"from": "2026-02-01", "to": "2026-02-01"}))["to"] == "2026-02-01"
 
 
 @pytest.mark.parametrize("query, accept, expected", [

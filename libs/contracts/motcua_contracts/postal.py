@@ -34,7 +34,7 @@ class TimeWindowSchema(StrictSchema):
     """When the citizen will be at the address (aware datetimes; at most one day long)."""
 
     start = fields.AwareDateTime(required=True)
-    end = fields.AwareDateTime(required=True)
+    end = fields.AwareDateTime(required=True, metadata={"description": "After `start`, at most a day later."})
 
     @validates_schema
     def _ordered(self, data, **kwargs):

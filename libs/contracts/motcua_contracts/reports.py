@@ -1,5 +1,5 @@
 """Reports for city leaders: the on-time rate by the national rule, and the national export."""
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from motcua_contracts.base import StrictSchema
 
@@ -8,8 +8,13 @@ class ReportQuerySchema(StrictSchema):
     """A period of local (Asia/Ho_Chi_Minh) dates, both included."""
 
     date_from = fields.Date(required=True, data_key="from")
-    date_to = fields.Date(required=True, data_key="to")
+    date_to = fields.Date(required=True, data_key="to", metadata={"description": "On or after `from`."})
     group_by = fields.String(load_default="agency", validate=validate.OneOf(("agency", "procedure", "city")))
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        if data["date_to"] < data["date_from"]:
+            raise ValidationError("Before 'from'.", "to")
 
 
 class OnTimeRowSchema(StrictSchema):
