@@ -15,10 +15,10 @@ from kombu import Connection
 from motcua.db import make_engine
 
 
-# status's "now" in the service tests: Wednesday 25 November 2026, 10:00 in Hai Phong, an hour after their
-# dossiers were submitted. What the tests date is counted from here, never from the real clock, so the suite
-# gives the same answer on any day at any hour.
-STATUS_NOW = datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)
+# "Now" for the services under test (status, catalog): Wednesday 25 November 2026, 10:00 in Hai Phong, an hour
+# after the status tests' dossiers were submitted. What the tests date is counted from here, never from the
+# real clock, so the suite gives the same answer on any day at any hour.
+TEST_NOW = datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)
 
 
 class PinnedClock:

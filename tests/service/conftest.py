@@ -4,7 +4,7 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import replace_dependencies
 
 from motcua.stack import free_port
-from tests.support import STATUS_NOW, PinnedClock
+from tests.support import TEST_NOW, PinnedClock
 
 
 @pytest.fixture
@@ -15,13 +15,13 @@ def metrics_config():
 
 @pytest.fixture
 def status_clock():
-    return PinnedClock(STATUS_NOW)
+    return PinnedClock(TEST_NOW)
 
 
 @pytest.fixture
 def status(container_factory, config, status_clock):
     """The status service in a nameko container on the test module's broker vhost and database, its clock
-    pinned at STATUS_NOW."""
+    pinned at TEST_NOW."""
     from status.service import Service
 
     container = container_factory(Service, config)

@@ -5,14 +5,14 @@ import os
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import datetime, timezone
 
 import eventlet
 import pytest
 import requests
 import sqlalchemy as sa
 from kombu import Connection, Exchange, Queue
-from nameko.testing.services import entrypoint_hook
+from nameko.testing.services import entrypoint_hook, replace_dependencies
 from prometheus_client import REGISTRY
 from sqlalchemy.orm import Session
 
@@ -29,7 +29,7 @@ from catalog.cli import import_file
 from catalog.models import agency, metadata, procedure_version
 from catalog.service import PUBLISHED, Service
 from tests.conftest import truncate_all
-from tests.support import take_messages
+from tests.support import TEST_NOW, PinnedClock, take_messages
 
 BAD = SEED_PATH.parent / "bad_examples" / "several_errors.yaml"
 PUBLISHED_IN_SEED = 31
@@ -54,8 +54,15 @@ def config(rabbit_config, web_config, database, seeded):
 
 
 @pytest.fixture
-def catalog(container_factory, config):
+def clock():
+    return PinnedClock(TEST_NOW)
+
+
+@pytest.fixture
+def catalog(container_factory, config, clock):
+    """catalog with its clock pinned: which version is in force depends on the day."""
     container = container_factory(Service, config)
+    replace_dependencies(container, clock=clock)
     container.start()
     return container
 
@@ -227,7 +234,7 @@ def test_a_changed_definition_records_an_event_for_that_published_version_only(s
     with engine.connect() as conn:
         body = json.loads(conn.execute(sa.select(OUTBOX.c.body)
                                        .order_by(OUTBOX.c.seq.desc()).limit(1)).scalar_one())
-        rows, total = repository.search(Session(bind=conn), domain.today(), [], None, None, "4", 1, 20)
+        rows, total = repository.search(Session(bind=conn), domain.today(TEST_NOW), [], None, None, "4", 1, 20)
     engine.dispose()
     assert body["data"]["procedure"]["procedure_code"] == "1.001193"
     assert body["data"]["procedure"]["service_level"] == {"legacy": 4, "online": "mot_phan"}
@@ -282,15 +289,14 @@ def test_a_file_overlapping_an_imported_version_is_refused_and_imports_nothing(s
     assert counts(database) == before  # not even the new agency, written earlier in the same transaction
 
 
-def test_a_new_version_takes_over_on_its_date_and_the_old_one_stays_served(catalog, database, tmp_path,
-                                                                           monkeypatch):
+def test_a_new_version_takes_over_on_its_date_and_the_old_one_stays_served(catalog, database, tmp_path, clock):
     path = tmp_path / "v2.yaml"
     path.write_text(NEW_VERSION % CLOSED_VERSION_1, encoding="utf-8")
     summary = import_file(path, database)
     assert (summary.versions.updated, summary.versions.created, summary.events) == (1, 1, 2)
-    monkeypatch.setattr(domain, "today", lambda: date(2026, 9, 30))
+    clock.now = datetime(2026, 9, 30, 16, 59, tzinfo=timezone.utc)  # 23:59 on 30/9 in Hai Phong
     assert call(catalog, "get_procedure", "1.001193")["version"] == 1
-    monkeypatch.setattr(domain, "today", lambda: date(2026, 10, 1))
+    clock.now = datetime(2026, 9, 30, 17, 0, tzinfo=timezone.utc)  # midnight: 1/10 in Hai Phong
     current = call(catalog, "get_procedure", "1.001193")
     assert (current["version"], current["agency"]["code"]) == (2, "000.00.99.H24")
     assert call(catalog, "get_procedure_version", "1.001193", 1)["valid_to"] == "2026-10-01"
@@ -356,8 +362,8 @@ def test_import_and_search_work_on_sqlite(tmp_path):
     assert import_file(SEED_PATH, url).versions.unchanged == 41
     engine = make_engine(url)
     with Session(engine) as session:
-        rows, total = repository.search(session, domain.today(), domain.search_tokens("Đăng ký tạm trú"),
+        rows, total = repository.search(session, domain.today(TEST_NOW), domain.search_tokens("Đăng ký tạm trú"),
                                         COMMUNE, "cu-tru", None, 1, 20)
-        assert repository.count_in_force(session, domain.today()) == PUBLISHED_IN_SEED
+        assert repository.count_in_force(session, domain.today(TEST_NOW)) == PUBLISHED_IN_SEED
     engine.dispose()
     assert total == 1 and rows[0]["procedure_code"] == "1.004194"

@@ -17,7 +17,7 @@ from tests.conftest import truncate_all
 from tests.service.test_messaging import read_dead_letters
 from tests.service.test_status_desk import supplement_envelope
 from tests.service.test_status_service import dossier_row, history, publish_submitted, submitted_envelope
-from tests.support import STATUS_NOW, take_messages
+from tests.support import TEST_NOW, take_messages
 
 A, B = "000.00.00.H49", "000.00.12.H49"  # A receives the test dossiers (submitted_envelope's agency)
 
@@ -90,7 +90,7 @@ def submitted_online(status):
 
 def official(agency, *roles):
     return {"subject": f"can-bo@{agency}", "agency_code": agency, "roles": list(roles), "token_id": uuid.uuid4().hex,
-            "expires_at": (STATUS_NOW + timedelta(hours=1)).isoformat()}
+            "expires_at": (TEST_NOW + timedelta(hours=1)).isoformat()}
 
 
 def test_an_online_dossier_accepted_at_the_desk_puts_a_received_item_on_its_agencys_queue_only(status, rpc):
@@ -123,7 +123,7 @@ def test_a_departments_accept_supplement_request_transfer_and_completion_go_as_a
     with entrypoint_waiter(status, "on_supplement_submitted", timeout=10), \
             Connection(status.config["AMQP_URI"]) as conn:
         exchange = Exchange("intake.events", type="topic", durable=True)
-        conn.Producer().publish(supplement_envelope(code, STATUS_NOW), exchange=exchange,
+        conn.Producer().publish(supplement_envelope(code, TEST_NOW), exchange=exchange,
                                 routing_key="supplement_submitted", serializer="json", declare=[exchange])
     [(_, back)] = received(status, A, 1)
     assert (back["item_type"], back["state"], back["version"]) == ("supplement_received", "in_progress", 4)

@@ -26,7 +26,7 @@ from status import repository
 from status.domain import Actor, Command, register
 from status.models import apology, dossier, dossier_history, metadata
 from tests.conftest import truncate_all
-from tests.support import STATUS_NOW
+from tests.support import TEST_NOW
 from tests.unit.test_status_lifecycle import VN, submitted_data
 
 A, B, C = "000.00.00.H49", "000.00.12.H49", "000.00.13.H49"
@@ -58,11 +58,11 @@ def engine(database_url):
 def official(agency=A, *roles, token_id=None, expires_in=timedelta(hours=1)):
     return {"subject": f"can-bo-{'-'.join(roles)}@{agency}", "agency_code": agency, "roles": list(roles),
             "token_id": token_id or uuid.uuid4().hex,
-            "expires_at": (STATUS_NOW + expires_in).isoformat()}
+            "expires_at": (TEST_NOW + expires_in).isoformat()}
 
 
 def today():
-    return local_date(STATUS_NOW)
+    return local_date(TEST_NOW)
 
 
 def seed(engine, number, agency=A, holder=None, state="received", channel="counter", due=10, legal=None, **fields):
@@ -189,7 +189,7 @@ def test_the_detail_shows_the_whole_history_apologies_and_paused_days_to_those_w
                                                    "reason": "Chuyển Sở Tư pháp thẩm định"}, "transfer-0001")
     with engine.begin() as conn:
         conn.execute(apology.insert().values(
-            dossier_code=code, agency_code=B, issued_at=STATUS_NOW, reason="Quá hạn do thẩm định",
+            dossier_code=code, agency_code=B, issued_at=TEST_NOW, reason="Quá hạn do thẩm định",
             original_appointment_date=date(2026, 11, 30), new_appointment_date=date(2026, 12, 3)))
 
     detail = rpc.desk_get(receptionist, code)  # A held it before: may see it

@@ -15,7 +15,7 @@ from motcua.calendar import local_date
 from motcua.db import make_engine
 from motcua_contracts.desk import DeskQuerySchema
 from status.repository import desk_page, desk_query
-from tests.support import STATUS_NOW
+from tests.support import TEST_NOW
 
 DOSSIERS, AGENCIES = 100_000, 50
 AGENCY = "000.00.07.H49"
@@ -73,7 +73,7 @@ def config(rabbit_config, web_config, database_url):
 
 def official():
     return {"subject": "can-bo-1", "agency_code": AGENCY, "roles": ["handler"], "token_id": uuid.uuid4().hex,
-            "expires_at": (STATUS_NOW + timedelta(hours=1)).isoformat()}
+            "expires_at": (TEST_NOW + timedelta(hours=1)).isoformat()}
 
 
 def test_one_agencys_filtered_page_of_100000_dossiers_is_its_own_work_found_through_the_indexes(status, config):
@@ -90,7 +90,7 @@ def test_one_agencys_filtered_page_of_100000_dossiers_is_its_own_work_found_thro
         assert 800 < page["total"] == len(expected) < 1000
         assert [item["dossier_code"] for item in page["items"]] == [code for code, _ in expected[:50]]
         assert any(item["holder_agency_code"] != AGENCY for item in page["items"])  # held before, still seen
-        today = local_date(STATUS_NOW)
+        today = local_date(TEST_NOW)
         desk_page(session, AGENCY, DeskQuerySchema().load(QUERY), today)  # explained in the desk's transaction
         for query in (QUERY, {}):  # with the filters, and the agency's whole desk
             for statement in desk_query(AGENCY, DeskQuerySchema().load(query), today):

@@ -21,12 +21,12 @@ from status.overdue import SWEEP_LOCK
 from status.service import Service
 from tests.conftest import truncate_all
 from tests.service.test_status_reports import A, B, code, row
-from tests.support import STATUS_NOW, RunningClock, query_rows, take_messages
+from tests.support import TEST_NOW, RunningClock, query_rows, take_messages
 
 INTERVAL = 0.5
 QUEUE = "test-status-dossier-overdue"
-TODAY = local_date(STATUS_NOW)
-LONG_AGO = STATUS_NOW - timedelta(days=20)
+TODAY = local_date(TEST_NOW)
+LONG_AGO = TEST_NOW - timedelta(days=20)
 PAST = TODAY - timedelta(days=5)
 outbox = metadata.tables["outbox_message"]
 
@@ -45,7 +45,7 @@ SEED = [
     seed_row(5, A, "completed", PAST, completed_at=LONG_AGO + timedelta(days=18)),
     seed_row(6, A, "in_progress", PAST, appointment_date=TODAY + timedelta(days=2)),  # apologised already
 ]
-EARLIER_APOLOGY = {"dossier_code": code(A, 6), "agency_code": A, "issued_at": STATUS_NOW - timedelta(days=4),
+EARLIER_APOLOGY = {"dossier_code": code(A, 6), "agency_code": A, "issued_at": TEST_NOW - timedelta(days=4),
                    "original_appointment_date": PAST, "new_appointment_date": TODAY + timedelta(days=2),
                    "reason": "Quá hạn"}
 
@@ -97,10 +97,10 @@ def events(rabbit_config):
 
 def start_replicas(container_factory, rabbit_config, web_config, url, count):
     """`count` status containers on one database, each with its own HTTP port, sharing a clock that runs from
-    STATUS_NOW as a wall clock would."""
+    TEST_NOW as a wall clock would."""
     ports = [web_config, *({"WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}"} for _ in range(count - 1))]
     containers = [container_factory(Service, {**rabbit_config, **web, "DATABASE_URL": url}) for web in ports]
-    clock = RunningClock(STATUS_NOW)
+    clock = RunningClock(TEST_NOW)
     for container in containers:
         replace_dependencies(container, clock=clock)
         container.start()

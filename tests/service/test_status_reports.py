@@ -32,12 +32,12 @@ from motcua_contracts.reports import NationalSyncRecordSchema
 from status.models import clock_pause, dossier, revoked_token
 from status.service import Service
 from tests.conftest import truncate_all
-from tests.support import STATUS_NOW, PinnedClock
+from tests.support import TEST_NOW, PinnedClock
 
 VN, UTC = ZoneInfo("Asia/Ho_Chi_Minh"), timezone.utc
 A, B = "000.00.00.H49", "000.00.12.H49"
 ADMIN = {"subject": "admin-1", "agency_code": A, "roles": ["city_admin"], "token_id": "token-admin-1",
-         "expires_at": (STATUS_NOW + timedelta(hours=1)).isoformat()}
+         "expires_at": (TEST_NOW + timedelta(hours=1)).isoformat()}
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
 
 
@@ -114,7 +114,7 @@ def seeded(database_url):
 def rpc(container_factory, rabbit_config, web_config, database_url, seeded):
     config = {**rabbit_config, **web_config, "DATABASE_URL": database_url}
     container = container_factory(Service, config)
-    replace_dependencies(container, clock=PinnedClock(STATUS_NOW))
+    replace_dependencies(container, clock=PinnedClock(TEST_NOW))
     container.start()
     with ServiceRpcProxy("status", config, timeout=15) as proxy:
         yield proxy

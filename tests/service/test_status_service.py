@@ -15,7 +15,7 @@ from motcua.envelope import make_envelope
 from motcua.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
 from status.models import dossier, dossier_history, metadata
 from tests.conftest import truncate_all
-from tests.support import STATUS_NOW, query_rows, take_messages
+from tests.support import TEST_NOW, query_rows, take_messages
 
 AGENCY = "000.00.00.H49"
 TRACKING_KEY = "tk-7d1e6f0a9b3c2d45"
@@ -295,7 +295,7 @@ def test_delivery_events_build_the_summary_and_delivered_returns_the_dossier_as_
 def test_the_desk_shows_how_the_result_returns_and_where_its_delivery_is(status, rpc):
     code = completed_by_post(status, rpc)
     official = {"subject": "can-bo-1", "agency_code": AGENCY, "roles": ["receptionist"], "token_id": "t-1",
-                "expires_at": (STATUS_NOW + timedelta(hours=1)).isoformat()}
+                "expires_at": (TEST_NOW + timedelta(hours=1)).isoformat()}
     detail = rpc.desk_get(official, code)
     assert (detail["return_method"], detail["delivery"]) == ("postal", None)  # nothing ordered yet
     publish_delivery(status, delivery_envelope(code, "delivery_ordered", at(1)))
