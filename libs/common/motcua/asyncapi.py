@@ -22,7 +22,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 
-from motcua.schema_docs import decimal_as_string
+from motcua.schema_docs import decimal_as_string, text_without_control_characters
 from motcua_contracts import departments
 from motcua_contracts.envelope import EnvelopeSchema
 from motcua_contracts.events import DEPARTMENT_MESSAGES, EVENT_SCHEMAS, event_version
@@ -55,6 +55,7 @@ def _converter() -> APISpec:
     plugin = MarshmallowPlugin(schema_name_resolver=lambda s: None)
     spec = APISpec("Mot Cua bus", "1", "3.1.0", plugins=[plugin])
     plugin.converter.add_attribute_function(decimal_as_string)
+    plugin.converter.add_attribute_function(text_without_control_characters)
     return spec
 
 

@@ -4,7 +4,11 @@ from marshmallow import RAISE, Schema, ValidationError, pre_load
 
 # C0 and C1 control characters but tab, line feed and carriage return (free text keeps its lines), and lone
 # surrogates (JSON can spell them; no database stores them): never text a citizen or a system means to send.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# Written with \u escapes, which Python's and ECMAScript's regular expressions read alike: the documents
+# (OpenAPI, AsyncAPI) state TEXT_PATTERN on every string, the schemas enforce CONTROL_CHARACTERS.
+CONTROL_CHARACTER_RANGES = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"
+CONTROL_CHARACTERS = re.compile(f"[{CONTROL_CHARACTER_RANGES}\\ud800-\\udfff]")
+TEXT_PATTERN = f"^[^{CONTROL_CHARACTER_RANGES}]*$"
 CONTROL_CHARACTERS_MESSAGE = "Must not contain control characters."
 
 

@@ -8,7 +8,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
-from motcua.schema_docs import decimal_as_string
+from motcua.schema_docs import decimal_as_string, text_without_control_characters
 from motcua_contracts.catalog import ProcedurePageSchema, ProcedureSearchSchema, ProcedureVersionSchema
 from motcua_contracts.desk import DeskActionSchema, DeskDossierDetailSchema, DeskPageSchema, DeskQuerySchema
 from motcua_contracts.intake import (
@@ -219,6 +219,7 @@ def openapi_document() -> dict:
                              "every response carries one."},
     )
     plugin.converter.add_attribute_function(decimal_as_string)
+    plugin.converter.add_attribute_function(text_without_control_characters)
     spec.components.schema("Error", schema=ErrorSchema)
     for name, description in ERRORS.items():
         spec.components.response(name, {**_json("Error", description), **HEADERS.get(name, {})})
