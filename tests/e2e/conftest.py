@@ -75,9 +75,9 @@ def every_message_follows_the_contract(vhost):
     assert not problems, "messages off the AsyncAPI contract:\n" + "\n".join(sorted(set(problems))[:50])
 
 
-@pytest.fixture(scope="session")
-def stack(postgres_database, vhost, tmp_path_factory):
-    root = tmp_path_factory.mktemp("stack")
+@contextmanager
+def running_stack(postgres_database, vhost: str, root):
+    """Every service as its own process on `vhost` and fresh databases, the catalogue seeded; stopped after."""
     env = {f"{service.upper()}_DATABASE_URL": postgres_database(service) for service in WITH_DATABASE}
     env.update({
         "AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{quote(vhost, safe='')}",
@@ -93,6 +93,12 @@ def stack(postgres_database, vhost, tmp_path_factory):
     with LocalStack(env, ports, root / "log") as running:
         running.seed()
         running.start(START_ORDER)
+        yield running
+
+
+@pytest.fixture(scope="session")
+def stack(postgres_database, vhost, tmp_path_factory):
+    with running_stack(postgres_database, vhost, tmp_path_factory.mktemp("stack")) as running:
         yield running
 
 

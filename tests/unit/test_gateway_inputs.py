@@ -191,6 +191,15 @@ def test_bad_multipart_names_the_part(data, field):
     assert field in refused.value.fields
 
 
+@pytest.mark.parametrize("parse", [inputs.submission, inputs.supplement])
+def test_a_multipart_part_without_a_readable_name_is_malformed_input(parse):
+    body = (b'--X\r\nContent-Disposition: form-data; name="x\\"\r\n\r\nabc\r\n'
+            b'--X\r\nContent-Disposition: form-data; name="note"\r\n\r\n\r\n--X--\r\n')
+    with pytest.raises(MalformedInput) as refused:
+        parse(request(data=body, content_type="multipart/form-data; boundary=X"))
+    assert refused.value.fields == {"body": ["Every part needs a name."]}
+
+
 def test_malformed_submission_part_is_malformed_input():
     with pytest.raises(MalformedInput) as refused:
         inputs.submission(multipart({"submission": "{not json"}))

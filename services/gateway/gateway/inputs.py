@@ -143,12 +143,21 @@ def report_format(request: Request) -> str:
     return requested
 
 
+def form_parts(request: Request) -> tuple[MultiDict, MultiDict]:
+    """A form body's fields and files, every part named: Werkzeug keys a part whose Content-Disposition
+    names nothing (or nothing it can read) as None, which no later step expects."""
+    form, files = request.form, request.files
+    if None in form or None in files:
+        raise MalformedInput("A part of the form has no name.", {"body": ["Every part needs a name."]})
+    return form, files
+
+
 def body(request: Request, what: str, from_multipart: Callable[[MultiDict, MultiDict], dict]) -> Any:
     """A JSON body as is, or a multipart body through `from_multipart(form, files)`."""
     if request.mimetype == "application/json":
         return parse_json(request.get_data(cache=False), "body")
     if request.mimetype == "multipart/form-data":
-        return from_multipart(request.form, request.files)
+        return from_multipart(*form_parts(request))
     raise UnsupportedMediaType(
         f"Send the {what} as application/json or multipart/form-data.",
         {"Content-Type": [f"Unsupported: {request.mimetype or 'none'}."]},

@@ -176,8 +176,9 @@ class Service(HealthEndpoints):
 
     @page("POST", "/thu-tuc/<code>")
     def submit_from_portal(self, request: Request, code: str) -> Response:
-        submission = inputs.portal_submission(code, request.form, request.files)
-        result = self.intake.submit_dossier(submission, inputs.idempotency_key(request.form.get("idempotency_key")))
+        form, files = inputs.form_parts(request)
+        submission = inputs.portal_submission(code, form, files)
+        result = self.intake.submit_dossier(submission, inputs.idempotency_key(form.get("idempotency_key")))
         return render("submitted.html", 201, NO_STORE, result=result)
 
     @page("GET,POST", "/tra-cuu")
@@ -199,7 +200,7 @@ class Service(HealthEndpoints):
     def book_pickup_from_portal(self, request: Request) -> Response:
         """Two steps: the form from the procedure page gets the quote and a confirmation page;
         the confirmation (with the quoted fee and a fresh idempotency key) books."""
-        form = request.form
+        form, _ = inputs.form_parts(request)
         if "quoted_fee_vnd" not in form:
             booking = inputs.portal_booking(form, quoted=False)  # every field checked before the quote
             quote = self.postal.quote_pickup(booking["procedure_code"], booking["address"]["province"])
