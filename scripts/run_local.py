@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from motcua.config import http_port, var_dir
+from motcua.config import http_port, metrics_port, var_dir
 from motcua.stack import START_ORDER, LocalStack, amqp_reachable
 
 # The simulated post office moves every order one step this often, so a newcomer sees a pickup
@@ -67,7 +67,7 @@ def main() -> None:
         ensure_rabbitmq()
     root = var_dir()
     ports = {service: http_port(service) for service in START_ORDER}
-    env = {"MOTCUA_VAR_DIR": str(root),
+    env = {"MOTCUA_VAR_DIR": str(root), "GATEWAY_METRICS_PORT": str(metrics_port("gateway")),
            "CARRIER_SIMULATOR_STEP_SECONDS": os.environ.get("CARRIER_SIMULATOR_STEP_SECONDS", CARRIER_STEP_SECONDS)}
     if not os.environ.get("JWT_SECRET") and not os.environ.get("JWT_PUBLIC_KEY"):
         env["JWT_SECRET"] = local_signing_secret(root)
@@ -88,6 +88,8 @@ def main() -> None:
         stack.start(START_ORDER)
         print(f"\nMot Cua is running. Portal: http://localhost:{ports['gateway']}/  "
               f"API: http://localhost:{ports['gateway']}/api/v1/procedures  Ctrl-C stops everything.")
+        print(f"Prometheus metrics: {stack.metrics_url('gateway')} (the gateway's), "
+              f"http://localhost:<port>/metrics for the others.")
         if mail_sink is not None:
             print(f"E-mails to citizens are caught in {root / 'log' / 'mail.log'}.")
         print(f"The post office is simulated at {stack.url('carrier_simulator')}: it moves every pickup and delivery "

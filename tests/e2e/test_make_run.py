@@ -36,8 +36,9 @@ def book_pickup(base: str) -> dict:
 
 
 def test_the_local_run_starts_everything_serves_a_citizen_and_stops_on_ctrl_c(own_vhost, tmp_path):
-    ports = {service: free_port() for service in START_ORDER}
+    ports, metrics_port = {service: free_port() for service in START_ORDER}, free_port()
     env = dict(os.environ, MOTCUA_VAR_DIR=str(tmp_path / "var"), NOTIFY_SMTP_PORT=str(free_port()),
+               GATEWAY_METRICS_PORT=str(metrics_port),
                AMQP_URI=f"amqp://guest:guest@127.0.0.1:5672/{quote(own_vhost, safe='')}",
                CARRIER_SIMULATOR_STEP_SECONDS="1",  # the simulated post office on its schedule, quickly
                **{f"{service.upper()}_HTTP_PORT": str(port) for service, port in ports.items()})
@@ -54,6 +55,8 @@ def test_the_local_run_starts_everything_serves_a_citizen_and_stops_on_ctrl_c(ow
             except requests.ConnectionError:
                 time.sleep(0.5)
         assert requests.get(f"{base}/", timeout=10).status_code == 200
+        metrics = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10)
+        assert "motcua_entrypoint_calls_total" in metrics.text  # the gateway's, on their own port
         for service in ("postal", "carrier_simulator"):
             assert requests.get(f"http://127.0.0.1:{ports[service]}/healthz", timeout=10).status_code == 200, service
         pickup = book_pickup(base)
