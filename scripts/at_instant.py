@@ -22,8 +22,11 @@ VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 SHIM_SOURCE = Path(__file__).with_name("faketime") / "monotonic_sleep.c"
 
 
+LIBFAKETIME = "/usr/lib/*/faketime/libfaketime.so.1"  # Debian's faketime package, any architecture
+
+
 def libfaketime() -> str:
-    found = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1"))
+    found = sorted(glob.glob(LIBFAKETIME))
     if not found:
         sys.exit("libfaketime is not installed (apt-get install faketime)")
     return found[0]

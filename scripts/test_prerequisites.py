@@ -13,6 +13,8 @@ import sys
 import time
 import urllib.request
 
+from at_instant import LIBFAKETIME  # this folder's; where Debian puts the library
+
 AMQP = ("127.0.0.1", 5672)
 MANAGEMENT = "http://127.0.0.1:15672/api/overview"
 POSTGRES = ("127.0.0.1", 5432)
@@ -76,7 +78,7 @@ def ensure_postgres() -> None:
 
 
 def ensure_faketime() -> None:
-    if not glob.glob("/usr/lib/*/faketime/libfaketime.so.1"):
+    if not glob.glob(LIBFAKETIME):
         if not (shutil.which("apt-get") and os.geteuid() == 0):
             sys.exit("libfaketime is missing: apt-get install faketime")
         print("installing Debian's faketime ...")

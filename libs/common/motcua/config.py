@@ -24,6 +24,11 @@ def metrics_port(service: str) -> int:
     return env_int(f"{service.upper()}_METRICS_PORT", DEFAULT_METRICS_PORT)
 
 
+def http_socket_timeout() -> float:
+    """Seconds an HTTP connection may sit idle or send slowly before every server of a service closes it."""
+    return env_float("HTTP_SOCKET_TIMEOUT_SECONDS", 30.0)
+
+
 def env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return default if value in (None, "") else value

@@ -18,7 +18,7 @@ from werkzeug.exceptions import NotFound as NoRoute
 from werkzeug.routing import Map
 from werkzeug.wrappers import Request, Response
 
-from motcua.config import env_float
+from motcua.config import http_socket_timeout
 from motcua.errors import MethodNotAllowed, MotCuaError, NotFound, marshmallow_fields
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ class ServiceWebServer(WebServer):
 
     def get_wsgi_server(self, sock, wsgi_app, protocol=HttpOnlyProtocol, debug=False):
         server = super().get_wsgi_server(sock, wsgi_app, protocol, debug)
-        server.socket_timeout = env_float("HTTP_SOCKET_TIMEOUT_SECONDS", 30.0)
+        server.socket_timeout = http_socket_timeout()
         return server
 
 
@@ -168,7 +168,7 @@ class MetricsPort(DependencyProvider):
         self.socket = eventlet.listen((host, int(port)))
         self.server = self.container.spawn_managed_thread(partial(
             eventlet.wsgi.server, self.socket, make_wsgi_app(), log=log, log_output=False,
-            socket_timeout=env_float("HTTP_SOCKET_TIMEOUT_SECONDS", 30.0)), identifier="metrics_port")
+            socket_timeout=http_socket_timeout()), identifier="metrics_port")
 
     def stop(self) -> None:
         self.server.kill()
