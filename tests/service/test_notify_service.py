@@ -4,20 +4,16 @@ Then the postal channel: a pickup's notices are keyed by the pickup until the ha
 registered, then join its log; the result's journey by post is told step by step, once per event.
 
 Time is an injected clock: quiet hours and retry backoff are crossed by moving it, not by waiting."""
-import email
 import hashlib
 import json
-import socket
 import time
 import uuid
 from datetime import date, datetime, timedelta, timezone
-from email import policy
 
 import eventlet
 import pytest
 import requests
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 from kombu import Connection, Exchange, Queue
 from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import entrypoint_waiter, replace_dependencies
@@ -30,6 +26,7 @@ from notify.models import notification
 from notify.service import Service
 from tests.support import PinnedClock, take_messages
 from tests.conftest import truncate_all
+from tests.fakes.mailbox import Mailbox
 from tests.fakes.sms_gateway import FakeSmsGateway
 
 AGENCY = "000.00.00.H49"
@@ -40,23 +37,6 @@ DAYTIME = datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)  # 10:00 in Hai Phon
 NIGHT = datetime(2026, 11, 25, 15, 30, tzinfo=timezone.utc)  # 22:30 in Hai Phong
 
 
-class SmtpInbox:
-    """aiosmtpd handler keeping every message that arrived."""
-
-    def __init__(self):
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def database_url(postgres_database):
     return postgres_database("notify")
@@ -64,11 +44,8 @@ def database_url(postgres_database):
 
 @pytest.fixture
 def smtp():
-    inbox = SmtpInbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield inbox, controller.port
-    controller.stop()
+    with Mailbox() as mailbox:
+        yield mailbox, mailbox.port
 
 
 @pytest.fixture

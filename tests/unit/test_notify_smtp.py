@@ -76,11 +76,21 @@ def test_vietnamese_mail_arrives_with_plain_and_html_parts(smtp_server):
     received = email.message_from_bytes(raw, policy=policy.default)
     assert received["Subject"] == sent.subject == "[000.00.00.H49-261125-0007] Tiếp nhận hồ sơ và hẹn trả kết quả"
     assert received["From"] == SENDER and received["To"] == "an@example.vn"
-    assert received["Message-ID"] == result.provider_message_id
+    assert received["Message-ID"] == result.provider_message_id == "<n-1@motcua.test>"
     assert received["X-Notification-Reference"] == "ref-1"
     assert text(received.get_body(("plain",))) == sent.body
     assert received.get_body(("plain",)).get_content_charset() == "utf-8"
     assert text(received.get_body(("html",))) == sent.html.rstrip("\n") + "\n"
+
+
+def test_every_try_of_one_notification_is_the_same_message(smtp_server):
+    """A send repeated (the process died between the server's 250 and the commit) has the first one's Message-ID."""
+    controller, recorder = smtp_server
+    first, again = provider(controller).send(message()), provider(controller).send(message())
+    other = provider(controller).send(OutgoingMessage("n-9", "email", "an@example.vn", "S", "B"))
+    assert first.provider_message_id == again.provider_message_id != other.provider_message_id
+    received = [email.message_from_bytes(e.original_content, policy=policy.default) for e in recorder.envelopes]
+    assert [m["Message-ID"] for m in received] == ["<n-1@motcua.test>", "<n-1@motcua.test>", "<n-9@motcua.test>"]
 
 
 def test_plain_only_mail(smtp_server):

@@ -18,7 +18,9 @@ import traceback
 from functools import partial
 from datetime import datetime, timezone
 
+from amqp.exceptions import AMQPError
 from kombu import Exchange, Queue
+from kombu.exceptions import KombuError
 from marshmallow import ValidationError
 from nameko.amqp.publish import Publisher
 from nameko.constants import PERSISTENT
@@ -88,13 +90,30 @@ def queue_arguments() -> dict:
 
 
 class ReliableQueueConsumer(QueueConsumer):
-    """nameko's queue consumer, but a body that cannot be decoded is parked, not crash-looped."""
+    """nameko's queue consumer (events, commands and RPC share it), but an event or command whose body cannot be
+    decoded is parked, not crash-looped, and a broker gone under an acknowledgement does not end the service."""
 
     def get_consumers(self, consumer_cls, channel):
         consumers = super().get_consumers(consumer_cls, channel)
         for provider, consumer in self._consumers.items():
-            consumer.on_decode_error = partial(self._on_decode_error, provider)
+            if isinstance(provider, ReliableEventHandler):
+                consumer.on_decode_error = partial(self._on_decode_error, provider)
         return consumers
+
+    # nameko catches only amqp's ConnectionError around these; a socket the broker's restart reset raises OSError,
+    # which would end the worker's thread and with it the whole service. The message, unacknowledged, comes back
+    # after the reconnect, and the handlers' idempotency absorbs the repeat.
+    def ack_message(self, message):
+        try:
+            super().ack_message(message)
+        except OSError as exc:
+            log.warning("acknowledgement lost with the broker connection (%s); the message comes again", exc)
+
+    def requeue_message(self, message):
+        try:
+            super().requeue_message(message)
+        except OSError as exc:
+            log.warning("requeue lost with the broker connection (%s); the message comes again", exc)
 
     def _on_decode_error(self, provider, message, exc):
         provider._dead_letter(None, message, f"malformed message: {exc}")
@@ -161,10 +180,17 @@ class ReliableEventHandler(EventHandler):
             exc = exc_info[1]
             error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0)) + 1
-            if isinstance(exc, (PermanentFailure, ValidationError)) or attempt > len(self.retry_delays):
-                self._dead_letter(message.body, message, error, attempt)
-            else:
-                self._retry(message, attempt, error)
+            try:
+                if isinstance(exc, (PermanentFailure, ValidationError)) or attempt > len(self.retry_delays):
+                    self._dead_letter(message.body, message, error, attempt)
+                else:
+                    self._retry(message, attempt, error)
+            except (OSError, KombuError, AMQPError) as lost:
+                # Neither in a delay queue nor parked: handed back to the broker to be handled again.
+                log.warning("could not set the failed message aside (%s); it comes again", lost,
+                            extra={"queue": self.queue.name})
+                self.queue_consumer.requeue_message(message)
+                return result, exc_info
         # Acknowledged only now: the effect committed, or the message sits in a delay or dead-letter queue.
         self.queue_consumer.ack_message(message)
         return result, exc_info

@@ -129,14 +129,24 @@ class LocalStack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._run("-m", "motcua.topology", str(BROKER_DEFINITIONS))
         for service in services:
-            env = dict(self.env, **{f"{service.upper()}_HTTP_PORT": str(self.ports[service]), "HTTP_HOST": "127.0.0.1"})
-            args, _ = program(service)
-            log = open(self.log_dir / f"{service}.log", "ab")
+            self.spawn(service)
+            self.wait_ready(service, timeout)
+
+    def spawn(self, service: str) -> None:
+        """Start one service's process, without waiting for it to be ready."""
+        env = dict(self.env, **{f"{service.upper()}_HTTP_PORT": str(self.ports[service]), "HTTP_HOST": "127.0.0.1"})
+        args, _ = program(service)
+        with open(self.log_dir / f"{service}.log", "ab") as log:
             self.processes[service] = subprocess.Popen(
                 [sys.executable, *args], env=env, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C in a terminal reaches us, and we stop them in order
             )
-            self.wait_ready(service, timeout)
+
+    def kill(self, service: str) -> None:
+        """End a service as a crash or the kernel's OOM killer would (SIGKILL): no shutdown code runs."""
+        process = self.processes[service]
+        process.kill()
+        process.wait()
 
     def url(self, service: str, path: str = "") -> str:
         return f"http://127.0.0.1:{self.ports[service]}{path}"

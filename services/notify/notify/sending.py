@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
+import eventlet
+import sqlalchemy as sa
 from eventlet.greenpool import GreenPool
 from nameko.extensions import DependencyProvider
 from prometheus_client import Counter, Histogram
@@ -66,7 +68,7 @@ class Settings:
             quiet_start=time.fromisoformat(env("NOTIFY_QUIET_START", "21:00")),
             quiet_end=time.fromisoformat(env("NOTIFY_QUIET_END", "07:00")),
             ascii_sms=env_bool("NOTIFY_SMS_ASCII", False),
-            # Longer than any provider's timeout: a lease that ends mid-call would send twice.
+            # Longer than any provider's timeout and RECORD_RETRY_SECONDS: a lease that ends mid-send sends twice.
             lease=timedelta(seconds=env_float("NOTIFY_SEND_LEASE_SECONDS", 120.0)),
             concurrency=env_int("NOTIFY_SEND_CONCURRENCY", 10),
         )
@@ -98,6 +100,38 @@ def after_send(row: Mapping[str, Any], result: ProviderResult, now: datetime,
     if row["attempts"] >= s.max_attempts or retry_at > row["created_at"] + s.max_retry:
         return "failed", {"status": "failed", "last_error": error, "updated_at": now}
     return "retry", {"status": "queued", "not_before": retry_at, "last_error": error, "updated_at": now}
+
+
+# After a send the provider accepted, a database that is briefly away (a failover, a restart) is waited
+# for rather than left to the lease, whose end would send the message again. Shorter than any lease.
+RECORD_RETRY_SECONDS = (0.5, 1.0, 2.0, 4.0)
+
+
+def record_outcome(db, row: Mapping[str, Any], outcome: str, values: Mapping[str, Any],
+                   retry_seconds: tuple[float, ...] = RECORD_RETRY_SECONDS) -> bool:
+    """Keep what became of a send (and a failure's event); False if the row moved on while it was sent."""
+    for pause in retry_seconds:
+        try:
+            return _record_outcome(db, row, outcome, values)
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+            log.warning("notification %s: %s, but its database is unreachable (%s); recording again in %s s",
+                        row["id"], outcome, type(exc).__name__, pause)
+            eventlet.sleep(pause)
+    return _record_outcome(db, row, outcome, values)
+
+
+def _record_outcome(db, row: Mapping[str, Any], outcome: str, values: Mapping[str, Any]) -> bool:
+    with db.unit_of_work() as uow:
+        if not repository.finish(uow.session, row["id"], row["attempts"], values):
+            return False
+        if outcome == "failed":
+            uow.record_event("notification_failed", {
+                "notification_id": row["id"], "dossier_code": row["dossier_code"], "pickup_id": row["pickup_id"],
+                "channel": row["channel"], "template_id": row["template_id"], "attempts": row["attempts"],
+                "error": values["last_error"],
+            }, dossier_code=row["dossier_code"])
+        uow.commit()
+    return True
 
 
 class Outbound(DependencyProvider):
@@ -142,17 +176,9 @@ class Outbound(DependencyProvider):
         result = self.providers[row["channel"]].send(message)
         now = clock()
         outcome, values = after_send(row, result, now, self.settings)
-        with db.unit_of_work() as uow:
-            if not repository.finish(uow.session, row["id"], row["attempts"], values):
-                log.warning("notification %s moved on while it was being sent", row["id"])
-                return
-            if outcome == "failed":
-                uow.record_event("notification_failed", {
-                    "notification_id": row["id"], "dossier_code": row["dossier_code"], "pickup_id": row["pickup_id"],
-                    "channel": row["channel"], "template_id": row["template_id"], "attempts": row["attempts"],
-                    "error": values["last_error"],
-                }, dossier_code=row["dossier_code"])
-            uow.commit()
+        if not record_outcome(db, row, outcome, values):
+            log.warning("notification %s moved on while it was being sent", row["id"])
+            return
         NOTIFICATIONS.labels(row["channel"], row["template_id"], outcome).inc()
         if outcome == "sent":
             EVENT_TO_SEND.labels(row["channel"], row["template_id"]).observe(

@@ -1,7 +1,8 @@
 """E-mail over SMTP (smtplib): UTF-8 plain text with an optional HTML alternative."""
 import smtplib
 from email.message import EmailMessage
-from email.utils import make_msgid, parseaddr
+import socket
+from email.utils import parseaddr
 
 from motcua.config import env, env_bool, env_float, env_int
 from notify.providers.base import OutgoingMessage, ProviderResult
@@ -36,7 +37,10 @@ class SmtpEmailProvider:
         email["From"] = self.sender
         email["To"] = message.to
         email["Subject"] = message.subject or ""
-        email["Message-ID"] = make_msgid(domain=parseaddr(self.sender)[1].rpartition("@")[2] or None)
+        # The same for every try of one notification: a send repeated after a crash between the server's
+        # "250" and our commit (SMTP has no idempotency key) is one message to mail clients that de-duplicate.
+        domain = parseaddr(self.sender)[1].rpartition("@")[2] or socket.getfqdn()
+        email["Message-ID"] = f"<{message.notification_id}@{domain}>"
         email["X-Notification-Reference"] = message.reference
         email.set_content(message.body, charset="utf-8")
         if message.html:
