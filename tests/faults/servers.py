@@ -100,8 +100,14 @@ class PrivateRabbitMQ:
 
     def close(self) -> None:
         self.kill()
-        # The port mapper daemonised itself out of the node's process group.
-        subprocess.run(["epmd", "-port", str(self.epmd_port), "-kill"], env=self.env, capture_output=True)
+        # The port mapper daemonised itself out of the node's process group; it refuses to go ("living nodes
+        # in database") until it notices the killed node is gone.
+        for _ in range(20):
+            answer = subprocess.run(["epmd", "-port", str(self.epmd_port), "-kill"], env=self.env,
+                                    capture_output=True, text=True)
+            if "Killed" in answer.stdout or "Cannot connect" in answer.stderr:
+                break
+            time.sleep(0.25)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
