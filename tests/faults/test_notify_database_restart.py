@@ -26,6 +26,15 @@ class NotifyDatabase:
         return UnitOfWork(self.sessions, metadata, "notify", None)
 
 
+def claimed_email(db: NotifyDatabase) -> dict:
+    """An e-mail notification taken for sending, as the sender takes it just before calling the provider."""
+    with Session(db.engine) as session:
+        repository.add_notification(session, row(str(uuid.uuid4()), channel="email", to_address="an@example.org"))
+        [claimed] = repository.claim_due(session, "email", NOW, NOW + timedelta(minutes=2), 1)
+        session.commit()
+    return claimed
+
+
 @pytest.fixture
 def database():
     postgres = PrivatePostgres()
@@ -42,10 +51,7 @@ def database():
 
 def test_a_send_is_recorded_when_the_database_comes_back(database):
     postgres, db = database
-    with Session(db.engine) as session:
-        repository.add_notification(session, row(str(uuid.uuid4()), channel="email", to_address="an@example.org"))
-        [claimed] = repository.claim_due(session, "email", NOW, NOW + timedelta(minutes=2), 1)
-        session.commit()
+    claimed = claimed_email(db)
     postgres.kill()  # the provider has said 250; the database is gone before the outcome is kept
     recording = eventlet.spawn(record_outcome, db, claimed, "sent", {"status": "sent", "sent_at": NOW})
     eventlet.sleep(1.0)
@@ -60,10 +66,7 @@ def test_a_send_is_recorded_when_the_database_comes_back(database):
 
 def test_a_database_that_stays_away_ends_in_the_error_and_the_lease_takes_over(database):
     postgres, db = database
-    with Session(db.engine) as session:
-        repository.add_notification(session, row(str(uuid.uuid4()), channel="email", to_address="an@example.org"))
-        [claimed] = repository.claim_due(session, "email", NOW, NOW + timedelta(minutes=2), 1)
-        session.commit()
+    claimed = claimed_email(db)
     postgres.kill()
     with pytest.raises(sa.exc.OperationalError):
         record_outcome(db, claimed, "sent", {"status": "sent", "sent_at": NOW}, retry_seconds=(0.1, 0.1))
