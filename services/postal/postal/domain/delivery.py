@@ -9,18 +9,9 @@ import uuid
 from datetime import datetime
 
 from motcua.errors import ValidationFailed
-from motcua_contracts.postal import DELIVERY_CARRIER_EVENTS
+from motcua.shipments import DELIVERY
 from postal.domain.office import Office
-from postal.domain.states import Machine
 
-DELIVERY = Machine(
-    kind="delivery",
-    ranks={"ordered": 0, "picked_up": 1, "out_for_delivery": 2, "attempt_failed": 2, "delivered": 3,
-           "returned_to_sender": 3},
-    terminal=frozenset({"delivered", "returned_to_sender"}),
-    events={event: event for event in DELIVERY_CARRIER_EVENTS},
-    cycle=frozenset({"out_for_delivery", "attempt_failed"}),
-)
 EVENT_FOR_STATE = {"ordered": "delivery_ordered", "picked_up": "result_shipped",
                    "out_for_delivery": "delivery_out_for_delivery", "attempt_failed": "delivery_attempt_failed",
                    "delivered": "result_delivered", "returned_to_sender": "result_returned_to_sender"}

@@ -10,8 +10,8 @@ import uuid
 from datetime import datetime
 
 from motcua.errors import ValidationFailed
+from motcua.shipments import Machine
 from postal.domain.office import Office
-from postal.domain.states import Machine
 from postal.domain.tariff import Tariff
 
 PICKUP = Machine(

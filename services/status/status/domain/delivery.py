@@ -1,10 +1,8 @@
 """The delivery of a result by post as the citizen's view shows it (Decision 45/2016/QD-TTg).
 
 postal follows the carrier and announces each step (motcua_contracts.postal.DeliveryEventSchema);
-status keeps one summary per dossier. Carrier events may arrive late, twice or out of order, so
-the summary never moves backwards: a delivered or returned shipment stays so, and otherwise the
-step the carrier reported later wins (a second attempt after a failed one goes out again), the
-state's rank breaking a tie.
+status keeps one summary per dossier. Events may arrive late, twice or out of order: the summary
+moves by postal's own rule (motcua.shipments.DELIVERY), so both always show the same state.
 """
 from __future__ import annotations
 
@@ -14,10 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from motcua.calendar import TIMEZONE
-
-RANK = {state: rank for rank, state in enumerate(
-    ("ordered", "picked_up", "out_for_delivery", "attempt_failed", "delivered", "returned_to_sender"))}
-FINAL = frozenset({"delivered", "returned_to_sender"})
+from motcua.shipments import DELIVERY
 
 
 @dataclass(frozen=True)
@@ -29,9 +24,6 @@ class Delivery:
     attempts: int
     max_attempts: int
     updated_at: datetime  # when the carrier reported the state shown
-
-    def progress(self) -> tuple[bool, datetime, int]:
-        return self.state in FINAL, self.updated_at, RANK[self.state]
 
 
 def reported(event: Mapping[str, Any]) -> Delivery:
@@ -46,7 +38,7 @@ def follow(current: Delivery | None, event: Mapping[str, Any]) -> Delivery:
     if current is None:
         return news
     attempts = max(current.attempts, news.attempts)
-    if current.state in FINAL or news.progress() <= current.progress():
+    if not DELIVERY.moves(current.state, current.updated_at, news.state, news.updated_at):
         return replace(current, attempts=attempts)
     return replace(news, attempts=attempts)
 

@@ -1,6 +1,8 @@
-"""The one rule both shipments follow: carrier events may arrive in any order, a shipment never moves back.
+"""The one rule every shipment follows: carrier events may arrive in any order, a shipment never moves back.
 
-Each state has a rank. An event moves the shipment only to a higher rank, except inside a
+postal applies it to the carrier's callbacks (pickups and deliveries); status applies the same
+rule to postal's delivery events, which the bus may deliver late, twice or out of order, so
+the two always show the same state. Each state has a rank. An event moves the shipment only to a higher rank, except inside a
 cycle (out for delivery, attempt failed, out again), where the later occurrence wins. A
 terminal state never moves. An event that does not move the shipment is still recorded by
 the caller: the carrier said it, and an operator may need to see it.
@@ -11,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from motcua.errors import ValidationFailed
+from motcua_contracts.postal import DELIVERY_CARRIER_EVENTS
 
 
 @dataclass(frozen=True)
@@ -38,3 +41,14 @@ class Machine:
             return True
         in_cycle = current in self.cycle and new in self.cycle
         return in_cycle and (current_at is None or new_at >= current_at)
+
+
+# ordered -> picked_up -> out_for_delivery <-> attempt_failed -> delivered | returned_to_sender.
+DELIVERY = Machine(
+    kind="delivery",
+    ranks={"ordered": 0, "picked_up": 1, "out_for_delivery": 2, "attempt_failed": 2, "delivered": 3,
+           "returned_to_sender": 3},
+    terminal=frozenset({"delivered", "returned_to_sender"}),
+    events={event: event for event in DELIVERY_CARRIER_EVENTS},
+    cycle=frozenset({"out_for_delivery", "attempt_failed"}),
+)
