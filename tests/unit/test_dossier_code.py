@@ -143,3 +143,26 @@ def test_parse_never_raises_anything_but_value_error(text: str):
     except ValueError:
         return
     assert str(parsed) == text
+
+
+@pytest.mark.parametrize("code", [
+    "000.00.51.H24-261125-0007", "000.00.51.H24-261125-10000", "000.00.51.H24-261125-00007",
+    "000.00.51.H24-261125-007", "000.00.51.H24-261125-0007\n", "00.00.51.H24-261125-0007", "000.00.51.H24-2611250-0007",
+])
+def test_the_contracts_accept_exactly_the_codes_motcua_parses(code: str):
+    """One spelling (motcua_contracts.codes): a code the messages accept is one the services can parse."""
+    from marshmallow import ValidationError
+
+    from motcua_contracts.common import DOSSIER_CODE
+
+    try:
+        DOSSIER_CODE(code)
+        contract = True
+    except ValidationError:
+        contract = False
+    try:
+        parse_dossier_code(code)
+        parsed = True
+    except ValueError:
+        parsed = False
+    assert contract == parsed, code

@@ -28,12 +28,12 @@ from urllib.parse import quote, unquote, urlparse
 import requests
 
 from motcua.config import amqp_uri, env
+from motcua.dossier_code import is_valid_agency_code
 from motcua.messaging import queue_arguments
 from motcua_contracts.departments import (
     COMMANDS_EXCHANGE, WORK_EXCHANGE, agency_prefix_pattern, department_queue,
 )
 
-AGENCY_CODE = re.compile(r"^[0-9]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[A-Z][0-9]{2}$")
 
 
 def vhost_of(uri: str) -> str:
@@ -89,7 +89,7 @@ class Management:
                        {"type": "topic", "durable": True, "auto_delete": False, "internal": False, "arguments": {}})
 
     def add_department(self, agency_code: str, user: str, password: str) -> None:
-        if not AGENCY_CODE.match(agency_code):
+        if not is_valid_agency_code(agency_code):
             raise ValueError(f"{agency_code!r} is not a QCVN 102 agency code")
         self.declare_department_exchanges()
         queue = quote(department_queue(agency_code), safe="")

@@ -12,6 +12,8 @@ import re
 from datetime import date, datetime
 from typing import NamedTuple
 
+from motcua_contracts.codes import AGENCY_CODE_REGEX, DOSSIER_CODE_REGEX
+
 from .calendar import local_date
 
 __all__ = [
@@ -23,13 +25,8 @@ __all__ = [
     "parse_dossier_code",
 ]
 
-_AGENCY = r"[0-9]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[A-Z][0-9]{2}"
-AGENCY_CODE_PATTERN = re.compile(rf"^{_AGENCY}$")
-# Sequence: exactly 4 digits, or 5+ digits without a leading zero (past 9999),
-# so each (agency, day, sequence) has exactly one spelling.
-DOSSIER_CODE_PATTERN = re.compile(
-    rf"^(?P<agency>{_AGENCY})-(?P<date>[0-9]{{6}})-(?P<sequence>[0-9]{{4}}|[1-9][0-9]{{4,}})$"
-)
+AGENCY_CODE_PATTERN = re.compile(AGENCY_CODE_REGEX)
+DOSSIER_CODE_PATTERN = re.compile(DOSSIER_CODE_REGEX)  # groups: agency, yymmdd, sequence
 
 
 class DossierCode(NamedTuple):
@@ -73,12 +70,12 @@ def parse_dossier_code(code: str) -> DossierCode:
     m = DOSSIER_CODE_PATTERN.fullmatch(code)
     if m is None:
         raise ValueError(f"malformed dossier code {code!r}")
-    raw = m["date"]
+    agency, raw, digits = m.groups()
     try:
         d = date(2000 + int(raw[:2]), int(raw[2:4]), int(raw[4:]))
     except ValueError:
         raise ValueError(f"dossier code {code!r} has an impossible date {raw}") from None
-    sequence = int(m["sequence"])
+    sequence = int(digits)
     if sequence < 1:
         raise ValueError(f"dossier code {code!r} has sequence 0")
-    return DossierCode(m["agency"], d, sequence)
+    return DossierCode(agency, d, sequence)

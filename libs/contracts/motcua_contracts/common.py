@@ -10,9 +10,10 @@ dots, dashes and brackets people type are dropped before the check.
 import re
 from typing import Any
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from motcua_contracts.base import StrictSchema
+from motcua_contracts.codes import AGENCY_CODE_REGEX, DOSSIER_CODE_REGEX
 
 STATES = (
     "submitted", "received", "refused", "in_progress", "awaiting_supplement",
@@ -22,10 +23,17 @@ CHANNELS = ("counter", "online", "postal")
 RETURN_METHODS = ("counter", "postal", "online")
 ACTOR_KINDS = ("citizen", "official", "department_system", "carrier", "scheduler", "system")
 
-AGENCY_CODE = validate.Regexp(r"^[0-9]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[A-Z][0-9]{2}$", error="Not a QCVN 102 agency code.")
-DOSSIER_CODE = validate.Regexp(
-    r"^[0-9]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[A-Z][0-9]{2}-[0-9]{6}-[0-9]{4,}$", error="Not a dossier code."
-)
+class WholeMatch(validate.Regexp):
+    """validate.Regexp over the whole value: its `re.match` with `$` lets a trailing newline through."""
+
+    def __call__(self, value: str) -> str:
+        if not isinstance(value, str) or self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+AGENCY_CODE = WholeMatch(f"^{AGENCY_CODE_REGEX}$", error="Not a QCVN 102 agency code.")
+DOSSIER_CODE = WholeMatch(f"^{DOSSIER_CODE_REGEX}$", error="Not a dossier code.")
 
 
 class ActorSchema(StrictSchema):

@@ -28,10 +28,12 @@ from typing import Any, ClassVar, Literal, NamedTuple
 import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from motcua_contracts.codes import AGENCY_CODE_REGEX
+
 SEED_PATH = Path(__file__).parent / "seed" / "haiphong.yaml"
 FORMAT_VERSION = 1
 
-AGENCY_CODE = r"^[0-9]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[A-Z][0-9]{2}$"  # QCVN 102:2016, e.g. 000.00.00.H49
+AGENCY_CODE = f"^{AGENCY_CODE_REGEX}$"  # QCVN 102:2016, e.g. 000.00.00.H49
 NATIONAL_CODE = re.compile(r"^[0-9]\.[0-9]{6}$")  # the national TTHC code, e.g. 1.001193
 LOCAL_CODE = re.compile(r"^LOCAL-[0-9A-Z]+(-[0-9A-Z]+)*$")  # assigned here while the national one is unknown
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
