@@ -439,3 +439,45 @@ def test_a_result_the_carrier_brought_back_waits_at_the_counter_without_a_transi
     returned = make_dossier("returned", return_method="postal")
     assert returned.collect_at_counter(CARRIER, NOW, reason="Hoàn trả", key="event-5", details={}) is None
     assert returned.return_method == "postal"  # the result reached the citizen: nothing to collect
+
+
+SCHEDULER = Actor("scheduler")
+
+
+def test_an_apology_moves_the_promised_date_only_and_is_told_to_the_citizen():
+    """Appointment 29/4, legally due 29/4, still in progress on Monday 4/5: template 04 with a new date."""
+    dossier = make_dossier("in_progress")
+    at = datetime(2026, 5, 4, 8, 0, tzinfo=VN)
+    change = dossier.apologise(date(2026, 5, 4), date(2026, 5, 7), SCHEDULER, at)
+    assert (dossier.appointment_date, dossier.legal_due_date) == (date(2026, 5, 7), date(2026, 4, 29))
+    assert dossier.overdue_since == date(2026, 4, 30) and dossier.version == 4 and dossier.updated_at == at
+    entry = change.entry
+    assert (entry.seq, entry.action, entry.from_state, entry.to_state, entry.public) == (
+        4, "apology", "in_progress", "in_progress", True)
+    assert entry.details == {"template": "circular-01-2018-vpcp/template-04",
+                             "original_appointment_date": "2026-04-29", "new_appointment_date": "2026-05-07"}
+    assert change.event.type == "dossier_overdue"
+    assert dump_event_data("status", "dossier_overdue", change.event.data)["new_appointment_date"] == "2026-05-07"
+    assert "29/04/2026" in entry.reason == change.event.data["reason"]
+
+
+@pytest.mark.parametrize("state, today", [
+    ("in_progress", date(2026, 4, 29)),  # due today: on time through its date
+    ("awaiting_supplement", date(2026, 5, 4)),  # the clock is paused: the citizen's time
+    ("completed", date(2026, 5, 4)),
+])
+def test_no_apology_is_owed_on_time_paused_or_done_and_nothing_changes(state, today):
+    dossier = make_dossier(state)
+    before = copy.deepcopy(dossier)
+    with pytest.raises(IllegalTransition):
+        dossier.apologise(today, date(2026, 5, 7), SCHEDULER, datetime(2026, 5, 4, 8, 0, tzinfo=VN))
+    assert dossier == before
+
+
+def test_a_second_apology_waits_for_the_new_promise_to_pass():
+    dossier = make_dossier("in_progress")
+    dossier.apologise(date(2026, 5, 4), date(2026, 5, 7), SCHEDULER, datetime(2026, 5, 4, 8, 0, tzinfo=VN))
+    with pytest.raises(IllegalTransition):
+        dossier.apologise(date(2026, 5, 7), date(2026, 5, 12), SCHEDULER, datetime(2026, 5, 7, 8, 0, tzinfo=VN))
+    dossier.apologise(date(2026, 5, 8), date(2026, 5, 13), SCHEDULER, datetime(2026, 5, 8, 8, 0, tzinfo=VN))
+    assert (dossier.appointment_date, dossier.overdue_since) == (date(2026, 5, 13), date(2026, 4, 30))

@@ -14,20 +14,18 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from nameko.timer import Timer
 from prometheus_client import Counter, Gauge
-from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from motcua.calendar import local_date
 from motcua.config import env_float, env_int
 from motcua.db import UnitOfWork
+from motcua.errors import Conflict, IllegalTransition
 from motcua.logs import dossier_context
-from motcua.national_codes import DossierState
 from status import repository
-from status.domain import Actor, HistoryEntry
+from status.domain import Actor
 from status.domain.deadlines import (
-    APOLOGY_EXTENSION_ENV, DEFAULT_APOLOGY_EXTENSION, OVERDUE_STATES, apology_new_date, apology_reason, needs_apology,
+    APOLOGY_EXTENSION_ENV, DEFAULT_APOLOGY_EXTENSION, OVERDUE_STATES, apology_new_date,
 )
-from status.domain.desk import APOLOGY_TEMPLATE
 from status.models import apology, dossier, sweep_run
 
 log = logging.getLogger(__name__)
@@ -88,53 +86,41 @@ def _claim_run(session: Session, now: datetime) -> bool:
 def _sweep(uow: UnitOfWork, now: datetime) -> list[str]:
     """Apologise for every dossier that needs it; returns the apologising agencies, one per apology."""
     today, d = local_date(now), dossier.c
-    # The query narrows on the (state, appointment_date) index; needs_apology decides.
+    # The query narrows on the (state, appointment_date) index; the aggregate (Dossier.apologise) decides.
     candidates = uow.session.execute(
-        sa.select(d.code, d.procedure_code, d.holder_agency_code, d.state, d.version, d.legal_due_date,
-                  d.appointment_date)
-        .where(d.state.in_(OVERDUE_STATES), d.appointment_date < today,
+        sa.select(d.code)
+        .where(d.state.in_(OVERDUE_STATES), d.appointment_date < today, d.legal_due_date < today,
                ~sa.exists().where(apology.c.dossier_code == d.code,
                                   apology.c.original_appointment_date == d.appointment_date))
         .order_by(d.appointment_date, d.code)
-    ).all()
+    ).scalars().all()
     new_date = apology_new_date(today, env_int(APOLOGY_EXTENSION_ENV, DEFAULT_APOLOGY_EXTENSION))
     issued = []
-    for row in candidates:
-        if needs_apology(row.legal_due_date, row.appointment_date, row.state, today):
-            with dossier_context(row.code):
-                if _apologise(uow, row, new_date, now):
-                    issued.append(row.holder_agency_code)
+    for code in candidates:
+        with dossier_context(code):
+            agency = _apologise(uow, code, today, new_date, now)
+            if agency is not None:
+                issued.append(agency)
     return issued
 
 
-def _apologise(uow: UnitOfWork, row: Row, new_date: date, now: datetime) -> bool:
-    d, reason, version = dossier.c, apology_reason(row.appointment_date), row.version + 1
-    moved = uow.session.execute(
-        dossier.update().where(d.code == row.code, d.version == row.version).values(
-            appointment_date=new_date, version=version, updated_at=now,
-            # Late from the day after its legal due date, however long the sweep was down.
-            overdue_since=sa.func.coalesce(d.overdue_since, row.legal_due_date + timedelta(days=1)))
-    )
-    if moved.rowcount != 1:
+def _apologise(uow: UnitOfWork, code: str, today: date, new_date: date, now: datetime) -> str | None:
+    """The apology for one dossier, committed with the rest of the run; the apologising agency, or None."""
+    found = repository.get(uow.session, code)
+    read_version, original = found.version, found.appointment_date
+    try:
+        change = found.apologise(today, new_date, SCHEDULER, now)
+        repository.update(uow.session, found, read_version)
+    except (Conflict, IllegalTransition):
         log.info("dossier changed while being swept; the next sweep looks at it again")
-        return False
+        return None
     uow.session.execute(apology.insert().values(
-        dossier_code=row.code, agency_code=row.holder_agency_code, issued_at=now,
-        original_appointment_date=row.appointment_date, new_appointment_date=new_date, reason=reason))
-    state = DossierState(row.state)
-    details = {"template": APOLOGY_TEMPLATE, "original_appointment_date": row.appointment_date.isoformat(),
-               "new_appointment_date": new_date.isoformat()}
-    repository.add_history(uow.session, row.code, HistoryEntry(
-        seq=version, at=now, action="apology", from_state=state, to_state=state,
-        agency_code=row.holder_agency_code, actor=SCHEDULER, reason=reason, idempotency_key=None,
-        details=details, public=True))  # the citizen sees the apology and the new date
-    uow.record_event("dossier_overdue", {
-        "dossier_code": row.code, "procedure_code": row.procedure_code, "agency_code": row.holder_agency_code,
-        "state": state, "original_appointment_date": row.appointment_date, "new_appointment_date": new_date,
-        "reason": reason,
-    }, dossier_code=row.code)
-    log.info("apology issued: appointment %s moved to %s", row.appointment_date, new_date)
-    return True
+        dossier_code=code, agency_code=found.holder_agency_code, issued_at=now,
+        original_appointment_date=original, new_appointment_date=new_date, reason=change.entry.reason))
+    repository.add_history(uow.session, code, change.entry)
+    uow.record_event(change.event.type, change.event.data, dossier_code=code)
+    log.info("apology issued: appointment %s moved to %s", original, new_date)
+    return found.holder_agency_code
 
 
 def _count_overdue(session: Session, today: date) -> int:

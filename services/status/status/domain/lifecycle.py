@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
@@ -18,6 +18,8 @@ from motcua.errors import Conflict, IllegalTransition, ValidationFailed
 from motcua.tracking import key_matches
 from motcua.national_codes import CLOCK, NATIONAL_STATUS_CODE, Channel, ClockState, DossierState
 from status.domain import route
+from status.domain.deadlines import apology_reason, needs_apology
+from status.domain.desk import APOLOGY_TEMPLATE
 from status.domain.route import Step
 
 S = DossierState
@@ -110,7 +112,7 @@ class HistoryEntry:
 @dataclass(frozen=True)
 class Event:
     type: str
-    data: dict[str, Any]  # motcua_contracts.status.DossierTransitionSchema
+    data: dict[str, Any]  # motcua_contracts.status: DossierTransitionSchema, or DossierOverdueSchema for an apology
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,27 @@ class Dossier:
                             key=key, details={**details, "previous_return_method": previous,
                                               "return_method": self.return_method})
         return replace(entry, public=True)  # the citizen learns where to collect the result
+
+    def apologise(self, today: date, new_appointment_date: date, actor: Actor, now: datetime) -> Change:
+        """The agency apologises (template 04) for a dossier past both its promised and its legal date: the
+        citizen gets a new appointment date; the legal due date stays, and the dossier counts as late from
+        the day after it. Refused (changing nothing) when the dossier needs no apology `today`."""
+        if not needs_apology(self.legal_due_date, self.appointment_date, self.state, today):
+            raise IllegalTransition(f"Dossier {self.code} needs no apology on {today}: it is {self.state}, "
+                                    f"promised for {self.appointment_date}, legally due {self.legal_due_date}.")
+        original, reason = self.appointment_date, apology_reason(self.appointment_date)
+        self.appointment_date = new_appointment_date
+        # Late from the day after its legal due date, however long the sweep was down.
+        self.overdue_since = self.overdue_since or self.legal_due_date + timedelta(days=1)
+        self.version, self.updated_at = self.version + 1, now
+        entry = self._entry("apology", self.state, self.holder_agency_code, actor, now, reason=reason, details={
+            "template": APOLOGY_TEMPLATE, "original_appointment_date": original.isoformat(),
+            "new_appointment_date": new_appointment_date.isoformat()})
+        return Change(replace(entry, public=True), Event("dossier_overdue", {  # the citizen sees the new date
+            "dossier_code": self.code, "procedure_code": self.procedure_code, "agency_code": self.holder_agency_code,
+            "state": self.state, "original_appointment_date": original, "new_appointment_date": new_appointment_date,
+            "reason": reason,
+        }))
 
     def current(self) -> dict[str, Any]:
         """The fresh view a refused concurrent writer needs to retry."""
