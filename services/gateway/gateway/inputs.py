@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone
@@ -13,6 +12,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.wrappers import Request
 
+from motcua.idempotency import KEY_RULE, is_valid_key
 from motcua.errors import (
     MalformedInput, NotFound, Unauthorized, UnsupportedMediaType, ValidationFailed,
     marshmallow_fields,
@@ -33,8 +33,6 @@ NOTE_PART = "note"
 REPORT_FORMATS = ("json", "csv")
 MAX_JSON_DEPTH = 32  # a submission nests about five levels; a hostile body nests 100,000
 # Visible ASCII, 8 to 128 characters: what the check below and the OpenAPI document both say.
-IDEMPOTENCY_KEY_PATTERN = r"^[!-~]{8,128}$"
-_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 VIETNAM = timezone(timedelta(hours=7))  # the portal's times are Vietnam's; no daylight saving
 ADDRESS_PARTS = tuple(AddressSchema().fields)
 
@@ -61,9 +59,8 @@ def search_query(args: MultiDict) -> dict:
 
 def idempotency_key(key: str | None) -> str | None:
     """The Idempotency-Key header (or the portal form's hidden field), when given."""
-    if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
-        raise MalformedInput("The Idempotency-Key header is invalid.",
-                             {"Idempotency-Key": ["Must be 8 to 128 visible ASCII characters."]})
+    if key is not None and not is_valid_key(key):
+        raise MalformedInput("The Idempotency-Key header is invalid.", {"Idempotency-Key": [KEY_RULE]})
     return key
 
 

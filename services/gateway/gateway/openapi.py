@@ -8,6 +8,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
+from motcua.idempotency import IDEMPOTENCY_KEY_PATTERN
 from motcua.schema_docs import decimal_as_string, text_without_control_characters
 from motcua_contracts.catalog import ProcedurePageSchema, ProcedureSearchSchema, ProcedureVersionSchema
 from motcua_contracts.desk import DeskActionSchema, DeskDossierDetailSchema, DeskPageSchema, DeskQuerySchema
@@ -21,7 +22,7 @@ from motcua_contracts.reports import NationalSyncRecordSchema, OnTimeReportSchem
 from motcua_contracts.status import ActionOutcomeSchema, PublicDossierViewSchema
 
 from gateway.inputs import (
-    COMMAND_PART, DOCUMENT_PART, IDEMPOTENCY_KEY_PATTERN, NOTE_PART, REPORT_FORMATS, RESULT_DOCUMENT_PART, SUBMISSION_PART,
+    COMMAND_PART, DOCUMENT_PART, NOTE_PART, REPORT_FORMATS, RESULT_DOCUMENT_PART, SUBMISSION_PART,
     PickupQuoteQuerySchema,
 )
 

@@ -21,6 +21,7 @@ from motcua.dependencies import Clock, Database, WorkerContext
 from motcua.errors import (
     Conflict, MotCuaError, NotFound, PermanentFailure, ServiceUnavailable, ValidationFailed, marshmallow_fields,
 )
+from motcua.idempotency import check_key, first_answer
 from motcua.logs import dossier_context
 from motcua.rpc import rpc
 from motcua.tracking import key_matches, new_tracking_key, request_hash, sha256_hex
@@ -146,7 +147,7 @@ class Service(OpsEndpoints):
             data = SubmitDossierSchema().load(submission)
         except ValidationError as exc:
             raise ValidationFailed("The dossier has invalid fields.", marshmallow_fields(exc.messages)) from None
-        _check_idempotency_key(idempotency_key)
+        check_key(idempotency_key)
         body_hash = request_hash(data)
         if (first := self._replay(idempotency_key, body_hash)) is not None:
             return first
@@ -207,12 +208,10 @@ class Service(OpsEndpoints):
             return None
         with self.db.unit_of_work() as uow:
             record = repository.find_idempotency_record(uow.session, sha256_hex(idempotency_key))
-        if record is None:
+        kept = None if record is None else (record.request_hash, record)
+        if (first := first_answer(kept, body_hash, "submission")) is None:
             return None
-        if record.request_hash != body_hash:
-            raise Conflict("This Idempotency-Key was already used for a different submission.",
-                           {"idempotency_key": ["Use a new key for a new submission."]})
-        return dict(record.response, tracking_key=unseal(record.sealed_tracking_key, idempotency_key))
+        return dict(first.response, tracking_key=unseal(first.sealed_tracking_key, idempotency_key))
 
     def _dossier(self, dossier_code: object, tracking_key: object) -> sa.Row:
         """The dossier the code and tracking key open; an unknown code and a wrong key are the same NotFound."""
@@ -229,7 +228,7 @@ class Service(OpsEndpoints):
             data = SupplementSchema().load(supplement)
         except ValidationError as exc:
             raise ValidationFailed("The supplement has invalid fields.", marshmallow_fields(exc.messages)) from None
-        _check_idempotency_key(idempotency_key)
+        check_key(idempotency_key)
         body_hash = request_hash(dict(data, dossier_code=dossier.code))  # a key reused on another dossier conflicts
         if (first := self._supplement_replay(idempotency_key, body_hash)) is not None:
             return first
@@ -302,11 +301,6 @@ class Service(OpsEndpoints):
             repository.store_version(uow.session, definition)
             uow.commit()
         return definition
-
-
-def _check_idempotency_key(idempotency_key: object) -> None:
-    if idempotency_key is not None and not (isinstance(idempotency_key, str) and 8 <= len(idempotency_key) <= 128):
-        raise ValidationFailed("Bad Idempotency-Key.", {"idempotency_key": ["Use 8 to 128 characters, e.g. a UUID."]})
 
 
 def _rows(attachments: list[Attachment], storage_keys: list[str]) -> list[dict]:

@@ -22,8 +22,9 @@ from motcua.config import env, env_float, env_int
 from motcua.db import UnitOfWork
 from motcua.dependencies import Clock, Database, WorkerContext
 from motcua.fees import fees_due
+from motcua.idempotency import check_key, first_answer
 from motcua.errors import (
-    Conflict, MalformedInput, MotCuaError, NotFound, PermanentFailure, ServiceUnavailable, Unauthorized,
+    MalformedInput, MotCuaError, NotFound, PermanentFailure, ServiceUnavailable, Unauthorized,
     ValidationFailed, marshmallow_fields,
 )
 from motcua.logs import dossier_context
@@ -223,10 +224,7 @@ class Service(OpsEndpoints):
             data = BookPickupSchema().load(booking)
         except ValidationError as exc:
             raise ValidationFailed("The pickup has invalid fields.", marshmallow_fields(exc.messages)) from None
-        if idempotency_key is not None and not (isinstance(idempotency_key, str)
-                                                and 8 <= len(idempotency_key) <= 128):
-            raise ValidationFailed("Bad Idempotency-Key.",
-                                   {"idempotency_key": ["Use 8 to 128 characters, e.g. a UUID."]})
+        check_key(idempotency_key)
         body_hash = request_hash(BookPickupSchema().dump(data))  # dumped: defaults explicit
         if (first := self._replay(idempotency_key, body_hash)) is not None:
             return first
@@ -273,13 +271,10 @@ class Service(OpsEndpoints):
             return None
         with self.db.unit_of_work() as uow:
             record = repository.find_booking_key(uow.session, sha256_hex(idempotency_key))
-        if record is None:
+        kept = None if record is None else (record["request_hash"], record)
+        if (first := first_answer(kept, body_hash, "booking")) is None:
             return None
-        if record["request_hash"] != body_hash:
-            raise Conflict("This Idempotency-Key was already used for a different booking.",
-                           {"idempotency_key": ["Use a new key for a new booking."]})
-        return dict(record["response"],
-                    tracking_key=derived_tracking_key(idempotency_key, record["tracking_key_salt"]))
+        return dict(first["response"], tracking_key=derived_tracking_key(idempotency_key, first["tracking_key_salt"]))
 
     def _procedure(self, procedure_code: object) -> dict:
         """The procedure version in force, from catalog: one RPC, bounded in time."""

@@ -23,6 +23,7 @@ from motcua.errors import (
     Conflict, MotCuaError, NotFound, PayloadTooLarge, PermanentFailure, Unauthorized, ValidationFailed,
     marshmallow_fields,
 )
+from motcua.idempotency import check_key, first_answer
 from motcua.logs import dossier_context
 from motcua.rpc import rpc
 from motcua.tracking import request_hash
@@ -77,11 +78,6 @@ def _load(schema: Schema, data: object, what: str, prefix: str | None = None) ->
         raise ValidationFailed(f"The {what} has invalid fields.", marshmallow_fields(messages)) from None
 
 
-def _check_key(idempotency_key: object) -> None:
-    if not (isinstance(idempotency_key, str) and 8 <= len(idempotency_key) <= 128):
-        raise ValidationFailed("Bad idempotency key.", {"idempotency_key": ["Use 8 to 128 characters, e.g. a UUID."]})
-
-
 def _result_document(document: Mapping[str, str] | None) -> tuple[dict | None, bytes | None]:
     """(metadata, bytes) of the result document attached to a desk action, checked."""
     if document is None:
@@ -128,11 +124,7 @@ def _outcome(d: Dossier) -> dict:
 
 
 def _prior_outcome(uow: UnitOfWork, key: str, fp: str) -> dict | None:
-    prior = repository.find_outcome(uow.session, key)
-    if prior is not None and prior[0] != fp:
-        raise Conflict("This idempotency key was already used for a different command.",
-                       {"idempotency_key": ["Already used for a different command."]})
-    return None if prior is None else prior[1]
+    return first_answer(repository.find_outcome(uow.session, key), fp, "command")
 
 
 class ResultStore(DependencyProvider):
@@ -325,7 +317,7 @@ class Service(OpsEndpoints, OverdueSweep, Reports):
         if not isinstance(dossier_code, str):
             raise ValidationFailed("The dossier code must be a string.", {"dossier_code": ["Not a string."]})
         loaded = _load(DeskActionSchema(), command, "action")
-        _check_key(idempotency_key)
+        check_key(idempotency_key, required=True)
         document, content = _result_document(loaded["result_document"])
         cmd = Command(
             action=loaded["action"], actor=Actor("official", who.subject, who.agency_code),
