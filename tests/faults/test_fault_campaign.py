@@ -148,7 +148,7 @@ def system(tmp_path_factory):
                 "CARRIER_SIMULATOR_STEP_SECONDS": "0", "MOTCUA_RETRY_DELAYS_SECONDS": "1,2,4,8,16",
                 "NOTIFY_SMTP_HOST": "127.0.0.1", "NOTIFY_SMTP_PORT": str(mailbox.port), "NOTIFY_SMTP_TIMEOUT": "3",
                 "NOTIFY_SEND_LEASE_SECONDS": "15", "NOTIFY_SEND_INTERVAL_SECONDS": "0.2",
-                "NOTIFY_RETRY_BASE_SECONDS": "1", "RPC_TIMEOUT_SECONDS": "5",
+                "NOTIFY_RETRY_BASE_SECONDS": "1",
             })
             with LocalStack(env, {service: free_port() for service in START_ORDER}, root / "log") as stack:
                 stack.seed()

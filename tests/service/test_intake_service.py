@@ -297,8 +297,8 @@ def test_published_definitions_arrive_by_event_and_a_miss_without_catalog_is_una
     assert caught.value.message == "The catalogue is not running; try again shortly."
 
 
-def test_a_catalogue_slower_than_the_rpc_timeout_is_unavailable_not_a_hang(intake, catalog, monkeypatch):
-    monkeypatch.setenv("RPC_TIMEOUT_SECONDS", "0.5")
+def test_a_catalogue_slower_than_the_rpc_timeout_is_unavailable_not_a_hang(container_factory, config, catalog):
+    intake = started_intake(container_factory, {**config, "RPC_TIMEOUT_SECONDS": "0.5"})  # read at start-up
     FakeCatalog.delay = 3.0
     started = time.monotonic()
     with pytest.raises(ServiceUnavailable) as caught:

@@ -1,17 +1,34 @@
-"""nameko's RPC entrypoint for every service: a refusal the caller can act on (any MotCuaError: bad
-input, not found, conflict...) goes back to the caller and is logged as a warning without a
-traceback, so a client's mistakes cannot flood the logs; only the unexpected is an error. Requests are
-consumed by the services' ReliableQueueConsumer, which outlives a broker restart under an acknowledgement."""
-import logging
+"""RPC for every service, both ends.
 
+The entrypoint (`rpc`): a refusal the caller can act on (any MotCuaError: bad input, not found,
+conflict...) goes back to the caller and is logged as a warning without a traceback, so a
+client's mistakes cannot flood the logs; only the unexpected is an error. Requests are consumed
+by the services' ReliableQueueConsumer, which outlives a broker restart under an acknowledgement.
+
+The caller (`TimedRpcProxy`): nameko's RpcProxy waits for a reply forever; a request must not.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import eventlet
 from amqp.exceptions import AMQPError
 from kombu.exceptions import KombuError
-from nameko.rpc import Rpc, RpcConsumer
+from nameko.exceptions import UnknownService
+from nameko.rpc import Rpc, RpcConsumer, RpcProxy, ServiceProxy
+from prometheus_client import Counter
 
-from motcua.errors import MotCuaError
+from motcua.config import env_float
+from motcua.errors import MotCuaError, ServiceUnavailable
 from motcua.messaging import ReliableQueueConsumer
 
 log = logging.getLogger(__name__)
+
+RPC_UNAVAILABLE = Counter("motcua_rpc_unavailable_total",
+                          "RPC calls given up as unavailable: timed out, or no such service running",
+                          ["service", "method"])
 
 
 class ServiceRpcConsumer(RpcConsumer):
@@ -37,3 +54,46 @@ class ServiceRpc(Rpc):
 
 
 rpc = ServiceRpc.decorator
+
+
+class TimedRpcProxy(RpcProxy):
+    """An RpcProxy whose calls give up after `RPC_TIMEOUT_SECONDS` (the container's config, else the
+    environment, else `timeout_seconds`), or at once when the service is not running, with a
+    ServiceUnavailable (503) naming it as `called`. Errors the service raised (motcua.errors) pass through.
+
+    A service calling another inside a caller's RPC takes a shorter timeout than its caller's, so
+    its own 503 reaches the caller before the caller gives up on it.
+    """
+
+    def __init__(self, target_service: str, *, called: str = "", timeout_seconds: float = 10.0, **options):
+        super().__init__(target_service, **options)
+        self.called = called or f"The {target_service} service"
+        self.timeout_seconds = timeout_seconds
+
+    def setup(self) -> None:
+        super().setup()
+        configured = self.container.config.get("RPC_TIMEOUT_SECONDS")
+        self.timeout = float(configured) if configured else env_float("RPC_TIMEOUT_SECONDS", self.timeout_seconds)
+
+    def get_dependency(self, worker_ctx) -> TimedServiceProxy:
+        return TimedServiceProxy(super().get_dependency(worker_ctx), self.target_service, self.called, self.timeout)
+
+
+class TimedServiceProxy:
+    def __init__(self, proxy: ServiceProxy, service: str, called: str, timeout: float):
+        self._proxy, self._service, self._called, self._timeout = proxy, service, called, timeout
+
+    def __getattr__(self, method: str) -> Callable[..., Any]:
+        remote = getattr(self._proxy, method)
+
+        def call(*args: Any) -> Any:
+            try:
+                with eventlet.Timeout(self._timeout, False):  # False: on expiry leave the block quietly
+                    return remote(*args)
+            except UnknownService:
+                RPC_UNAVAILABLE.labels(self._service, method).inc()
+                raise ServiceUnavailable(f"{self._called} is not running; try again shortly.") from None
+            RPC_UNAVAILABLE.labels(self._service, method).inc()
+            raise ServiceUnavailable(f"{self._called} did not answer in time; try again shortly.")
+
+        return call

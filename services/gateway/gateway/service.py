@@ -13,13 +13,14 @@ import secrets
 
 from werkzeug.wrappers import Request, Response
 
+from motcua.rpc import TimedRpcProxy
 from motcua.dependencies import WorkerContext
 from motcua.errors import MalformedInput, NotFound
 from motcua.web import HealthEndpoints, MetricsPort, json_response
 
 from gateway import inputs
 from gateway.auth import OfficialAuth
-from gateway.clients import BrokerProbe, TimedRpcProxy
+from gateway.clients import BrokerProbe
 from gateway.exports import csv_response, ndjson_response, on_time_csv
 from gateway.openapi import openapi_document
 from gateway.ratelimit import LookupLimiter
