@@ -12,7 +12,6 @@ Declared in a running broker by `python -m motcua.topology <file>`.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
 from motcua.messaging import ReliableEventHandler, dead_letter_queue_name
+from motcua.serve import service_class
 from motcua_contracts.departments import COMMANDS_EXCHANGE, WORK_EXCHANGE
 from motcua_contracts.events import EVENT_EXCHANGES
 
@@ -29,7 +29,7 @@ DEFINITIONS = ROOT / "deploy/rabbitmq/definitions.json"
 
 
 def handler_bindings(service: str) -> list[tuple[str, str, str]]:
-    cls = importlib.import_module(f"{service}.service").Service
+    cls = service_class(service)
     found = []
     for name in dir(cls):
         for entrypoint in getattr(getattr(cls, name), ENTRYPOINT_EXTENSIONS_ATTR, ()):

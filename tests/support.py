@@ -12,7 +12,9 @@ import eventlet
 import sqlalchemy as sa
 from kombu import Connection
 
-from motcua.db import make_engine
+from sqlalchemy.orm import sessionmaker
+
+from motcua.db import OUTBOX, UnitOfWork, make_engine
 
 
 # "Now" for the services under test (status, catalog): Wednesday 25 November 2026, 10:00 in Hai Phong, an hour
@@ -102,3 +104,25 @@ def json_endpoint(respond: Callable[[str, dict, object], tuple[int, object]]) ->
     finally:
         server.shutdown()
         server.server_close()
+
+
+class LocalDatabase:
+    """A service's database without nameko: `unit_of_work()` as its Database dependency gives one, for the
+    use cases (`<service>.handlers`) in unit tests, on SQLite in milliseconds (`create=True` makes the tables)."""
+
+    def __init__(self, url: str, metadata: sa.MetaData, producer: str, create: bool = False):
+        self.engine = make_engine(url)
+        if create:
+            metadata.create_all(self.engine)
+        self.metadata, self.producer = metadata, producer
+        self.sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions, self.metadata, self.producer, None)
+
+    def published(self) -> list[tuple[str, dict]]:
+        """(routing key, body) of every message the use cases left in the outbox, in order."""
+        table = self.metadata.tables[OUTBOX]
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(table.c.routing_key, table.c.body).order_by(table.c.seq)).all()
+        return [(key, json.loads(body)) for key, body in rows]

@@ -6,27 +6,18 @@ from datetime import timedelta
 import eventlet
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from motcua.db import UnitOfWork, make_engine
 from motcua.migrations import upgrade
 from notify import repository
 from notify.models import metadata
 from notify.sending import record_outcome
 from tests.faults.servers import PrivatePostgres
 from tests.service.test_notify_repository import NOW, row
+from tests.support import LocalDatabase
 
 
-class NotifyDatabase:
-    def __init__(self, url: str):
-        self.engine = make_engine(url)
-        self.sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
-
-    def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions, metadata, "notify", None)
-
-
-def claimed_email(db: NotifyDatabase) -> dict:
+def claimed_email(db: LocalDatabase) -> dict:
     """An e-mail notification taken for sending, as the sender takes it just before calling the provider."""
     with Session(db.engine) as session:
         repository.add_notification(session, row(str(uuid.uuid4()), channel="email", to_address="an@example.org"))
@@ -42,7 +33,7 @@ def database():
     try:
         url = postgres.database("notify")
         upgrade("notify", url)
-        db = NotifyDatabase(url)
+        db = LocalDatabase(url, metadata, "notify")
         yield postgres, db
         db.engine.dispose()
     finally:

@@ -18,16 +18,21 @@ def status_clock():
     return PinnedClock(TEST_NOW)
 
 
+def start_status(container_factory, config, clock):
+    """The status service in a nameko container, its clock replaced; settings are read as it starts."""
+    from status.service import StatusService
+
+    container = container_factory(StatusService, config)
+    replace_dependencies(container, clock=clock)
+    container.start()
+    return container
+
+
 @pytest.fixture
 def status(container_factory, config, status_clock):
     """The status service in a nameko container on the test module's broker vhost and database, its clock
     pinned at TEST_NOW."""
-    from status.service import Service
-
-    container = container_factory(Service, config)
-    replace_dependencies(container, clock=status_clock)
-    container.start()
-    return container
+    return start_status(container_factory, config, status_clock)
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from catalog import domain, repository
 from catalog.catalogue_file import SEED_PATH, CatalogueFileError, load_catalogue
 from catalog.cli import import_file
 from catalog.models import agency, metadata, procedure_version
-from catalog.service import PUBLISHED, Service
+from catalog.service import PUBLISHED, CatalogService
 from tests.conftest import truncate_all
 from tests.support import TEST_NOW, PinnedClock, take_messages
 
@@ -61,7 +61,7 @@ def clock():
 @pytest.fixture
 def catalog(container_factory, config, clock):
     """catalog with its clock pinned: which version is in force depends on the day."""
-    container = container_factory(Service, config)
+    container = container_factory(CatalogService, config)
     replace_dependencies(container, clock=clock)
     container.start()
     return container
@@ -202,7 +202,7 @@ def published_events(config):
 
 def test_published_versions_reach_the_bus_once_and_a_reimport_adds_none(published_events, container_factory,
                                                                          config, database):
-    container_factory(Service, config).start()
+    container_factory(CatalogService, config).start()
     envelopes = published_events(PUBLISHED_IN_SEED)
     assert len(envelopes) == PUBLISHED_IN_SEED
     for envelope in envelopes:

@@ -29,7 +29,7 @@ from motcua_contracts.events import load_event_data
 from motcua_contracts.intake import SubmitDossierResultSchema, SupplementResultSchema
 
 from intake.models import metadata
-from intake.service import Service
+from intake.service import IntakeService
 from tests.conftest import truncate_all
 from tests.unit.test_intake_samples import tiny_jpeg, tiny_pdf, tiny_png
 from tests.support import PinnedClock, take_messages
@@ -112,7 +112,7 @@ def config(rabbit_config, web_config, database, tmp_path, monkeypatch):
 
 def started_intake(container_factory, config):
     """intake with its clock pinned at RECEIVED_AT."""
-    container = container_factory(Service, config)
+    container = container_factory(IntakeService, config)
     replace_dependencies(container, clock=PinnedClock(RECEIVED_AT.astimezone(timezone.utc)))
     container.start()
     return container

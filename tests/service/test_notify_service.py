@@ -23,7 +23,7 @@ from motcua.envelope import make_envelope
 from motcua.errors import NotFound, ValidationFailed
 from motcua.webhooks import sign
 from notify.models import notification
-from notify.service import Service
+from notify.service import NotifyService
 from tests.support import PinnedClock, take_messages
 from tests.conftest import truncate_all
 from tests.fakes.mailbox import Mailbox
@@ -73,7 +73,7 @@ def config(rabbit_config, web_config, database_url, smtp, gateway, monkeypatch):
 
 @pytest.fixture
 def notify(container_factory, config, clock):
-    container = container_factory(Service, config)
+    container = container_factory(NotifyService, config)
     replace_dependencies(container, clock=clock)
     container.start()
     return container
@@ -280,7 +280,7 @@ def test_a_signed_delivery_receipt_marks_the_sms_delivered_and_a_tampered_or_rep
 
 def test_a_status_event_before_the_contact_is_retried_until_the_contact_arrives(
         container_factory, config, clock, database_url, smtp):
-    container = container_factory(Service, {**config, "RETRY_DELAYS_SECONDS": [1, 1, 1]})
+    container = container_factory(NotifyService, {**config, "RETRY_DELAYS_SECONDS": [1, 1, 1]})
     replace_dependencies(container, clock=clock)
     container.start()
     received(container)  # intake's event is late: the handler fails and the message waits in a delay queue
@@ -428,7 +428,7 @@ def test_a_dossier_registered_before_the_booking_arrives_still_collects_the_pick
 
 def test_a_collection_before_its_booking_is_retried_until_the_booking_arrives(
         container_factory, config, clock, database_url):
-    container = container_factory(Service, {**config, "RETRY_DELAYS_SECONDS": [1, 1, 1]})
+    container = container_factory(NotifyService, {**config, "RETRY_DELAYS_SECONDS": [1, 1, 1]})
     replace_dependencies(container, clock=clock)
     container.start()
     pickup_event(container, "pickup_collection_failed", reason="Không liên lạc được với người gửi")

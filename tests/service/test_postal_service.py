@@ -26,7 +26,7 @@ from motcua_contracts.postal import BookPickupResultSchema
 from postal.domain.delivery import delivery_id
 from motcua.tracking import sha256_hex
 from postal.models import metadata
-from postal.service import Service
+from postal.service import PostalService
 from tests.conftest import truncate_all
 from tests.support import query_rows, take_messages
 
@@ -128,7 +128,7 @@ def catalog(container_factory, rabbit_config):
 
 @pytest.fixture
 def postal(container_factory, config, catalog):
-    container = container_factory(Service, config)
+    container = container_factory(PostalService, config)
     container.start()
     return container
 
@@ -303,7 +303,7 @@ def test_a_procedure_that_does_not_take_dossiers_by_post_is_refused_in_words(pos
 def test_when_the_carrier_is_down_the_booking_is_unavailable_and_nothing_is_stored(
         container_factory, config, catalog, monkeypatch):
     monkeypatch.setenv("POSTAL_CARRIER_URL", "http://127.0.0.1:9")  # nothing listens on discard
-    container = container_factory(Service, config)
+    container = container_factory(PostalService, config)
     container.start()
     before = metric("motcua_postal_booking_refusals_total", reason="service_unavailable")
     with pytest.raises(ServiceUnavailable):
@@ -517,7 +517,7 @@ def test_two_failed_attempts_return_the_result_to_the_counter(code, container_fa
                                                                monkeypatch):
     with simulator_process(API_KEY, SECRET, scenario="return") as returning:
         monkeypatch.setenv("POSTAL_CARRIER_URL", returning.base_url)
-        container = container_factory(Service, config)
+        container = container_factory(PostalService, config)
         container.start()
         publish(container, "intake", "dossier_submitted", submitted(code))
         publish(container, "status", "dossier_completed", completed(code))

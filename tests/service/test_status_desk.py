@@ -26,6 +26,7 @@ from status import repository
 from status.domain import Actor, Command, register
 from status.models import apology, dossier, dossier_history, metadata
 from tests.conftest import truncate_all
+from tests.service.conftest import start_status
 from tests.support import TEST_NOW
 from tests.unit.test_status_lifecycle import VN, submitted_data
 
@@ -172,12 +173,19 @@ def test_the_desk_lists_what_the_agency_holds_or_has_held_filtered_sorted_and_pa
     assert "official.roles" in no_roles.value.fields
 
 
-def test_the_warning_window_comes_from_the_environment(rpc, engine, monkeypatch):
+def test_by_default_a_date_thirty_working_days_away_is_no_warning(rpc, engine):
     code = seed(engine, 1, state="in_progress", due=30)
     [item] = rpc.desk_list(official(A, "handler"), {})["items"]
     assert (item["dossier_code"], item["warning"]) == (code, None)
+
+
+def test_the_warning_window_comes_from_the_environment_read_at_start_up(
+        container_factory, config, status_clock, engine, monkeypatch):
+    code = seed(engine, 1, state="in_progress", due=30)
     monkeypatch.setenv("STATUS_WARN_WORKING_DAYS", "40")
-    [item] = rpc.desk_list(official(A, "handler"), {})["items"]
+    start_status(container_factory, config, status_clock)
+    with ServiceRpcProxy("status", config, timeout=15) as proxy:
+        [item] = proxy.desk_list(official(A, "handler"), {})["items"]
     assert (item["dossier_code"], item["warning"]) == (code, "due_soon")
 
 
@@ -211,8 +219,17 @@ def test_the_detail_shows_the_whole_history_apologies_and_paused_days_to_those_w
     assert never_held.value.message.replace(code, "?") == unknown.value.message.replace(f"{A}-261125-9999", "?")
 
 
+def test_a_result_document_over_the_limit_read_at_start_up_is_refused(
+        container_factory, config, status_clock, monkeypatch):
+    monkeypatch.setenv("STATUS_RESULT_MAX_BYTES", str(len(PDF) - 1))
+    start_status(container_factory, config, status_clock)
+    with ServiceRpcProxy("status", config, timeout=15) as proxy, pytest.raises(PayloadTooLarge):
+        proxy.desk_action(official(B, "approver"), f"{B}-261125-0001", {"action": "complete", "result_document": {
+            "filename": "qd.pdf", "content_base64": base64.b64encode(PDF).decode()}}, "complete-0004")
+
+
 def test_a_dossier_goes_from_acceptance_through_a_transfer_to_completion_with_its_result_document(
-        status, rpc, engine, monkeypatch):
+        status, rpc, engine):
     code = submit_online(status)
     accepted = rpc.desk_action(official(A, "receptionist"), code, {"action": "accept"}, "accept-0001")
     assert (accepted["state"], accepted["version"]) == ("received", 2)
@@ -246,11 +263,6 @@ def test_a_dossier_goes_from_acceptance_through_a_transfer_to_completion_with_it
     assert "result_document.content_base64" in bad_base64.value.fields
     with pytest.raises(IllegalTransition):
         rpc.desk_action(official(B, "receptionist"), code, {"action": "return_result"}, "return-0001")
-    monkeypatch.setenv("STATUS_RESULT_MAX_BYTES", str(len(PDF) - 1))
-    with pytest.raises(PayloadTooLarge):
-        rpc.desk_action(official(B, "approver"), code, {"action": "complete", "result_document": {
-            "filename": "qd.pdf", "content_base64": base64.b64encode(PDF).decode()}}, "complete-0004")
-    monkeypatch.delenv("STATUS_RESULT_MAX_BYTES")
     assert [h["action"] for h in history(engine, code)] == ["register", "accept", "transfer"]
 
     done = rpc.desk_action(official(B, "approver"), code, complete, "complete-0004")

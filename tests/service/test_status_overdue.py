@@ -18,7 +18,7 @@ from motcua.stack import free_port
 from status.domain.deadlines import apology_new_date
 from status.models import apology, dossier, dossier_history, metadata, sweep_run
 from status.overdue import SWEEP_LOCK
-from status.service import Service
+from status.service import StatusService
 from tests.conftest import truncate_all
 from tests.service.test_status_reports import A, B, code, row
 from tests.support import TEST_NOW, RunningClock, query_rows, take_messages
@@ -76,8 +76,8 @@ def claims(monkeypatch):
     seen: list[Claim] = []
     claim = status.overdue._claim_run
 
-    def spy(session, now):
-        won = claim(session, now)
+    def spy(session, now, interval_seconds):
+        won = claim(session, now, interval_seconds)
         seen.append(Claim(id(session.get_bind()), now, won))
         return won
 
@@ -99,7 +99,7 @@ def start_replicas(container_factory, rabbit_config, web_config, url, count):
     """`count` status containers on one database, each with its own HTTP port, sharing a clock that runs from
     TEST_NOW as a wall clock would."""
     ports = [web_config, *({"WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}"} for _ in range(count - 1))]
-    containers = [container_factory(Service, {**rabbit_config, **web, "DATABASE_URL": url}) for web in ports]
+    containers = [container_factory(StatusService, {**rabbit_config, **web, "DATABASE_URL": url}) for web in ports]
     clock = RunningClock(TEST_NOW)
     for container in containers:
         replace_dependencies(container, clock=clock)

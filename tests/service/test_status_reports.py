@@ -30,7 +30,7 @@ from motcua.errors import Forbidden, Unauthorized, ValidationFailed
 from motcua.migrations import upgrade
 from motcua_contracts.reports import NationalSyncRecordSchema
 from status.models import clock_pause, dossier, revoked_token
-from status.service import Service
+from status.service import StatusService
 from tests.conftest import truncate_all
 from tests.support import TEST_NOW, PinnedClock
 
@@ -113,7 +113,7 @@ def seeded(database_url):
 @pytest.fixture
 def rpc(container_factory, rabbit_config, web_config, database_url, seeded):
     config = {**rabbit_config, **web_config, "DATABASE_URL": database_url}
-    container = container_factory(Service, config)
+    container = container_factory(StatusService, config)
     replace_dependencies(container, clock=PinnedClock(TEST_NOW))
     container.start()
     with ServiceRpcProxy("status", config, timeout=15) as proxy:

@@ -12,7 +12,7 @@ from motcua_contracts.catalog import TimeLimitSchema
 
 from gateway import inputs
 from gateway.openapi import openapi_document
-from gateway.service import Service
+from gateway.service import GatewayService
 from gateway.web import GatewayHttp
 
 PORTAL_PAGES = {"/", "/thu-tuc/{code}", "/tra-cuu", "/buu-chinh/tra-cuu", "/buu-chinh/dat-lich"}  # pages, not API
@@ -21,8 +21,8 @@ PORTAL_PAGES = {"/", "/thu-tuc/{code}", "/tra-cuu", "/buu-chinh/tra-cuu", "/buu-
 def routes() -> dict[str, set[str]]:
     """Every HTTP route the gateway serves, as OpenAPI paths, minus the catch-alls."""
     found: dict[str, set[str]] = {}
-    for name in dir(Service):
-        for entrypoint in getattr(getattr(Service, name), "nameko_entrypoints", ()):
+    for name in dir(GatewayService):
+        for entrypoint in getattr(getattr(GatewayService, name), "nameko_entrypoints", ()):
             if "<path:" in entrypoint.url:
                 continue
             path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", entrypoint.url)
@@ -78,8 +78,8 @@ def test_decimals_travel_as_strings_and_multipart_submission_has_no_attachments(
 
 
 def test_page_routes_answer_errors_as_pages_and_api_routes_as_json():
-    kinds = {entrypoint.url: entrypoint.html for name in dir(Service)
-             for entrypoint in getattr(getattr(Service, name), "nameko_entrypoints", ())
+    kinds = {entrypoint.url: entrypoint.html for name in dir(GatewayService)
+             for entrypoint in getattr(getattr(GatewayService, name), "nameko_entrypoints", ())
              if isinstance(entrypoint, GatewayHttp)}
     assert all(not html for url, html in kinds.items() if url.startswith("/api/"))
     assert all(html for url, html in kinds.items() if not url.startswith("/api/"))
@@ -87,8 +87,8 @@ def test_page_routes_answer_errors_as_pages_and_api_routes_as_json():
 
 
 def test_exactly_the_officials_routes_need_the_bearer_token():
-    bearer = {re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", entrypoint.url) for name in dir(Service)
-              for entrypoint in getattr(getattr(Service, name), "nameko_entrypoints", ())
+    bearer = {re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", entrypoint.url) for name in dir(GatewayService)
+              for entrypoint in getattr(getattr(GatewayService, name), "nameko_entrypoints", ())
               if isinstance(entrypoint, GatewayHttp) and entrypoint.bearer}
     document = openapi_document()
     secured = {path for path, operations in document["paths"].items()

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from typing import Any
 from weakref import WeakKeyDictionary
 
 import eventlet
@@ -141,3 +143,19 @@ class Clock(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return utcnow
+
+
+class Settings(DependencyProvider):
+    """A service's settings, read from the environment once, when its container is set up: `self.settings`.
+
+    `read` builds the service's frozen settings object (e.g. `StatusSettings.from_env`); workers
+    share it, so no request reads the environment, and a test replaces it whole."""
+
+    def __init__(self, read: Callable[[], Any]):
+        self.read = read
+
+    def setup(self) -> None:
+        self.settings = self.read()
+
+    def get_dependency(self, worker_ctx):
+        return self.settings

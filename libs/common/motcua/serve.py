@@ -37,13 +37,20 @@ def service_config(service: str) -> dict:
     }
 
 
+def service_class(service: str) -> type:
+    """The nameko service class `<service>.service` defines: the one named `service` (e.g. StatusService)."""
+    module = importlib.import_module(f"{service}.service")
+    return next(value for value in vars(module).values()
+                if isinstance(value, type) and value.__module__ == module.__name__
+                and getattr(value, "name", None) == service)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("service", help="catalog, intake, status, notify, postal or gateway")
     args = parser.parse_args()
     configure_logging(args.service, env("LOG_LEVEL", "INFO"))
-    module = importlib.import_module(f"{args.service}.service")
-    run([module.Service], service_config(args.service))
+    run([service_class(args.service)], service_config(args.service))
 
 
 if __name__ == "__main__":

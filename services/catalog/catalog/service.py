@@ -22,7 +22,7 @@ PUBLISHED = Gauge("motcua_catalog_procedures_published", "Procedures with a publ
 SEARCHES = Counter("motcua_catalog_searches_total", "Catalogue searches, by whether anything matched", ["found"])
 
 
-class Service(OpsEndpoints):
+class CatalogService(OpsEndpoints):
     name = "catalog"
     db = Database(metadata)
     context = WorkerContext()

@@ -30,7 +30,7 @@ from gateway.web import NO_STORE, api, desk, page
 DESK_NOT_FOUND = "No dossier matches this code."
 
 
-class Service(HealthEndpoints):
+class GatewayService(HealthEndpoints):
     name = "gateway"
     context = WorkerContext()
     metrics_port = MetricsPort()  # not /metrics on the public port

@@ -58,7 +58,7 @@ class Attachments(DependencyProvider):
         return self.store
 
 
-class Service(OpsEndpoints):
+class IntakeService(OpsEndpoints):
     name = "intake"
     db = Database(metadata)
     context = WorkerContext()

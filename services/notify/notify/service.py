@@ -67,7 +67,7 @@ def _count(template_id: str, queued: list[tuple[str, str]]) -> None:
         NOTIFICATIONS.labels(channel, template_id, status).inc()
 
 
-class Service(OpsEndpoints):
+class NotifyService(OpsEndpoints):
     name = "notify"
     db = Database(metadata)
     context = WorkerContext()

@@ -71,7 +71,7 @@ class CarrierConnection(DependencyProvider):
         return self.carrier
 
 
-class Service(OpsEndpoints):
+class PostalService(OpsEndpoints):
     name = "postal"
     db = Database(metadata)
     context = WorkerContext()

@@ -17,20 +17,17 @@ from prometheus_client import Counter, Gauge
 from sqlalchemy.orm import Session
 
 from motcua.calendar import local_date
-from motcua.config import env_float, env_int
 from motcua.db import UnitOfWork
 from motcua.errors import Conflict, IllegalTransition
 from motcua.logs import dossier_context
 from status import repository
 from status.domain import Actor
-from status.domain.deadlines import (
-    APOLOGY_EXTENSION_ENV, DEFAULT_APOLOGY_EXTENSION, OVERDUE_STATES, apology_new_date,
-)
+from status.domain.deadlines import OVERDUE_STATES, apology_new_date
 from status.models import apology, dossier, sweep_run
+from status.settings import StatusSettings
 
 log = logging.getLogger(__name__)
 
-SWEEP_ENV = "STATUS_SWEEP_SECONDS"
 SWEEP_NAME = "overdue"
 SWEEP_LOCK = 7_300_466_001  # advisory lock key of this sweep; unique among status's advisory locks
 SCHEDULER = Actor("scheduler")
@@ -40,25 +37,23 @@ OVERDUE = Gauge("motcua_dossiers_overdue", "Dossiers past their legal due date w
 APOLOGIES = Counter("motcua_apologies_total", "Apologies (template 04) issued by the overdue sweep", ["agency"])
 
 
-def sweep_interval() -> float:
-    return env_float(SWEEP_ENV, 60.0)
-
-
 class SweepTimer(Timer):
-    """nameko's timer, its interval read from the environment when a container is built, not at import."""
+    """nameko's timer, its interval (StatusSettings.sweep_seconds) read when a container is built, not at import:
+    a timer's interval is fixed before the container's dependencies are set up."""
 
     def __init__(self, **kwargs):
-        super().__init__(interval=sweep_interval(), **kwargs)
+        super().__init__(interval=StatusSettings.from_env().sweep_seconds, **kwargs)
 
 
 class OverdueSweep:
-    """Mixed into the status Service, which provides `self.db` and `self.clock`."""
+    """Mixed into StatusService, which provides `self.db`, `self.clock` and `self.settings`."""
 
     @SweepTimer.decorator
     def sweep_overdue(self) -> None:
         now = self.clock()
         with self.db.unit_of_work() as uow:
-            issued = _sweep(uow, now) if _claim_run(uow.session, now) else []
+            swept = _claim_run(uow.session, now, self.settings.sweep_seconds)
+            issued = _sweep(uow, now, self.settings.apology_extension_working_days) if swept else []
             uow.commit()
             overdue = _count_overdue(uow.session, local_date(now))
         for agency in issued:
@@ -66,7 +61,7 @@ class OverdueSweep:
         OVERDUE.set(overdue)
 
 
-def _claim_run(session: Session, now: datetime) -> bool:
+def _claim_run(session: Session, now: datetime, interval_seconds: float) -> bool:
     """True when this replica is the one to sweep now; the claim commits with the sweep."""
     if (session.get_bind().dialect.name == "postgresql"
             and not session.execute(sa.select(sa.func.pg_try_advisory_xact_lock(SWEEP_LOCK))).scalar()):
@@ -74,7 +69,7 @@ def _claim_run(session: Session, now: datetime) -> bool:
     last = session.execute(sa.select(sweep_run.c.last_run_at).where(sweep_run.c.name == SWEEP_NAME)
                            .with_for_update()).scalar()
     # 0.9: timers drift, and a replica firing a little early must not skip a whole interval.
-    if last is not None and last > now - timedelta(seconds=0.9 * sweep_interval()):
+    if last is not None and last > now - timedelta(seconds=0.9 * interval_seconds):
         return False
     if last is None:
         session.execute(sweep_run.insert().values(name=SWEEP_NAME, last_run_at=now))
@@ -83,7 +78,7 @@ def _claim_run(session: Session, now: datetime) -> bool:
     return True
 
 
-def _sweep(uow: UnitOfWork, now: datetime) -> list[str]:
+def _sweep(uow: UnitOfWork, now: datetime, extension_working_days: int) -> list[str]:
     """Apologise for every dossier that needs it; returns the apologising agencies, one per apology."""
     today, d = local_date(now), dossier.c
     # The query narrows on the (state, appointment_date) index; the aggregate (Dossier.apologise) decides.
@@ -94,7 +89,7 @@ def _sweep(uow: UnitOfWork, now: datetime) -> list[str]:
                                   apology.c.original_appointment_date == d.appointment_date))
         .order_by(d.appointment_date, d.code)
     ).scalars().all()
-    new_date = apology_new_date(today, env_int(APOLOGY_EXTENSION_ENV, DEFAULT_APOLOGY_EXTENSION))
+    new_date = apology_new_date(today, extension_working_days)
     issued = []
     for code in candidates:
         with dossier_context(code):

@@ -50,7 +50,7 @@ def _start_of(day: date) -> datetime:
 
 
 class Reports:
-    """Mixed into the status Service, which provides `self.db` and `self._authenticate` (the desk's
+    """Mixed into StatusService, which provides `self.db` and `self._authenticate` (the desk's
     check of the official's claims: shape, expiry, revocation)."""
 
     @rpc

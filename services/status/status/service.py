@@ -1,130 +1,21 @@
-"""The status service: the dossier lifecycle behind RabbitMQ. Thin: receive, call the domain, persist."""
+"""The status service: the dossier lifecycle behind RabbitMQ. Each entrypoint delegates to its use case
+in status.handlers with the service's ports: the database, the clock, the settings, the result store."""
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import logging
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, replace
-from datetime import date, datetime
-from typing import Any
-
-from marshmallow import Schema, ValidationError
 from nameko.extensions import DependencyProvider
-from prometheus_client import Counter
-from sqlalchemy.orm import Session
 
-from motcua.calendar import default_calendar, local_date
-from motcua.config import env_int
-from motcua.db import UnitOfWork
-from motcua.dependencies import Clock, Database, WorkerContext
-from motcua.errors import (
-    Conflict, MotCuaError, NotFound, PayloadTooLarge, PermanentFailure, Unauthorized, ValidationFailed,
-    marshmallow_fields,
-)
-from motcua.idempotency import check_key, first_answer
-from motcua.logs import dossier_context
-from motcua.rpc import rpc
-from motcua.tracking import request_hash
+from motcua.dependencies import Clock, Database, Settings, WorkerContext
 from motcua.messaging import command_handler, event_handler
-from motcua.national_codes import NATIONAL_STATUS_CODE, DossierState
+from motcua.rpc import rpc
 from motcua.storage import AttachmentStore, attachment_store
 from motcua.web import OpsEndpoints
-from motcua_contracts.departments import (
-    COMMAND_OUTCOME, COMMANDS_EXCHANGE, COMMANDS_QUEUE, DEPARTMENT_ACTIONS, WORK_EXCHANGE, WORK_ITEM_TYPES,
-    DepartmentCommandSchema, work_routing_key,
-)
-from motcua_contracts.desk import (
-    DeskActionSchema, DeskDossierDetailSchema, DeskPageSchema, DeskQuerySchema, OfficialSchema, TokenRevokedSchema,
-)
-from motcua_contracts.status import ActionOutcomeSchema, DossierActionSchema, PublicDossierViewSchema
-from status import repository
-from status.domain import RULES, Actor, Change, Command, Dossier, departments, permissions, register
-from status.domain.deadlines import is_overdue
-from status.domain.delivery import delivered_reason, follow, reached, returned_reason
-from status.domain.desk import APOLOGY_TEMPLATE, warning
+from motcua_contracts.departments import COMMANDS_EXCHANGE, COMMANDS_QUEUE
+from status import handlers
 from status.domain.permissions import Official
 from status.models import metadata
 from status.overdue import OverdueSweep
 from status.reports import Reports
-
-log = logging.getLogger(__name__)
-
-TRANSITIONS = Counter("motcua_dossier_transitions_total", "Dossier lifecycle events recorded",
-                      ["event_type", "agency", "channel"])
-REGISTERED = Counter("motcua_dossiers_registered_total", "Dossiers registered from intake",
-                     ["procedure", "agency", "channel"])
-WORK_ITEMS = Counter("motcua_department_work_items_total", "Work items put on a department's queue", ["item_type"])
-DEPARTMENT_COMMANDS = Counter("motcua_department_commands_total", "Department systems' commands decided",
-                              ["action", "outcome"])
-
-
-def _fingerprint(dossier_code: str, body: Mapping[str, Any]) -> str:
-    return request_hash({"dossier_code": dossier_code, **body})
-
-
-def fingerprint(dossier_code: str, command: dict) -> str:
-    """sha256 of the canonical JSON of the command (loaded, so defaults are explicit) minus its key."""
-    return _fingerprint(dossier_code,
-                        {k: v for k, v in DossierActionSchema().dump(command).items() if k != "idempotency_key"})
-
-
-def _load(schema: Schema, data: object, what: str, prefix: str | None = None) -> dict:
-    try:
-        return schema.load(data)
-    except ValidationError as exc:
-        messages = {prefix: exc.messages} if prefix else exc.messages
-        raise ValidationFailed(f"The {what} has invalid fields.", marshmallow_fields(messages)) from None
-
-
-def _result_document(document: Mapping[str, str] | None) -> tuple[dict | None, bytes | None]:
-    """(metadata, bytes) of the result document attached to a desk action, checked."""
-    if document is None:
-        return None, None
-    try:
-        content = base64.b64decode(document["content_base64"], validate=True)
-    except (binascii.Error, ValueError):
-        raise ValidationFailed("The result document is not valid base64.",
-                               {"result_document.content_base64": ["Not base64."]}) from None
-    if not content:
-        raise ValidationFailed("The result document is empty.", {"result_document.content_base64": ["Empty file."]})
-    limit = env_int("STATUS_RESULT_MAX_BYTES", 20_000_000)
-    if len(content) > limit:
-        raise PayloadTooLarge(f"The result document is larger than {limit} bytes.",
-                              {"result_document.content_base64": [f"At most {limit} bytes."]})
-    return {"filename": document["filename"], "sha256": hashlib.sha256(content).hexdigest(),
-            "size_bytes": len(content)}, content
-
-
-def _desk_item(d: Mapping[str, Any], today: date) -> dict:
-    """One dossier as the desk lists it, from its row (or the aggregate's fields: same names)."""
-    state = DossierState(d["state"])
-    return {
-        "dossier_code": d["code"], "national_status_code": NATIONAL_STATUS_CODE[state], "step": d["step_index"],
-        "warning": warning(state, d["legal_due_date"], d["appointment_date"], d["step_due_date"], today,
-                           env_int("STATUS_WARN_WORKING_DAYS", 1), default_calendar()),
-        "overdue": is_overdue(d["legal_due_date"], state, today),
-        **{name: d[name] for name in ("procedure_code", "procedure_name", "state", "agency_code",
-                                      "holder_agency_code", "assignee", "channel", "submitted_at", "received_at",
-                                      "appointment_date", "step_role", "step_due_date", "version")},
-    }
-
-
-def _delivery_summary(delivery) -> dict | None:
-    """The delivery as the citizen's view and the desk show it (DeliverySummarySchema)."""
-    if delivery is None:
-        return None
-    return {name: getattr(delivery, name) for name in ("waybill", "carrier", "state", "attempts", "updated_at")}
-
-
-def _outcome(d: Dossier) -> dict:
-    return ActionOutcomeSchema().dump({"dossier_code": d.code, "state": d.state, "version": d.version,
-                                       "appointment_date": d.appointment_date})
-
-
-def _prior_outcome(uow: UnitOfWork, key: str, fp: str) -> dict | None:
-    return first_answer(repository.find_outcome(uow.session, key), fp, "command")
+from status.settings import StatusSettings
 
 
 class ResultStore(DependencyProvider):
@@ -137,359 +28,76 @@ class ResultStore(DependencyProvider):
         return self.store
 
 
-class Service(OpsEndpoints, OverdueSweep, Reports):
+class StatusService(OpsEndpoints, OverdueSweep, Reports):
     name = "status"
     db = Database(metadata)
     context = WorkerContext()
     clock = Clock()
+    settings = Settings(StatusSettings.from_env)
     results = ResultStore()
 
     @event_handler("intake", "dossier_submitted")
     def on_dossier_submitted(self, envelope: dict) -> None:
-        data, event_id = envelope["data"], str(envelope["event_id"])
-        with dossier_context(data["dossier_code"]), self.db.unit_of_work() as uow:
-            if not uow.claim_message("status.on_dossier_submitted", event_id):
-                return  # a redelivery: already registered
-            if repository.find(uow.session, data["dossier_code"]) is not None:
-                log.warning("dossier announced again under another event id %s; the first stands", event_id)
-                uow.commit()
-                return
-            try:
-                dossier, changes = register(data, event_id)
-            except ValidationFailed as exc:
-                raise PermanentFailure(str(exc)) from exc  # retrying cannot fix the message
-            repository.add(uow.session, dossier)
-            self._record(uow, dossier, changes)
-            uow.commit()
-            REGISTERED.labels(dossier.procedure_code, dossier.agency_code, dossier.channel).inc()
-            self._count(dossier, changes)
+        handlers.register_dossier(self.db, envelope)
 
     @event_handler("intake", "supplement_submitted")
     def on_supplement_submitted(self, envelope: dict) -> None:
-        """The citizen's supplement resumes the clock; one nobody awaited is only kept in the history."""
-        data, event_id = envelope["data"], str(envelope["event_id"])
-        supplement = {"supplement_id": data["supplement_id"], "note": data["note"],
-                      "attachments": [{k: a[k] for k in ("attachment_id", "document_code", "filename", "sha256")}
-                                      for a in data["attachments"]]}
-        citizen = Actor("citizen")
-        with dossier_context(data["dossier_code"]), self.db.unit_of_work() as uow:
-            if not uow.claim_message("status.on_supplement_submitted", event_id):
-                return  # a redelivery: already applied
-            dossier = repository.get(uow.session, data["dossier_code"])  # unknown yet: retried, then parked
-            read_version = dossier.version
-            if dossier.state is DossierState.AWAITING_SUPPLEMENT:
-                # The clock runs again from when the citizen handed the documents in, not from this delivery
-                # (never before the pause began, whatever the clocks of the two services say).
-                at = max(data["submitted_at"], dossier.pauses[-1].started_at)
-                changes = [dossier.apply(Command("receive_supplement", citizen, idempotency_key=event_id,
-                                                 supplement=supplement), at)]
-                repository.update(uow.session, dossier, read_version)
-                self._record(uow, dossier, changes)
-            else:
-                changes = []
-                entry = dossier.record_supplement(supplement, citizen, self.clock(), key=event_id)
-                repository.update(uow.session, dossier, read_version)
-                repository.add_history(uow.session, dossier.code, entry)
-            uow.commit()
-        self._count(dossier, changes)
+        handlers.take_supplement(self.db, self.clock, envelope)
 
     # The result's journey by post (postal.events): one handler per event type, one rule for all.
     @event_handler("postal", "delivery_ordered")
     def on_delivery_ordered(self, envelope: dict) -> None:
-        self._follow_delivery(envelope)
+        handlers.follow_delivery(self.db, envelope)
 
     @event_handler("postal", "result_shipped")
     def on_result_shipped(self, envelope: dict) -> None:
-        self._follow_delivery(envelope)
+        handlers.follow_delivery(self.db, envelope)
 
     @event_handler("postal", "delivery_out_for_delivery")
     def on_delivery_out_for_delivery(self, envelope: dict) -> None:
-        self._follow_delivery(envelope)
+        handlers.follow_delivery(self.db, envelope)
 
     @event_handler("postal", "delivery_attempt_failed")
     def on_delivery_attempt_failed(self, envelope: dict) -> None:
-        self._follow_delivery(envelope)
+        handlers.follow_delivery(self.db, envelope)
 
     @event_handler("postal", "result_delivered")
     def on_result_delivered(self, envelope: dict) -> None:
-        self._follow_delivery(envelope)
+        handlers.follow_delivery(self.db, envelope)
 
     @event_handler("postal", "result_returned_to_sender")
     def on_result_returned_to_sender(self, envelope: dict) -> None:
-        self._follow_delivery(envelope)
-
-    def _follow_delivery(self, envelope: dict) -> None:
-        """Keep the delivery summary; delivered returns the dossier, returned to sender brings it to the counter.
-
-        The dossier changes only when the summary reaches that state, so an event out of order or
-        announced twice moves nothing. Unknown dossier: retried, then parked.
-        """
-        data, event_id = envelope["data"], str(envelope["event_id"])
-        carrier = Actor("carrier", data["carrier"])
-        with dossier_context(data["dossier_code"]), self.db.unit_of_work() as uow:
-            if not uow.claim_message("status.follow_delivery", event_id):
-                return  # a redelivery: already applied
-            dossier = repository.get(uow.session, data["dossier_code"])
-            current = repository.find_delivery(uow.session, dossier.code, lock=True)
-            summary = follow(current, data)
-            if summary != current:
-                repository.save_delivery(uow.session, dossier.code, summary, new=current is None)
-            read_version, changes, entry = dossier.version, [], None
-            # Never before the completion, whatever the carrier's clock says.
-            at = max(data["at"], dossier.completed_at or data["at"])
-            if reached(current, summary, "delivered") and dossier.state is DossierState.COMPLETED:
-                changes = [dossier.apply(Command("return_result", carrier, idempotency_key=event_id,
-                                                 reason=delivered_reason(data)), at)]
-            elif reached(current, summary, "returned_to_sender"):
-                entry = dossier.collect_at_counter(carrier, at, reason=returned_reason(data), key=event_id,
-                                                   details={"waybill": data["waybill"], "attempts": data["attempts"]})
-            if changes or entry:
-                repository.update(uow.session, dossier, read_version)
-            self._record(uow, dossier, changes)
-            if entry is not None:
-                repository.add_history(uow.session, dossier.code, entry)
-            uow.commit()
-        self._count(dossier, changes)
-
-    @rpc
-    def get_public_view(self, dossier_code: str, tracking_key: str) -> dict:
-        """The citizen's view. An unknown code and a wrong key get the same answer: existence is not revealed."""
-        with dossier_context(str(dossier_code)), self.db.unit_of_work() as uow:
-            dossier = repository.find(uow.session, dossier_code) if isinstance(dossier_code, str) else None
-            if dossier is None or not dossier.tracking_key_matches(tracking_key):
-                raise NotFound("No dossier matches this code and tracking key.")
-            history = repository.public_history(uow.session, dossier.code)
-            delivery = repository.find_delivery(uow.session, dossier.code)
-        return PublicDossierViewSchema().dump({
-            "dossier_code": dossier.code, "procedure_code": dossier.procedure_code,
-            "procedure_name": dossier.procedure_name, "state": dossier.state,
-            "national_status_code": NATIONAL_STATUS_CODE[dossier.state],
-            "holder_agency_code": dossier.holder_agency_code, "channel": dossier.channel,
-            "submitted_at": dossier.submitted_at, "appointment_date": dossier.appointment_date,
-            "history": history, "return_method": dossier.return_method, "delivery": _delivery_summary(delivery),
-        })
-
-    @rpc
-    def apply_action(self, dossier_code: str, command: dict) -> dict:
-        """Apply a command; a repeated idempotency key returns the first outcome and changes nothing."""
-        if not isinstance(dossier_code, str):
-            raise ValidationFailed("The dossier code must be a string.", {"dossier_code": ["Not a string."]})
-        loaded = _load(DossierActionSchema(), command, "command")
-        cmd = Command(**{**loaded, "actor": Actor(**loaded["actor"]),
-                         "missing_items": tuple(loaded["missing_items"] or ())})
-        return self._execute(dossier_code, cmd, fingerprint(dossier_code, loaded))
-
-    @rpc
-    def desk_list(self, official: dict, query: dict) -> dict:
-        """The official's desk (DeskQuerySchema in, DeskPageSchema out): what their agency holds or has held."""
-        who = self._authenticate(official)
-        q = _load(DeskQuerySchema(), query, "desk query")
-        today = local_date(self.clock())
-        with self.db.unit_of_work() as uow:
-            rows, total = repository.desk_page(uow.session, None if who.city_admin else who.agency_code, q, today)
-        return DeskPageSchema().dump({"items": [_desk_item(row, today) for row in rows], "page": q["page"],
-                                      "per_page": q["per_page"], "total": total})
-
-    @rpc
-    def desk_get(self, official: dict, dossier_code: str) -> dict:
-        """One dossier with its whole history (DeskDossierDetailSchema); NotFound if the official may not see it."""
-        who = self._authenticate(official)
-        with dossier_context(str(dossier_code)), self.db.unit_of_work() as uow:
-            dossier = repository.find(uow.session, dossier_code) if isinstance(dossier_code, str) else None
-            if dossier is None or not permissions.can_see(
-                    who, repository.has_held(uow.session, dossier.code, who.agency_code)):
-                raise NotFound(f"No dossier {dossier_code}.")
-            history = repository.history(uow.session, dossier.code)
-            apologies = repository.apologies(uow.session, dossier.code)
-            delivery = repository.find_delivery(uow.session, dossier.code)
-        now = self.clock()
-        return DeskDossierDetailSchema().dump({
-            **_desk_item(vars(dossier), local_date(now)), "history": history,
-            "apologies": [{"template": APOLOGY_TEMPLATE, **apology} for apology in apologies],
-            "paused_working_days": dossier.paused_working_days(now), "return_method": dossier.return_method,
-            "delivery": _delivery_summary(delivery),
-        })
-
-    @rpc
-    def desk_action(self, official: dict, dossier_code: str, command: dict, idempotency_key: str) -> dict:
-        """An official's action (DeskActionSchema in, ActionOutcomeSchema out), idempotent by its key."""
-        who = self._authenticate(official)
-        if not isinstance(dossier_code, str):
-            raise ValidationFailed("The dossier code must be a string.", {"dossier_code": ["Not a string."]})
-        loaded = _load(DeskActionSchema(), command, "action")
-        check_key(idempotency_key, required=True)
-        document, content = _result_document(loaded["result_document"])
-        cmd = Command(
-            action=loaded["action"], actor=Actor("official", who.subject, who.agency_code),
-            idempotency_key=idempotency_key, reason=loaded["reason"], to_agency_code=loaded["to_agency_code"],
-            assignee=loaded["assignee"], missing_items=tuple(loaded["missing_items"] or ()),
-            fee_vnd=loaded["fee_vnd"], expected_version=loaded["expected_version"], result_document=document,
-        )
-        inputs = {k: v for k, v in DeskActionSchema().dump(loaded).items() if k != "result_document"}
-        fp = _fingerprint(dossier_code, {**inputs, "actor": asdict(cmd.actor), "result_document": document})
-
-        def admit(session: Session, dossier: Dossier) -> Command:
-            permissions.check_action(who, cmd.action, dossier.code, dossier.holder_agency_code,
-                                     repository.has_held(session, dossier.code, who.agency_code))
-            if content is None or cmd.action != "complete" or dossier.state not in RULES["complete"].sources:
-                return cmd  # the lifecycle refuses it next (a stray document, or not completable now): unstored
-            return replace(cmd, result_document={**document, "storage_key": self.results.put(content)})
-
-        return self._execute(dossier_code, cmd, fp, admit)
+        handlers.follow_delivery(self.db, envelope)
 
     @command_handler(COMMANDS_EXCHANGE, COMMANDS_QUEUE, "department", "department_command")
     def on_department_command(self, envelope: dict, routing_key: str, errors: dict | None) -> None:
-        """A department system's decision (DepartmentCommandSchema), done with the desk's rules and answered
-        on its agency's queue (CommandOutcomeSchema). A command_id answered before is answered the same again."""
-        data = envelope["data"]
-        sender = departments.sender(routing_key)
-        if sender is None:
-            raise PermanentFailure(f"routing key {routing_key!r} is not <agency code>.<action>")
-        agency, action = sender
-        command_id = data["command_id"] if errors is None else departments.answerable_id(data, agency)
-        if command_id is None:
-            raise PermanentFailure(f"off-contract command with no answerable command_id: {errors}")
-        with dossier_context(departments.echo(data.get("dossier_code"))):
-            if self._answer_again(command_id, agency, data):
-                return
-            if errors is not None:
-                self._reject(command_id, agency, data, ValidationFailed("The command has invalid fields.", errors))
-                return
-            answered: list[dict] = []
+        handlers.handle_department_command(self.db, self.clock, envelope, routing_key, errors)
 
-            def answer(uow: UnitOfWork, dossier: Dossier, at: datetime) -> None:
-                outcome = departments.accepted(data, dossier, at)
-                repository.add_department_command(uow.session, outcome, at)
-                self._answer(uow, outcome)
-                answered.append(outcome)
+    @rpc
+    def get_public_view(self, dossier_code: str, tracking_key: str) -> dict:
+        return handlers.public_view(self.db, dossier_code, tracking_key)
 
-            cmd = departments.command(data)
-            fp = _fingerprint(data["dossier_code"], {"department_command": DepartmentCommandSchema().dump(data)})
+    @rpc
+    def apply_action(self, dossier_code: str, command: dict) -> dict:
+        return handlers.apply_action(self.db, self.clock, dossier_code, command)
 
-            def admit(session: Session, dossier: Dossier) -> Command:
-                permissions.check_holder(agency, cmd.action, dossier.code, dossier.holder_agency_code,
-                                         repository.has_held(session, dossier.code, agency))
-                return cmd
+    @rpc
+    def desk_list(self, official: dict, query: dict) -> dict:
+        return handlers.desk_list(self.db, self.clock, self.settings, official, query)
 
-            try:
-                departments.check_routing(agency, action, data)
-                self._execute(data["dossier_code"], cmd, fp, admit, answer)
-            except MotCuaError as exc:
-                self._reject(command_id, agency, data, exc)
-                return
-            if answered:
-                DEPARTMENT_COMMANDS.labels(cmd.action, "accepted").inc()
-            elif not self._answer_again(command_id, agency, data):
-                # The key's first outcome was returned, so a twin delivery committed it with its answer.
-                raise RuntimeError(f"command {command_id} was done but its answer is not kept")
+    @rpc
+    def desk_get(self, official: dict, dossier_code: str) -> dict:
+        return handlers.desk_get(self.db, self.clock, self.settings, official, dossier_code)
 
-    def _answer_again(self, command_id: str, agency: str, data: Mapping[str, Any]) -> bool:
-        """Answer a command_id answered before as it was first answered; False if it never was."""
-        with self.db.unit_of_work() as uow:
-            prior = repository.find_department_command(uow.session, command_id)
-            if prior is None:
-                return False
-            first_agency, outcome = prior
-            if first_agency != agency:
-                # Another agency's command_id: its outcome is not this sender's to read.
-                outcome = departments.rejected(command_id, agency, data, Conflict(
-                    "This command_id was already used.", {"command_id": ["Already used; choose another."]}),
-                    self.clock())
-            self._answer(uow, outcome)
-            uow.commit()
-        return True
-
-    def _reject(self, command_id: str, agency: str, data: Mapping[str, Any], error: MotCuaError) -> None:
-        """Answer a refused command alone (nothing changed) and keep the answer for its repeats."""
-        now = self.clock()
-        outcome = departments.rejected(command_id, agency, data, error, now)
-        with self.db.unit_of_work() as uow:
-            repository.add_department_command(uow.session, outcome, now)
-            self._answer(uow, outcome)
-            uow.commit()
-        action = outcome["action"] if outcome["action"] in DEPARTMENT_ACTIONS else "unknown"
-        DEPARTMENT_COMMANDS.labels(action, "rejected").inc()
-        log.info("department command %s from %s rejected: %s", command_id, agency, error)
-
-    @staticmethod
-    def _answer(uow: UnitOfWork, outcome: dict) -> None:
-        uow.record_message(WORK_EXCHANGE, work_routing_key(outcome["agency_code"], COMMAND_OUTCOME), COMMAND_OUTCOME,
-                           outcome, dossier_code=outcome["dossier_code"])
+    @rpc
+    def desk_action(self, official: dict, dossier_code: str, command: dict, idempotency_key: str) -> dict:
+        return handlers.desk_action(self.db, self.clock, self.settings, self.results, official, dossier_code,
+                                    command, idempotency_key)
 
     @rpc
     def revoke_token(self, token_id: str, expires_at: str) -> dict:
-        """Refuse an official's token from now on (TokenRevokedSchema); revoking twice is harmless."""
-        data = _load(TokenRevokedSchema(), {"token_id": token_id, "expires_at": expires_at}, "revocation")
-        if len(data["token_id"]) > 128:
-            raise ValidationFailed("The token id is too long.", {"token_id": ["At most 128 characters."]})
-        with self.db.unit_of_work() as uow:
-            if repository.revoke(uow.session, data["token_id"], data["expires_at"]):
-                uow.record_event("token_revoked", data)
-            uow.commit()
-        return TokenRevokedSchema().dump(data)
+        return handlers.revoke_token(self.db, token_id, expires_at)
 
     def _authenticate(self, official: object) -> Official:
-        """The official whose token the gateway verified, unless it expired or was revoked since."""
-        claims = _load(OfficialSchema(), official, "official's claims", prefix="official")
-        if claims["expires_at"] <= self.clock():
-            raise Unauthorized("The token has expired.")
-        with self.db.unit_of_work() as uow:
-            if repository.is_revoked(uow.session, claims["token_id"]):
-                raise Unauthorized("The token was revoked.")
-        return Official.of(claims["subject"], claims["agency_code"], claims["roles"])
-
-    def _execute(self, code: str, cmd: Command, fp: str, admit: Callable[[Session, Dossier], Command] | None = None,
-                 answer: Callable[[UnitOfWork, Dossier, datetime], None] | None = None) -> dict:
-        """Apply `cmd` once per idempotency key; `admit` may refuse it or complete it first, `answer` stages
-        what else commits with the change. A repeated key returns the first outcome without either."""
-        with dossier_context(code):
-            try:
-                return self._apply(code, cmd, fp, admit, answer)
-            except Conflict:
-                # A twin with the same key may have committed meanwhile: then answer as it did.
-                with self.db.unit_of_work() as uow:
-                    prior = _prior_outcome(uow, cmd.idempotency_key, fp)
-                if prior is None:
-                    raise
-                return prior
-
-    def _apply(self, code: str, cmd: Command, fp: str, admit: Callable[[Session, Dossier], Command] | None,
-               answer: Callable[[UnitOfWork, Dossier, datetime], None] | None) -> dict:
-        with self.db.unit_of_work() as uow:
-            prior = _prior_outcome(uow, cmd.idempotency_key, fp)
-            if prior is not None:
-                return prior
-            dossier = repository.get(uow.session, code)
-            if admit is not None:
-                cmd = admit(uow.session, dossier)  # may refuse: nothing was written
-            read_version, now = dossier.version, self.clock()
-            change = dossier.apply(cmd, now)
-            repository.update(uow.session, dossier, read_version)
-            outcome = _outcome(dossier)
-            repository.add_outcome(uow.session, cmd.idempotency_key, code, fp, outcome, now)
-            self._record(uow, dossier, [change])
-            if answer is not None:
-                answer(uow, dossier, now)
-            uow.commit()
-        self._count(dossier, [change])
-        return outcome
-
-    @staticmethod
-    def _record(uow: UnitOfWork, dossier: Dossier, changes: list[Change]) -> None:
-        """History, event and, when the change puts work on an agency's desk, that department's work item."""
-        for change in changes:
-            repository.add_history(uow.session, dossier.code, change.entry)
-            uow.record_event(change.event.type, change.event.data, dossier_code=dossier.code)
-            item = departments.work_item(dossier, change)
-            if item is not None:
-                uow.record_message(WORK_EXCHANGE, work_routing_key(item["agency_code"], item["item_type"]),
-                                   "work_item", item, dossier_code=dossier.code)
-
-    @staticmethod
-    def _count(dossier: Dossier, changes: list[Change]) -> None:
-        for change in changes:
-            TRANSITIONS.labels(change.event.type, change.entry.agency_code, dossier.channel).inc()
-            if change.event.type in WORK_ITEM_TYPES:
-                WORK_ITEMS.labels(change.event.type).inc()
-            log.info("dossier %s: %s -> %s (%s)", dossier.code, change.entry.from_state, change.entry.to_state,
-                     change.entry.action)
+        """For the reports (status.reports.Reports): the desk's check of an official's claims."""
+        return handlers.authenticate(self.db, self.clock, official)

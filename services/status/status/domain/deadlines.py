@@ -10,9 +10,6 @@ from datetime import date
 from motcua.calendar import default_calendar
 from motcua.national_codes import CLOCK, ClockState, DossierState
 
-APOLOGY_EXTENSION_ENV = "STATUS_APOLOGY_EXTENSION_WORKING_DAYS"
-DEFAULT_APOLOGY_EXTENSION = 3
-
 # Only a running clock can make a dossier late. A dossier paused for the citizen (awaiting a
 # supplement or a payment) is not overdue while paused: when it resumes its legal date moves
 # by the paused working days, so the citizen's time is never counted against the agency.
