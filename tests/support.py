@@ -11,10 +11,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import eventlet
 import sqlalchemy as sa
 from kombu import Connection
+from kombu.utils import json as kombu_json
 
 from sqlalchemy.orm import sessionmaker
 
 from motcua.db import OUTBOX, UnitOfWork, make_engine
+from motcua.envelope import make_envelope
+from motcua_contracts.envelope import EnvelopeSchema
+from motcua_contracts.events import load_event_data
 
 
 # "Now" for the services under test (status, catalog): Wednesday 25 November 2026, 10:00 in Hai Phong, an hour
@@ -126,3 +130,13 @@ class LocalDatabase:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(table.c.routing_key, table.c.body).order_by(table.c.seq)).all()
         return [(key, json.loads(body)) for key, body in rows]
+
+
+def as_received(producer: str, event_type: str, data: dict) -> dict:
+    """An event as its handler receives it: enveloped, sent as JSON and loaded by its contract, as the
+    service's consumer does (motcua.messaging), for calling a use case directly."""
+    sent = json.loads(kombu_json.dumps(make_envelope(event_type, producer=producer, data=data,
+                                                     dossier_code=data.get("dossier_code"))))
+    envelope = EnvelopeSchema().load(sent)
+    envelope["data"] = load_event_data(producer, event_type, envelope["data"], envelope["schema_version"])
+    return envelope

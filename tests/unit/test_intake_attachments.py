@@ -9,6 +9,7 @@ from motcua.errors import PayloadTooLarge, UnsupportedMediaType
 from intake.domain.attachments import (
     MIB, Limits, Upload, check_attachments, decode_uploads, detect_type, document_problems,
 )
+from intake.settings import IntakeSettings
 from tests.unit.test_intake_samples import birth_registration, tiny_docx, tiny_jpeg, tiny_pdf, tiny_png, tiny_xml
 
 DOCUMENTS = birth_registration()["documents"]
@@ -87,10 +88,10 @@ def test_the_dossier_as_a_whole_has_a_limit():
 def test_limits_come_from_the_environment(monkeypatch):
     monkeypatch.delenv("INTAKE_MAX_ATTACHMENT_MB", raising=False)
     monkeypatch.delenv("INTAKE_MAX_DOSSIER_MB", raising=False)
-    assert Limits.from_env() == Limits(10, 30)
+    assert IntakeSettings.from_env().limits == Limits(10, 30)
     monkeypatch.setenv("INTAKE_MAX_ATTACHMENT_MB", "2.5")
     monkeypatch.setenv("INTAKE_MAX_DOSSIER_MB", "8")
-    assert Limits.from_env() == Limits(2.5, 8)
+    assert IntakeSettings.from_env().limits == Limits(2.5, 8)
 
 
 def test_bad_base64_is_named_by_position():

@@ -15,6 +15,7 @@ from postal.domain.office import Office
 from postal.domain.tariff import Tariff, province_key, quote
 from motcua.tracking import key_matches, sha256_hex
 from postal.domain.tracking import derived_tracking_key, new_tracking_key
+from postal.settings import PostalSettings
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)
 AGENCY = "000.00.51.H24"
@@ -91,12 +92,14 @@ def test_province_keys_ignore_case_diacritics_and_d_with_stroke():
     assert province_key("Đà Nẵng") == province_key("da nang") == "da nang"
 
 
-def test_the_defaults_come_from_the_environment(monkeypatch):
+def test_the_tariff_and_office_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("POSTAL_HOME_PROVINCE", "Quảng Ninh")
     monkeypatch.setenv("POSTAL_PICKUP_FEE_VND", "20000")
     monkeypatch.delenv("POSTAL_PICKUP_FEE_OTHER_PROVINCE_VND", raising=False)
-    tariff = Tariff.from_env()
-    assert (tariff.pickup_fee("quang ninh"), tariff.pickup_fee("Hải Phòng")) == (20_000, 40_000)
+    monkeypatch.delenv("POSTAL_OFFICE_PROVINCE", raising=False)
+    settings = PostalSettings.from_env()
+    assert (settings.tariff.pickup_fee("quang ninh"), settings.tariff.pickup_fee("Hải Phòng")) == (20_000, 40_000)
+    assert settings.office.province == "Quảng Ninh"  # the office is in the home province unless set
 
 
 def test_agency_fees_are_stated_only_when_unambiguous():

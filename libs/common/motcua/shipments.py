@@ -1,4 +1,5 @@
-"""The one rule every shipment follows: carrier events may arrive in any order, a shipment never moves back.
+"""The one rule every shipment follows: carrier events may arrive in any order, a shipment never moves
+back.
 
 postal applies it to the carrier's callbacks (pickups and deliveries); status applies the same
 rule to postal's delivery events, which the bus may deliver late, twice or out of order, so

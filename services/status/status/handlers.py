@@ -177,7 +177,8 @@ def apply_action(db: Db, clock: Clock, dossier_code: object, command: object) ->
     changes nothing."""
     code = _dossier_code(dossier_code)
     loaded = _load(DossierActionSchema(), command, "command")
-    cmd = Command(**{**loaded, "actor": Actor(**loaded["actor"]), "missing_items": tuple(loaded["missing_items"] or ())})
+    cmd = Command(**{**loaded, "actor": Actor(**loaded["actor"]),
+                     "missing_items": tuple(loaded["missing_items"] or ())})
     return execute(db, clock, code, cmd, fingerprint(code, loaded))
 
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import filetype
 
-from motcua.config import env_float
 from motcua.errors import PayloadTooLarge, UnsupportedMediaType
 
 MIB = 1024 * 1024  # "MB" in limits and messages means 2**20 bytes
@@ -49,11 +48,6 @@ class Attachment:
 class Limits:
     file_mb: float = 10.0  # when the document sets no max_size_mb
     dossier_mb: float = 30.0
-
-    @classmethod
-    def from_env(cls) -> "Limits":
-        return cls(env_float("INTAKE_MAX_ATTACHMENT_MB", cls.file_mb),
-                   env_float("INTAKE_MAX_DOSSIER_MB", cls.dossier_mb))
 
 
 def decode_uploads(raw: list[dict]) -> tuple[list[Upload], dict[str, list[str]]]:

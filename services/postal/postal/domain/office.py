@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from motcua.config import env
-
 
 @dataclass(frozen=True)
 class Office:
@@ -17,13 +15,6 @@ class Office:
     commune: str
     street: str
     phone: str | None
-
-    @classmethod
-    def from_env(cls) -> "Office":
-        return cls(province=env("POSTAL_OFFICE_PROVINCE", env("POSTAL_HOME_PROVINCE", "Hải Phòng")),
-                   commune=env("POSTAL_OFFICE_COMMUNE", "Trung tâm"),
-                   street=env("POSTAL_OFFICE_STREET", "Bộ phận tiếp nhận và trả kết quả"),
-                   phone=env("POSTAL_OFFICE_PHONE"))
 
     def party(self, name: str) -> dict:
         """CarrierPartySchema data for the office, under the agency's name."""

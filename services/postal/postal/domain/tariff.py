@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from motcua.fees import fees_due
 
-from motcua.config import env, env_int
 
 # Citizens write "TP. Hải Phòng", "Thành phố Hải Phòng" or "hai phong": the same province.
 _ADMINISTRATIVE_PREFIX = re.compile(r"^(thanh pho|tp\.?|tinh)\s+")
@@ -30,12 +29,6 @@ class Tariff:
     home_province: str
     home_fee_vnd: int
     other_fee_vnd: int
-
-    @classmethod
-    def from_env(cls) -> "Tariff":
-        return cls(home_province=env("POSTAL_HOME_PROVINCE", "Hải Phòng"),
-                   home_fee_vnd=env_int("POSTAL_PICKUP_FEE_VND", 25_000),
-                   other_fee_vnd=env_int("POSTAL_PICKUP_FEE_OTHER_PROVINCE_VND", 40_000))
 
     def pickup_fee(self, province: str) -> int:
         return self.home_fee_vnd if province_key(province) == province_key(self.home_province) else self.other_fee_vnd
