@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from collections.abc import Mapping
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
@@ -222,6 +222,17 @@ class UnitOfWork:
             return False
         return insert_new(self.session, self._inbox,
                           {"consumer": consumer, "message_id": message_id, "processed_at": utcnow()})
+
+
+class Db(Protocol):
+    """What a use case needs of its service's database: a unit of work per transaction (a service's
+    motcua.dependencies.Database, or tests.support.LocalDatabase in a unit test)."""
+
+    def unit_of_work(self) -> UnitOfWork: ...
+
+
+# What a use case takes as its clock: "now", an aware UTC datetime (motcua.dependencies.Clock in a service).
+TimeSource = Callable[[], datetime]
 
 
 def insert_new(session: Session, table: sa.Table, values: Mapping[str, Any]) -> bool:

@@ -7,6 +7,8 @@ behind RPC arrives at the gateway as the same type, not a RemoteError, and maps 
 HTTP status.
 """
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 class MotCuaError(Exception):
@@ -116,3 +118,13 @@ def all_error_classes() -> list[type[MotCuaError]]:
         found.append(cls)
         pending.extend(cls.__subclasses__())
     return found
+
+
+@contextmanager
+def refusals_counted(counter) -> Iterator[None]:
+    """Count each refusal (a MotCuaError) by its code on a prometheus Counter labelled by reason, and let it go on."""
+    try:
+        yield
+    except MotCuaError as exc:
+        counter.labels(exc.code).inc()
+        raise

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -18,8 +17,8 @@ from prometheus_client import Counter
 from sqlalchemy.exc import IntegrityError
 
 from motcua.calendar import local_date
-from motcua.db import UnitOfWork
-from motcua.errors import MotCuaError, NotFound, PermanentFailure, ValidationFailed, marshmallow_fields
+from motcua.db import Db, TimeSource, UnitOfWork
+from motcua.errors import NotFound, PermanentFailure, ValidationFailed, marshmallow_fields, refusals_counted
 from motcua.idempotency import check_key, first_answer
 from motcua.logs import dossier_context
 from motcua.storage import AttachmentStore
@@ -47,12 +46,6 @@ REFUSED = Counter("motcua_intake_refusals_total", "Submissions refused by intake
 SUPPLEMENTS = Counter("motcua_supplements_submitted_total", "Citizens' supplements accepted by intake",
                       ["procedure", "agency"])
 
-Clock = Callable[[], datetime]
-
-
-class Db(Protocol):
-    def unit_of_work(self) -> UnitOfWork: ...
-
 
 class Catalogue(Protocol):
     """catalog's RPC, as intake uses it: the procedure version in force (ProcedureVersionSchema)."""
@@ -60,14 +53,11 @@ class Catalogue(Protocol):
     def get_procedure(self, procedure_code: str) -> dict[str, Any]: ...
 
 
-def submit_dossier(db: Db, clock: Clock, catalog: Catalogue, attachments: AttachmentStore, settings: IntakeSettings,
-                   submission: object, idempotency_key: object = None) -> dict:
+def submit_dossier(db: Db, clock: TimeSource, catalog: Catalogue, attachments: AttachmentStore,
+                   settings: IntakeSettings, submission: object, idempotency_key: object = None) -> dict:
     """SubmitDossierSchema in, SubmitDossierResultSchema out; the same key and body give the first result."""
-    try:
+    with refusals_counted(REFUSED):
         return _submit(db, clock, catalog, attachments, settings, submission, idempotency_key)
-    except MotCuaError as exc:
-        REFUSED.labels(exc.code).inc()
-        raise
 
 
 def get_receipt(db: Db, dossier_code: object, tracking_key: object) -> dict:
@@ -75,7 +65,7 @@ def get_receipt(db: Db, dossier_code: object, tracking_key: object) -> dict:
     return _dossier(db, dossier_code, tracking_key).receipt
 
 
-def submit_supplement(db: Db, clock: Clock, attachments: AttachmentStore, settings: IntakeSettings,
+def submit_supplement(db: Db, clock: TimeSource, attachments: AttachmentStore, settings: IntakeSettings,
                       dossier_code: object, tracking_key: object, supplement: object,
                       idempotency_key: object = None) -> dict:
     """SupplementSchema in, SupplementResultSchema out; `supplement_submitted` to the receiving agency.
@@ -84,11 +74,8 @@ def submit_supplement(db: Db, clock: Clock, attachments: AttachmentStore, settin
     result. Whether the dossier is awaiting a supplement is status's business (it owns the
     lifecycle): intake accepts the files and announces them, status decides what they mean.
     """
-    try:
+    with refusals_counted(REFUSED):
         return _supplement(db, clock, attachments, settings, dossier_code, tracking_key, supplement, idempotency_key)
-    except MotCuaError as exc:
-        REFUSED.labels(exc.code).inc()
-        raise
 
 
 def keep_published_version(db: Db, envelope: dict) -> None:
@@ -137,7 +124,7 @@ def _code_by_pickup(db: Db, pickup_id: str) -> str | None:
         return repository.find_code_by_pickup(uow.session, pickup_id)
 
 
-def _submit(db: Db, clock: Clock, catalog: Catalogue, attachments: AttachmentStore, settings: IntakeSettings,
+def _submit(db: Db, clock: TimeSource, catalog: Catalogue, attachments: AttachmentStore, settings: IntakeSettings,
             submission: dict, idempotency_key: str | None) -> dict:
     try:
         data = SubmitDossierSchema().load(submission)
@@ -222,8 +209,8 @@ def _dossier(db: Db, dossier_code: object, tracking_key: object) -> sa.Row:
     return row
 
 
-def _supplement(db: Db, clock: Clock, attachments_store: AttachmentStore, settings: IntakeSettings, dossier_code: str,
-                tracking_key: str, supplement: dict, idempotency_key: str | None) -> dict:
+def _supplement(db: Db, clock: TimeSource, attachments_store: AttachmentStore, settings: IntakeSettings,
+                dossier_code: str, tracking_key: str, supplement: dict, idempotency_key: str | None) -> dict:
     dossier = _dossier(db, dossier_code, tracking_key)  # first: a stranger learns nothing from the body's errors
     try:
         data = SupplementSchema().load(supplement)

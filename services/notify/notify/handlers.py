@@ -14,14 +14,14 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from marshmallow import ValidationError
 
 from motcua import webhooks
-from motcua.db import UnitOfWork
+from motcua.db import Db, TimeSource
 from motcua.errors import (
     MalformedInput, NotFound, PermanentFailure, ServiceUnavailable, Unauthorized, ValidationFailed,
     marshmallow_fields,
@@ -45,16 +45,10 @@ RECEIPT_TOLERANCE_SECONDS = 300
 RECEIPT_STATUSES = {"delivered": "delivered", "undeliverable": "undeliverable", "failed": "undeliverable",
                     "expired": "undeliverable"}
 
-Clock = Callable[[], datetime]
 
-
-class Db(Protocol):
-    def unit_of_work(self) -> UnitOfWork: ...
-
-
-def record_recipient(db: Db, clock: Clock, envelope: dict) -> None:
-    """intake's `dossier_submitted`: keep whom to tell: the given name and the two addresses, nothing more of the applicant; how they
-    chose to hear; and the tracking key's hash, for changing that choice later.
+def record_recipient(db: Db, clock: TimeSource, envelope: dict) -> None:
+    """intake's `dossier_submitted`: keep whom to tell (the given name and the two addresses, nothing more of
+    the applicant), how they chose to hear, and the tracking key's hash, for changing that choice later.
 
     A dossier registered from a pickup's handover links the pickup's notices to its code, and is
     told the way the pickup was unless the event says otherwise."""
@@ -81,7 +75,7 @@ def record_recipient(db: Db, clock: Clock, envelope: dict) -> None:
         uow.commit()
 
 
-def notify_dossier(db: Db, clock: Clock, settings: NotifySettings, sending: SendingSettings, producer: str,
+def notify_dossier(db: Db, clock: TimeSource, settings: NotifySettings, sending: SendingSettings, producer: str,
                    envelope: dict) -> None:
     """One row per channel the citizen is reached on, inserted with the event's inbox mark."""
     data, event_type = envelope["data"], envelope["event_type"]
@@ -104,7 +98,7 @@ def notify_dossier(db: Db, clock: Clock, settings: NotifySettings, sending: Send
     _count(template_id, queued)
 
 
-def notify_pickup(db: Db, clock: Clock, settings: NotifySettings, sending: SendingSettings,
+def notify_pickup(db: Db, clock: TimeSource, settings: NotifySettings, sending: SendingSettings,
                   envelope: dict) -> None:
     """A pickup's notice, keyed by the pickup; with the dossier code when the dossier is registered already."""
     data, event_type = envelope["data"], envelope["event_type"]
@@ -131,7 +125,7 @@ def notify_pickup(db: Db, clock: Clock, settings: NotifySettings, sending: Sendi
     _count(template_id, queued)
 
 
-def receive_sms_receipt(db: Db, clock: Clock, settings: NotifySettings, body: bytes,
+def receive_sms_receipt(db: Db, clock: TimeSource, settings: NotifySettings, body: bytes,
                         signature_header: str | None) -> dict:
     """The SMS gateway's delivery receipt, HMAC-signed with a timestamp; a replay is refused."""
     secret = settings.sms_callback_secret
@@ -185,7 +179,7 @@ def set_preferences(db: Db, dossier_code: object, tracking_key: object, prefs: o
     return NotificationPreferencesSchema().dump(repository.preferences_json(chosen))
 
 
-def _add_rows(clock: Clock, settings: NotifySettings, sending: SendingSettings, session, envelope: dict,
+def _add_rows(clock: TimeSource, settings: NotifySettings, sending: SendingSettings, session, envelope: dict,
               template_id: str, who: Mapping[str, Any], context: dict, *,
               dossier_code: str | None, pickup_id: uuid.UUID | None) -> list[tuple[str, str]]:
     """Render and store the notice on each channel; the (channel, status) of the rows that are new."""

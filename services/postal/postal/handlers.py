@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -20,10 +19,10 @@ from prometheus_client import Counter, Histogram
 from sqlalchemy.exc import IntegrityError
 
 from motcua import webhooks
-from motcua.db import UnitOfWork
+from motcua.db import Db, TimeSource, UnitOfWork
 from motcua.errors import (
-    MalformedInput, MotCuaError, NotFound, PermanentFailure, ServiceUnavailable, Unauthorized, ValidationFailed,
-    marshmallow_fields,
+    MalformedInput, NotFound, PermanentFailure, ServiceUnavailable, Unauthorized, ValidationFailed,
+    marshmallow_fields, refusals_counted,
 )
 from motcua.fees import fees_due
 from motcua.idempotency import check_key, first_answer
@@ -59,12 +58,6 @@ COMPLETION_TO_DELIVERY = Histogram(
     "motcua_postal_completion_to_delivery_seconds", "From a dossier's completion to its result's delivery",
     buckets=(HOUR, 4 * HOUR, 12 * HOUR, DAY, 2 * DAY, 3 * DAY, 5 * DAY, 7 * DAY, 14 * DAY))
 
-Clock = Callable[[], datetime]
-
-
-class Db(Protocol):
-    def unit_of_work(self) -> UnitOfWork: ...
-
 
 class Catalogue(Protocol):
     """catalog's RPC, as postal uses it: the procedure version in force (ProcedureVersionSchema)."""
@@ -83,17 +76,14 @@ def quote_pickup(catalog: Catalogue, settings: PostalSettings, procedure_code: o
     return PickupQuoteSchema().dump(quote(version, province, settings.tariff))
 
 
-def book_pickup(db: Db, clock: Clock, catalog: Catalogue, carrier: Carrier, settings: PostalSettings,
+def book_pickup(db: Db, clock: TimeSource, catalog: Catalogue, carrier: Carrier, settings: PostalSettings,
                 booking: object, idempotency_key: object = None) -> dict:
     """BookPickupSchema in, BookPickupResultSchema out (the tracking key shown this once).
 
     The same Idempotency-Key and body give the first result again; the key with another body is a Conflict.
     """
-    try:
+    with refusals_counted(BOOKING_REFUSALS):
         return _book(db, clock, catalog, carrier, settings, booking, idempotency_key)
-    except MotCuaError as exc:
-        BOOKING_REFUSALS.labels(exc.code).inc()
-        raise
 
 
 def get_pickup(db: Db, pickup_id: object, tracking_key: object) -> dict:
@@ -112,7 +102,7 @@ def get_pickup(db: Db, pickup_id: object, tracking_key: object) -> dict:
 
 # --- the carrier's reports -------------------------------------------------------------------------
 
-def receive_carrier_callback(db: Db, clock: Clock, settings: PostalSettings, body: bytes,
+def receive_carrier_callback(db: Db, clock: TimeSource, settings: PostalSettings, body: bytes,
                              signature_header: str | None) -> dict:
     """The carrier's report on a waybill, HMAC-signed with a timestamp; a replay is refused. The answer's body."""
     if not settings.callback_secret:
@@ -159,7 +149,7 @@ def receive_carrier_callback(db: Db, clock: Clock, settings: PostalSettings, bod
 
 # --- dossiers (events) -----------------------------------------------------------------------------
 
-def take_submitted_dossier(db: Db, clock: Clock, envelope: dict) -> None:
+def take_submitted_dossier(db: Db, clock: TimeSource, envelope: dict) -> None:
     """intake's `dossier_submitted`: a handed-over pickup got its dossier code; a result to go by post gets
     its delivery request."""
     data = envelope["data"]
@@ -187,7 +177,7 @@ def take_submitted_dossier(db: Db, clock: Clock, envelope: dict) -> None:
         PICKUPS.labels("registered").inc()
 
 
-def order_delivery(db: Db, clock: Clock, carrier: Carrier, settings: PostalSettings, envelope: dict) -> None:
+def order_delivery(db: Db, clock: TimeSource, carrier: Carrier, settings: PostalSettings, envelope: dict) -> None:
     """status's `dossier_completed`: a result to return by post; order its delivery from the carrier and say so
     (delivery_ordered)."""
     data = envelope["data"]
@@ -221,7 +211,7 @@ def order_delivery(db: Db, clock: Clock, carrier: Carrier, settings: PostalSetti
 
 # --- the steps -------------------------------------------------------------------------------------
 
-def _book(db: Db, clock: Clock, catalog: Catalogue, carrier: Carrier, settings: PostalSettings,
+def _book(db: Db, clock: TimeSource, catalog: Catalogue, carrier: Carrier, settings: PostalSettings,
           booking: object, idempotency_key: object) -> dict:
     try:
         data = BookPickupSchema().load(booking)

@@ -13,14 +13,14 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, replace
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from marshmallow import Schema, ValidationError
 from prometheus_client import Counter
 from sqlalchemy.orm import Session
 
 from motcua.calendar import default_calendar, local_date
-from motcua.db import UnitOfWork
+from motcua.db import Db, TimeSource, UnitOfWork
 from motcua.errors import (
     Conflict, MotCuaError, NotFound, PayloadTooLarge, PermanentFailure, Unauthorized, ValidationFailed,
     marshmallow_fields,
@@ -55,12 +55,6 @@ WORK_ITEMS = Counter("motcua_department_work_items_total", "Work items put on a 
 DEPARTMENT_COMMANDS = Counter("motcua_department_commands_total", "Department systems' commands decided",
                               ["action", "outcome"])
 
-Clock = Callable[[], datetime]
-
-
-class Db(Protocol):
-    def unit_of_work(self) -> UnitOfWork: ...
-
 
 # --- from intake and postal (events) --------------------------------------------------------------
 
@@ -85,7 +79,7 @@ def register_dossier(db: Db, envelope: Mapping[str, Any]) -> None:
     _count(dossier, changes)
 
 
-def take_supplement(db: Db, clock: Clock, envelope: Mapping[str, Any]) -> None:
+def take_supplement(db: Db, clock: TimeSource, envelope: Mapping[str, Any]) -> None:
     """intake's `supplement_submitted`: the citizen's supplement resumes the clock; one nobody awaited is
     only kept in the history."""
     data, event_id = envelope["data"], str(envelope["event_id"])
@@ -172,7 +166,7 @@ def public_view(db: Db, dossier_code: object, tracking_key: object) -> dict:
 
 # --- commands: any actor, an official at the desk, a department's system ---------------------------
 
-def apply_action(db: Db, clock: Clock, dossier_code: object, command: object) -> dict:
+def apply_action(db: Db, clock: TimeSource, dossier_code: object, command: object) -> dict:
     """Apply a command (DossierActionSchema); a repeated idempotency key returns the first outcome and
     changes nothing."""
     code = _dossier_code(dossier_code)
@@ -182,7 +176,7 @@ def apply_action(db: Db, clock: Clock, dossier_code: object, command: object) ->
     return execute(db, clock, code, cmd, fingerprint(code, loaded))
 
 
-def authenticate(db: Db, clock: Clock, official: object) -> Official:
+def authenticate(db: Db, clock: TimeSource, official: object) -> Official:
     """The official whose token the gateway verified, unless it expired or was revoked since."""
     claims = _load(OfficialSchema(), official, "official's claims", prefix="official")
     if claims["expires_at"] <= clock():
@@ -193,7 +187,7 @@ def authenticate(db: Db, clock: Clock, official: object) -> Official:
     return Official.of(claims["subject"], claims["agency_code"], claims["roles"])
 
 
-def desk_list(db: Db, clock: Clock, settings: StatusSettings, official: object, query: object) -> dict:
+def desk_list(db: Db, clock: TimeSource, settings: StatusSettings, official: object, query: object) -> dict:
     """The official's desk (DeskQuerySchema in, DeskPageSchema out): what their agency holds or has held."""
     who = authenticate(db, clock, official)
     q = _load(DeskQuerySchema(), query, "desk query")
@@ -204,7 +198,7 @@ def desk_list(db: Db, clock: Clock, settings: StatusSettings, official: object, 
                                   "per_page": q["per_page"], "total": total})
 
 
-def desk_get(db: Db, clock: Clock, settings: StatusSettings, official: object, dossier_code: object) -> dict:
+def desk_get(db: Db, clock: TimeSource, settings: StatusSettings, official: object, dossier_code: object) -> dict:
     """One dossier with its whole history (DeskDossierDetailSchema); NotFound if the official may not see it."""
     who = authenticate(db, clock, official)
     with dossier_context(str(dossier_code)), db.unit_of_work() as uow:
@@ -224,7 +218,7 @@ def desk_get(db: Db, clock: Clock, settings: StatusSettings, official: object, d
     })
 
 
-def desk_action(db: Db, clock: Clock, settings: StatusSettings, results: AttachmentStore, official: object,
+def desk_action(db: Db, clock: TimeSource, settings: StatusSettings, results: AttachmentStore, official: object,
                 dossier_code: object, command: object, idempotency_key: object) -> dict:
     """An official's action (DeskActionSchema in, ActionOutcomeSchema out), idempotent by its key."""
     who = authenticate(db, clock, official)
@@ -251,7 +245,7 @@ def desk_action(db: Db, clock: Clock, settings: StatusSettings, results: Attachm
     return execute(db, clock, code, cmd, fp, admit)
 
 
-def handle_department_command(db: Db, clock: Clock, envelope: Mapping[str, Any], routing_key: str,
+def handle_department_command(db: Db, clock: TimeSource, envelope: Mapping[str, Any], routing_key: str,
                               errors: dict | None) -> None:
     """A department system's decision (DepartmentCommandSchema), done with the desk's rules and answered
     on its agency's queue (CommandOutcomeSchema). A command_id answered before is answered the same again."""
@@ -310,7 +304,7 @@ def revoke_token(db: Db, token_id: object, expires_at: object) -> dict:
     return TokenRevokedSchema().dump(data)
 
 
-def execute(db: Db, clock: Clock, code: str, cmd: Command, fp: str,
+def execute(db: Db, clock: TimeSource, code: str, cmd: Command, fp: str,
             admit: Callable[[Session, Dossier], Command] | None = None,
             answer: Callable[[UnitOfWork, Dossier, datetime], None] | None = None) -> dict:
     """Apply `cmd` once per idempotency key; `admit` may refuse it or complete it first, `answer` stages
@@ -327,7 +321,7 @@ def execute(db: Db, clock: Clock, code: str, cmd: Command, fp: str,
             return prior
 
 
-def _apply(db: Db, clock: Clock, code: str, cmd: Command, fp: str,
+def _apply(db: Db, clock: TimeSource, code: str, cmd: Command, fp: str,
            admit: Callable[[Session, Dossier], Command] | None,
            answer: Callable[[UnitOfWork, Dossier, datetime], None] | None) -> dict:
     with db.unit_of_work() as uow:
@@ -350,7 +344,7 @@ def _apply(db: Db, clock: Clock, code: str, cmd: Command, fp: str,
     return outcome
 
 
-def _answer_again(db: Db, clock: Clock, command_id: str, agency: str, data: Mapping[str, Any]) -> bool:
+def _answer_again(db: Db, clock: TimeSource, command_id: str, agency: str, data: Mapping[str, Any]) -> bool:
     """Answer a command_id answered before as it was first answered; False if it never was."""
     with db.unit_of_work() as uow:
         prior = repository.find_department_command(uow.session, command_id)
@@ -366,7 +360,8 @@ def _answer_again(db: Db, clock: Clock, command_id: str, agency: str, data: Mapp
     return True
 
 
-def _reject(db: Db, clock: Clock, command_id: str, agency: str, data: Mapping[str, Any], error: MotCuaError) -> None:
+def _reject(db: Db, clock: TimeSource, command_id: str, agency: str, data: Mapping[str, Any],
+            error: MotCuaError) -> None:
     """Answer a refused command alone (nothing changed) and keep the answer for its repeats."""
     now = clock()
     outcome = departments.rejected(command_id, agency, data, error, now)
