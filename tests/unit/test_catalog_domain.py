@@ -5,11 +5,12 @@ from types import SimpleNamespace
 
 import pytest
 
+from motcua.procedures import in_force, version_in_force
 from motcua_contracts.catalog import ProcedureVersionSchema
 
 from catalog.catalogue_file import SEED_PATH, load_catalogue
 from catalog.domain import (
-    agency_paths, current_version, definitions, in_force, normalise, overlapping, search_text, search_tokens, today,
+    agency_paths, definitions, normalise, overlapping, search_text, search_tokens, today,
 )
 
 
@@ -72,10 +73,10 @@ def test_current_version_changes_over_on_the_boundary_day():
     new = version(2, valid_from=date(2026, 8, 8))
     draft = version(3, status="draft", valid_from=date(2026, 1, 1))
     versions = [draft, new, old]
-    assert current_version(versions, date(2025, 6, 30)) is None
-    assert current_version(versions, date(2026, 8, 7)) is old
-    assert current_version(versions, date(2026, 8, 8)) is new
-    assert current_version([draft, version(4, status="withdrawn")], date(2026, 11, 25)) is None
+    assert version_in_force(versions, date(2025, 6, 30)) is None
+    assert version_in_force(versions, date(2026, 8, 7)) is old
+    assert version_in_force(versions, date(2026, 8, 8)) is new
+    assert version_in_force([draft, version(4, status="withdrawn")], date(2026, 11, 25)) is None
 
 
 def test_today_is_the_date_in_hai_phong_not_in_utc():

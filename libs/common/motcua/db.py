@@ -11,7 +11,7 @@ import json
 import logging
 import threading
 import uuid
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from collections.abc import Mapping
 from typing import Any, Callable, Protocol
@@ -233,6 +233,12 @@ class Db(Protocol):
 
 # What a use case takes as its clock: "now", an aware UTC datetime (motcua.dependencies.Clock in a service).
 TimeSource = Callable[[], datetime]
+
+
+def procedure_in_force(table: sa.Table, day: date) -> sa.ColumnElement[bool]:
+    """motcua.procedures.in_force in SQL, on a table with status, valid_from and valid_to columns."""
+    return sa.and_(table.c.status == "published", table.c.valid_from <= day,
+                   sa.or_(table.c.valid_to.is_(None), table.c.valid_to > day))
 
 
 def insert_new(session: Session, table: sa.Table, values: Mapping[str, Any]) -> bool:

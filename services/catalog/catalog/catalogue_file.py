@@ -28,6 +28,7 @@ from typing import Any, ClassVar, Literal, NamedTuple
 import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from motcua.procedures import version_in_force
 from motcua_contracts.codes import AGENCY_CODE_REGEX
 
 SEED_PATH = Path(__file__).parent / "seed" / "haiphong.yaml"
@@ -149,8 +150,6 @@ class ProcedureVersion:
     note: str | None
     withdrawn_by: str | None  # the repealing decision, for a withdrawn version
 
-    def valid_on(self, day: dt.date) -> bool:
-        return self.valid_from <= day and (self.valid_to is None or day < self.valid_to)
 
 
 @dataclass(frozen=True)
@@ -165,8 +164,8 @@ class Procedure:
         return NATIONAL_CODE.match(self.code) is not None
 
     def published_on(self, day: dt.date) -> ProcedureVersion | None:
-        """The version a dossier filed on `day` is pinned to."""
-        return next((v for v in self.versions if v.status == "published" and v.valid_on(day)), None)
+        """The version a dossier filed on `day` is pinned to (motcua.procedures' rule)."""
+        return version_in_force(self.versions, day)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import sessionmaker
 
 from motcua.config import database_url
 from motcua.db import UnitOfWork, make_engine, new_correlation_id
+from motcua.procedures import VersionLike
 from motcua_contracts.catalog import ProcedureVersionSchema
 
 from catalog import domain, repository
@@ -95,7 +96,7 @@ def apply(uow: UnitOfWork, catalogue: Catalogue, name: str) -> Summary:
 
 def _refuse_overlaps(catalogue: Catalogue, current: dict[tuple, Row], name: str) -> None:
     """The file checks its own versions; a version imported before and left out of it counts too."""
-    imported: dict[str, dict[int, domain.VersionLike]] = defaultdict(dict)
+    imported: dict[str, dict[int, VersionLike]] = defaultdict(dict)
     for (code, number), row in current.items():
         imported[code][number] = row
     problems = []

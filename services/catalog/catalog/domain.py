@@ -6,9 +6,9 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from itertools import pairwise
-from typing import Protocol, TypeVar
 
 from motcua.calendar import local_date
+from motcua.procedures import VersionLike
 from motcua_contracts.catalog import ProcedureVersionSchema
 
 from catalog.catalogue_file import Catalogue, Procedure, ProcedureVersion, Source
@@ -39,31 +39,12 @@ def search_text(definition: Mapping) -> str:
 
 # --- which version is in force ---------------------------------------------------------------------
 
-class VersionLike(Protocol):
-    version: int
-    status: str
-    valid_from: date
-    valid_to: date | None
-
-
-V = TypeVar("V", bound=VersionLike)
-
-
 def today(now: datetime) -> date:
     """The date in Hai Phong (Asia/Ho_Chi_Minh) at `now`: servers run in UTC, 7 hours behind."""
     return local_date(now)
 
 
-def in_force(status: str, valid_from: date, valid_to: date | None, day: date) -> bool:
-    """valid_from <= day < valid_to (valid_to is the first day it no longer applies), published only."""
-    return status == "published" and valid_from <= day and (valid_to is None or day < valid_to)
-
-
-def current_version(versions: Iterable[V], day: date) -> V | None:
-    """The published version in force on `day`; the highest, should two overlap."""
-    return max((v for v in versions if in_force(v.status, v.valid_from, v.valid_to, day)),
-               key=lambda v: v.version, default=None)
-
+# Which version is in force on a day is motcua.procedures' rule, shared with intake and the catalogue file.
 
 def overlapping(versions: Iterable[VersionLike]) -> list[tuple[int, int]]:
     """Pairs of published versions valid on a common day (at most one may be, for any date)."""

@@ -9,6 +9,8 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from motcua.db import procedure_in_force
+
 from catalog import domain
 from catalog.models import agency, field, procedure_version
 
@@ -52,10 +54,7 @@ def version_values(definition: dict) -> dict:
 
 
 def _in_force(day: date) -> sa.ColumnElement[bool]:
-    """domain.in_force, in SQL."""
-    t = procedure_version
-    return sa.and_(t.c.status == "published", t.c.valid_from <= day,
-                   sa.or_(t.c.valid_to.is_(None), t.c.valid_to > day))
+    return procedure_in_force(procedure_version, day)
 
 
 def search(session: Session, day: date, tokens: list[str], agency_code: str | None, field_code: str | None,

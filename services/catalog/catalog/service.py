@@ -11,6 +11,7 @@ from prometheus_client import Counter, Gauge
 
 from motcua.dependencies import Clock, Database, WorkerContext
 from motcua.errors import NotFound, ValidationFailed, marshmallow_fields
+from motcua.procedures import version_in_force
 from motcua.rpc import rpc
 from motcua.web import OpsEndpoints
 from motcua_contracts.catalog import AgencySchema, FieldOfWorkSchema, ProcedurePageSchema, ProcedureSearchSchema
@@ -52,7 +53,7 @@ class CatalogService(OpsEndpoints):
         day = domain.today(self.clock())
         with self.db.unit_of_work() as uow:
             versions = repository.versions_of(uow.session, procedure_code) if isinstance(procedure_code, str) else []
-        current = domain.current_version(versions, day)
+        current = version_in_force(versions, day)
         if current is None:
             reason = f"No published version is in force on {day.isoformat()}." if versions else "No such procedure."
             raise NotFound("No published procedure has this code.", {"procedure_code": [reason]})

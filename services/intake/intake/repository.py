@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from motcua.db import utcnow
+from motcua.db import procedure_in_force, utcnow
 
 from intake.models import attachment, code_sequence, dossier, idempotency_record, procedure_version, supplement
 
@@ -33,8 +33,7 @@ def current_version(session: Session, procedure_code: str, day: date) -> dict | 
     t = procedure_version
     return session.execute(
         sa.select(t.c.definition)
-        .where(t.c.procedure_code == procedure_code, t.c.status == "published", t.c.valid_from <= day,
-               sa.or_(t.c.valid_to.is_(None), t.c.valid_to > day))
+        .where(t.c.procedure_code == procedure_code, procedure_in_force(t, day))
         .order_by(t.c.version.desc()).limit(1)
     ).scalar_one_or_none()
 

@@ -11,6 +11,7 @@ from motcua.calendar import TIMEZONE, default_calendar, local_date
 from motcua.dossier_code import format_dossier_code
 from motcua.errors import NotFound, ValidationFailed
 from motcua.fees import fee_schedule, fees_due
+from motcua.procedures import in_force
 
 from intake.domain.attachments import (
     Attachment, Limits, attachment_refs, check_attachments, decode_uploads, document_problems, receipt_documents,
@@ -50,8 +51,8 @@ class Prepared:
 
 
 def published_on(version: dict, day: date) -> bool:
-    return (version["status"] == "published" and version["valid_from"] <= day
-            and (version["valid_to"] is None or day < version["valid_to"]))
+    """Whether a loaded version (ProcedureVersionSchema) is in force on `day` (motcua.procedures' rule)."""
+    return in_force(version["status"], version["valid_from"], version["valid_to"], day)
 
 
 def unknown_procedure(code: str) -> NotFound:
