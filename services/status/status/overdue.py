@@ -22,7 +22,7 @@ from motcua.errors import Conflict, IllegalTransition
 from motcua.logs import dossier_context
 from status import repository
 from status.domain import Actor
-from status.domain.deadlines import OVERDUE_STATES, apology_new_date
+from status.domain.deadlines import apology_new_date
 from status.models import apology, dossier, sweep_run
 from status.settings import StatusSettings
 
@@ -84,7 +84,7 @@ def _sweep(uow: UnitOfWork, now: datetime, extension_working_days: int) -> list[
     # The query narrows on the (state, appointment_date) index; the aggregate (Dossier.apologise) decides.
     candidates = uow.session.execute(
         sa.select(d.code)
-        .where(d.state.in_(OVERDUE_STATES), d.appointment_date < today, d.legal_due_date < today,
+        .where(repository.needs_apology(today),
                ~sa.exists().where(apology.c.dossier_code == d.code,
                                   apology.c.original_appointment_date == d.appointment_date))
         .order_by(d.appointment_date, d.code)
@@ -119,7 +119,6 @@ def _apologise(uow: UnitOfWork, code: str, today: date, new_date: date, now: dat
 
 
 def _count_overdue(session: Session, today: date) -> int:
-    """The SQL form of deadlines.is_overdue, counted city-wide."""
-    d = dossier.c
+    """Overdue dossiers (deadlines.is_overdue), counted city-wide."""
     return session.execute(sa.select(sa.func.count()).select_from(dossier)
-                           .where(d.state.in_(OVERDUE_STATES), d.legal_due_date < today)).scalar_one()
+                           .where(repository.overdue(today))).scalar_one()

@@ -33,6 +33,16 @@ def _values(d: Dossier) -> dict:
     return values
 
 
+def overdue(today: date) -> sa.ColumnElement[bool]:
+    """status.domain.deadlines.is_overdue in SQL: the desk's filter, the sweep and its gauge use it."""
+    return sa.and_(dossier.c.legal_due_date < today, dossier.c.state.in_(sorted(OVERDUE_STATES)))
+
+
+def needs_apology(today: date) -> sa.ColumnElement[bool]:
+    """status.domain.deadlines.needs_apology in SQL: overdue, and the promised date has passed too."""
+    return sa.and_(overdue(today), dossier.c.appointment_date < today)
+
+
 def find(session: Session, code: str) -> Dossier | None:
     row = session.execute(sa.select(dossier).where(dossier.c.code == code)).mappings().first()
     if row is None:
@@ -182,8 +192,7 @@ def desk_query(agency_code: str | None, q: Mapping[str, Any], today: date) -> tu
     if q["due_before"] is not None:
         where.append(d.appointment_date <= q["due_before"])
     if q["overdue"] is not None:
-        late = sa.and_(d.legal_due_date < today, d.state.in_(sorted(OVERDUE_STATES)))
-        where.append(late if q["overdue"] else sa.not_(late))
+        where.append(overdue(today) if q["overdue"] else sa.not_(overdue(today)))
     page = (sa.select(*(d[name] for name in _DESK_COLUMNS)).where(*where)
             .order_by(d.appointment_date, d.code).limit(q["per_page"]).offset((q["page"] - 1) * q["per_page"]))
     return page, sa.select(sa.func.count()).select_from(dossier).where(*where)
