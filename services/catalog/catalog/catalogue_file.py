@@ -30,6 +30,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 
 from motcua.procedures import version_in_force
 from motcua_contracts.codes import AGENCY_CODE_REGEX
+from motcua_contracts.common import CHANNELS, RETURN_METHODS
 
 SEED_PATH = Path(__file__).parent / "seed" / "haiphong.yaml"
 FORMAT_VERSION = 1
@@ -45,8 +46,6 @@ STATUSES = ("draft", "published", "withdrawn")
 FILE_TYPES = ("pdf", "jpg", "png", "docx", "xml")
 FORM_FIELD_TYPES = ("text", "number", "date", "choice", "citizen_id", "phone", "email")
 ONLINE_LEVELS = ("toan_trinh", "mot_phan")  # Decree 42/2022: fully / partly online
-CHANNELS = ("counter", "online", "postal")
-RETURN_METHODS = ("counter", "postal", "online")
 WORKFLOW_ROLES = ("receptionist", "handler", "approver")
 # Version attributes a source may leave unconfirmed (listed in a version's `unconfirmed`).
 CONFIRMABLE = ("agency", "valid_from", "valid_to", "time_limit", "cutoff_hour", "fees", "documents",
