@@ -1,4 +1,4 @@
-"""The fault campaign (ARCHITECTURE.md section 10): nothing is lost and nothing happens twice while
+"""The fault campaign (docs/architecture.md section 10): nothing is lost and nothing happens twice while
 processes crash.
 
 Citizens submit a stream of dossiers through the gateway; the commune's department system

@@ -1,4 +1,4 @@
-"""National portal codes (ARCHITECTURE.md section 4) and timestamp format."""
+"""National portal codes (docs/architecture.md section 4) and timestamp format."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from motcua.national_codes import (
 
 UTC = timezone.utc
 
-# (state, national code, clock) copied from the table in ARCHITECTURE.md section 4.
+# (state, national code, clock) copied from the table in docs/architecture.md section 4.
 TABLE = [
     ("submitted", 1, "not_started"),
     ("received", 2, "running"),

@@ -22,7 +22,7 @@ SUBMITTED_AT = datetime(2026, 4, 20, 9, 0, tzinfo=VN)
 PAUSED_AT = datetime(2026, 4, 21, 10, 0, tzinfo=VN)
 NOW = datetime(2026, 4, 22, 10, 0, tzinfo=VN)
 
-# ARCHITECTURE.md section 4 and the issue, written out here rather than read from status.domain.RULES.
+# docs/architecture.md section 4 and the issue, written out here rather than read from status.domain.RULES.
 OPEN = {"received", "in_progress", "awaiting_supplement", "awaiting_payment"}
 LEGAL = {
     "accept": ({"submitted"}, "received", "dossier_received"),

@@ -1,4 +1,4 @@
-"""The one envelope every message on the bus carries (ARCHITECTURE.md section 5)."""
+"""The one envelope every message on the bus carries (docs/architecture.md section 5)."""
 import uuid
 from datetime import datetime, timezone
 

@@ -1,6 +1,6 @@
 """Reliable consumption: retries with backoff through delay queues, then dead letters.
 
-nameko acknowledges and drops a message whose handler raised (STACK-NOTES). Here a
+nameko acknowledges and drops a message whose handler raised (docs/stack-notes.md). Here a
 failed message is first republished to a delay queue of its own handler (a queue with a
 TTL that dead-letters back to the handler's queue) and only then acknowledged; after the
 last attempt, or at once for a message that can never succeed (not JSON, off-contract,

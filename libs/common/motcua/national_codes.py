@@ -2,7 +2,7 @@
 
 The dossier states, their national status code (TrangThaiHoSo) and clock
 behaviour, and the submission channels. When the national rules are amended,
-the change is an edit of the tables below (ARCHITECTURE.md section 4).
+the change is an edit of the tables below (docs/architecture.md section 4).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Start one service as its own process: `python -m motcua.serve <service>`.
 
-Configuration comes from environment variables (ARCHITECTURE.md section 9), so the
+Configuration comes from environment variables (docs/architecture.md section 9), so the
 same command runs under `make run`, docker compose and Kubernetes.
 """
 import warnings

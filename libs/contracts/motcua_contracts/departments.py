@@ -32,7 +32,7 @@ COMMANDS_QUEUE = "status.department-commands"
 WORK_ITEM_TYPES = ("dossier_registered", "dossier_received", "dossier_assigned", "dossier_transferred", "supplement_received",
                    "payment_recorded")
 COMMAND_OUTCOME = "command_outcome"
-# The desk's actions a department system may take (ARCHITECTURE section 5, issue 6).
+# The desk's actions a department system may take (docs/architecture.md section 5, issue 6).
 DEPARTMENT_ACTIONS = ("accept", "refuse", "request_supplement", "transfer", "complete", "stop")
 OUTCOMES = ("accepted", "rejected")
 

@@ -1,6 +1,6 @@
 """The overdue sweep: an apology with a new date (template 04) for each dossier past its date.
 
-nameko's timer fires on every replica (STACK-NOTES), so a run is claimed in the database: on
+nameko's timer fires on every replica (docs/stack-notes.md), so a run is claimed in the database: on
 PostgreSQL a transaction-scoped advisory lock makes replicas firing together skip at once,
 and the `sweep_run` row makes replicas firing apart skip an interval already swept. The
 claim, the apologies, the dossiers' new dates, their history and their `dossier_overdue`

@@ -12,7 +12,7 @@ name the pickup's waybill and link to the pickup's tracking page instead, with a
 Bump a template's `version` whenever its text changes: the notification log records
 (template_id, template_version) so an audit can say which wording a citizen received.
 
-Privacy (ARCHITECTURE.md section 7): a template sees only the keys its spec lists, so a
+Privacy (docs/architecture.md section 7): a template sees only the keys its spec lists, so a
 full name, address or tracking key left in the context can never leak into a message;
 `given_name` is cut to the given name even when a full name is passed.
 """

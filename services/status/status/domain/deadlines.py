@@ -1,4 +1,4 @@
-"""When a dossier is overdue, and the new date its apology promises (ARCHITECTURE.md section 4).
+"""When a dossier is overdue, and the new date its apology promises (docs/architecture.md section 4).
 
 Plain functions on local dates of Asia/Ho_Chi_Minh (`motcua.calendar.local_date` turns a
 stored UTC timestamp into one): a sweep at 2026-11-26T17:30Z runs on 27/11 in Hanoi.

@@ -1,4 +1,4 @@
-"""The dossier state machine (ARCHITECTURE.md section 4).
+"""The dossier state machine (docs/architecture.md section 4).
 
 `Dossier.apply` checks an action against the transition table and its required inputs,
 then changes the aggregate and returns the history entry and the event it produced. A

@@ -1,4 +1,4 @@
-"""Who may see and who may act on a dossier at the officials' desk (ARCHITECTURE.md section 7).
+"""Who may see and who may act on a dossier at the officials' desk (docs/architecture.md section 7).
 
 An official sees a dossier their agency holds or has held; a city admin sees every dossier.
 Only officials of the agency holding it now act on it, each action needing a role that allows
