@@ -5,7 +5,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import eventlet
@@ -140,3 +140,17 @@ def as_received(producer: str, event_type: str, data: dict) -> dict:
     envelope = EnvelopeSchema().load(sent)
     envelope["data"] = load_event_data(producer, event_type, envelope["data"], envelope["schema_version"])
     return envelope
+
+
+def dossier_submitted(**fields) -> dict:
+    """intake's `dossier_submitted` data as published (DossierSubmittedSchema, dumped): an online birth
+    registration at 000.00.00.H49 filed on 25/11/2026, changed by `fields`. The one builder of this payload."""
+    return {
+        "dossier_code": "000.00.00.H49-261125-0001", "procedure_code": "1.001193",
+        "procedure_name": "Đăng ký khai sinh", "procedure_version": 1, "agency_code": "000.00.00.H49",
+        "channel": "online", "return_method": "counter",
+        "submitted_at": datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc), "appointment_date": date(2026, 11, 27),
+        "time_limit_working_days": "2", "cutoff_hour": "15:00", "tracking_key_hash": "a" * 64,
+        "applicant": {"full_name": "Nguyễn Văn An", "phone": "0912345678", "email": None},
+        "form": {}, "attachments": [], "fees_vnd": None, **fields,
+    }

@@ -83,10 +83,9 @@ class FakeStatus:
     @rpc
     def desk_get(self, official_, dossier_code):
         seen.setdefault("desk_get", []).append((official(official_), dossier_code))
-        if official_["agency_code"] != AGENCY:
-            raise Forbidden("This dossier is another agency's.")
-        if dossier_code != CODE:
-            raise NotFound("No dossier matches this code.")
+        # As status answers: a dossier the official's agency never held does not exist for them.
+        if official_["agency_code"] != AGENCY or dossier_code != CODE:
+            raise NotFound(f"No dossier {dossier_code}.")
         return DETAIL
 
     @rpc
@@ -217,7 +216,7 @@ def test_the_notification_log_for_an_official_whom_status_allows(gateway, web_se
     assert response.status_code == 200 and response.json() == []
     assert seen["desk_get"] == [(expected, CODE)] and seen["log"] == [CODE]
     other, _ = bearer("receptionist", agency="000.00.00.H50")
-    assert_error(web_session.get(f"/api/v1/desk/dossiers/{CODE}/notifications", headers=other), 403, "forbidden")
+    assert_error(web_session.get(f"/api/v1/desk/dossiers/{CODE}/notifications", headers=other), 404, "not_found")
     assert_error(web_session.get(f"/api/v1/desk/dossiers/{CODE}/notifications"), 401, "missing_token")
     assert seen["log"] == [CODE]  # refused by status: notify was never asked
 

@@ -167,13 +167,16 @@ def test_a_booking_is_201_with_the_tracking_key_once_and_no_cache(gateway, web_s
     assert key == "pickup-0001" and booking["address"]["street"] == "12 Lê Lợi"
 
 
-def test_a_retried_booking_gets_the_first_result_and_a_changed_one_is_409(gateway, web_session):
+def test_a_retried_booking_forwards_its_key_and_postal_s_conflict_is_409(gateway, web_session):
+    """The replay itself is postal's (tests/service/test_postal_service.py): the gateway passes the key on and
+    answers postal's Conflict as 409."""
     headers = {"Idempotency-Key": "pickup-retry-01"}
     first = web_session.post("/api/v1/pickups", json=BOOKING, headers=headers)
     again = web_session.post("/api/v1/pickups", json=BOOKING, headers=headers)
-    assert first.status_code == again.status_code == 201 and again.json() == first.json()
+    assert first.status_code == again.status_code == 201
     changed = {**BOOKING, "note": "Gọi trước 15 phút"}
     assert_error(web_session.post("/api/v1/pickups", json=changed, headers=headers), 409, "conflict")
+    assert [key for _, key in seen["book"]] == ["pickup-retry-01"] * 3
 
 
 def test_bad_bookings_are_4xx_with_field_messages_before_any_rpc(gateway, web_session):

@@ -2,7 +2,6 @@
 idempotent consumption, bounded retries and dead letters."""
 import json
 import time
-from datetime import date, datetime, timezone
 
 import eventlet
 import pytest
@@ -17,6 +16,7 @@ from motcua.dependencies import Database
 from motcua.errors import PermanentFailure
 from motcua.messaging import command_handler, dead_letter_queue_name, event_handler
 from motcua.stack import create_postgres_database, drop_postgres_database
+from tests.support import dossier_submitted
 
 metadata = sa.MetaData()
 add_messaging_tables(metadata)
@@ -24,14 +24,7 @@ handled = sa.Table("handled", metadata, sa.Column("event_id", sa.String(36), pri
 
 
 def submitted_data(code="000.00.00.H49-261125-0001"):
-    return {
-        "dossier_code": code, "procedure_code": "1.001193", "procedure_name": "Đăng ký khai sinh",
-        "procedure_version": 1, "agency_code": "000.00.00.H49", "channel": "online", "return_method": "counter",
-        "submitted_at": datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc), "appointment_date": date(2026, 11, 26),
-        "time_limit_working_days": "1", "cutoff_hour": "15:00", "tracking_key_hash": "a" * 64,
-        "applicant": {"full_name": "Nguyễn Văn An", "phone": None, "email": None}, "form": {},
-        "attachments": [], "fees_vnd": 0,
-    }
+    return dossier_submitted(dossier_code=code, applicant={"full_name": "Nguyễn Văn An", "phone": None, "email": None})
 
 
 class FakeIntake:

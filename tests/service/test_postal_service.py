@@ -28,7 +28,7 @@ from motcua.tracking import sha256_hex
 from postal.models import metadata
 from postal.service import PostalService
 from tests.conftest import truncate_all
-from tests.support import query_rows, take_messages
+from tests.support import dossier_submitted, query_rows, take_messages
 
 API_KEY = "carrier-api-key-for-tests"
 SECRET = "carrier-callback-secret-for-tests"
@@ -195,16 +195,12 @@ _SEQUENCE = iter(range(1, 10_000))
 
 def submitted(code: str, pickup_id=None, return_method="postal") -> dict:
     """intake's dossier_submitted for a dossier whose result goes back by post."""
-    return {
-        "dossier_code": code, "procedure_code": "1.004873", "procedure_name": MARITAL["name"],
-        "procedure_version": 2, "agency_code": AGENCY, "channel": "postal" if pickup_id else "online",
-        "return_method": return_method, "submitted_at": datetime.now(timezone.utc),
-        "appointment_date": date(2026, 11, 30), "time_limit_working_days": "3", "cutoff_hour": "15:00",
-        "tracking_key_hash": "0" * 64,
-        "applicant": {"full_name": "Nguyễn Thị Lan", "phone": "0912345678", "email": "lan@example.vn"},
-        "form": {}, "attachments": [], "delivery_address": HOME if return_method == "postal" else None,
-        "pickup_id": pickup_id,
-    }
+    return dossier_submitted(
+        dossier_code=code, procedure_code="1.004873", procedure_name=MARITAL["name"], procedure_version=2,
+        agency_code=AGENCY, channel="postal" if pickup_id else "online", return_method=return_method,
+        submitted_at=datetime.now(timezone.utc), appointment_date=date(2026, 11, 30), time_limit_working_days="3",
+        applicant={"full_name": "Nguyễn Thị Lan", "phone": "0912345678", "email": "lan@example.vn"},
+        delivery_address=HOME if return_method == "postal" else None, pickup_id=pickup_id)
 
 
 def completed(code: str, return_method="postal") -> dict:

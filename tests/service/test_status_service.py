@@ -15,7 +15,7 @@ from motcua.envelope import make_envelope
 from motcua.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
 from status.models import dossier, dossier_history, metadata
 from tests.conftest import truncate_all
-from tests.support import TEST_NOW, query_rows, take_messages
+from tests.support import TEST_NOW, dossier_submitted, query_rows, take_messages
 
 AGENCY = "000.00.00.H49"
 TRACKING_KEY = "tk-7d1e6f0a9b3c2d45"
@@ -36,15 +36,8 @@ def config(rabbit_config, web_config, database_url):
 
 def submitted_envelope(channel="online", number=1):
     code = f"{AGENCY}-261125-{number:04d}"
-    data = {
-        "dossier_code": code, "procedure_code": "1.001193", "procedure_name": "Đăng ký khai sinh",
-        "procedure_version": 1, "agency_code": AGENCY, "channel": channel, "return_method": "counter",
-        "submitted_at": datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc), "appointment_date": date(2026, 11, 27),
-        "time_limit_working_days": "2", "cutoff_hour": "15:00",
-        "tracking_key_hash": hashlib.sha256(TRACKING_KEY.encode()).hexdigest(),
-        "applicant": {"full_name": "Nguyễn Văn An", "phone": "0912345678", "email": None},
-        "form": {}, "attachments": [], "fees_vnd": None,
-    }
+    data = dossier_submitted(dossier_code=code, agency_code=AGENCY, channel=channel,
+                             tracking_key_hash=hashlib.sha256(TRACKING_KEY.encode()).hexdigest())
     return make_envelope("dossier_submitted", producer="intake", data=data, dossier_code=code)
 
 
