@@ -27,7 +27,8 @@ from catalog import domain, repository
 from catalog.catalogue_file import SEED_PATH, CatalogueFileError, load_catalogue
 from catalog.cli import import_file
 from catalog.models import agency, metadata, procedure_version
-from catalog.service import PUBLISHED, CatalogService
+from catalog.handlers import PUBLISHED
+from catalog.service import CatalogService
 from tests.conftest import truncate_all
 from tests.support import TEST_NOW, PinnedClock, take_messages
 
