@@ -28,7 +28,7 @@ def fuzz_stack(postgres_database, tmp_path_factory):
 
 
 @pytest.mark.parametrize("who", ["citizen", "city_admin", "receptionist"])
-def test_the_fuzzer_finds_no_server_error_and_no_answer_off_the_document(fuzz_stack, token, who):
+def test_the_fuzzer_finds_no_server_error_and_no_answer_off_the_document(fuzz_stack, token, who, tmp_path):
     gateway = fuzz_stack.url("gateway")
     headers = {"citizen": [], "city_admin": ["-H", f"Authorization: Bearer {token(CITY, 'city_admin')}"],
                "receptionist": ["-H", f"Authorization: Bearer {token(COMMUNE, 'receptionist', 'handler')}"]}[who]
@@ -40,6 +40,6 @@ def test_the_fuzzer_finds_no_server_error_and_no_answer_off_the_document(fuzz_st
          "--phases", "examples,coverage,fuzzing", "--max-examples", "8", "--max-time", "30", "--workers", "1",
          # Hypothesis's health checks judge generation speed, which a busy two-core machine fails at random.
          "--suppress-health-check", "all", "--seed", "20261207", "--no-color", "--warnings", "off", *headers],
-        capture_output=True, text=True, timeout=240)
+        capture_output=True, text=True, timeout=240, cwd=tmp_path)  # its cache (.schemathesis/) stays out of the tree
     print(run.stdout[run.stdout.find("SUMMARY"):])
     assert run.returncode == 0, run.stdout[-20000:] + run.stderr[-2000:]

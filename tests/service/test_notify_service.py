@@ -24,7 +24,7 @@ from motcua.errors import NotFound, ValidationFailed
 from motcua.webhooks import sign
 from notify.models import notification
 from notify.service import NotifyService
-from tests.support import PinnedClock, take_messages
+from tests.support import PinnedClock, dossier_submitted, take_messages
 from tests.conftest import truncate_all
 from tests.fakes.mailbox import Mailbox
 from tests.fakes.sms_gateway import FakeSmsGateway
@@ -91,14 +91,9 @@ def publish(container, producer, event_type, data, envelope=None):
 
 
 def submit(container, phone="0912345678", mail="an@example.vn", prefs=None):
-    publish(container, "intake", "dossier_submitted", {
-        "dossier_code": CODE, "procedure_code": "1.001193", "procedure_name": "Đăng ký khai sinh",
-        "procedure_version": 1, "agency_code": AGENCY, "channel": "online", "return_method": "counter",
-        "submitted_at": datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc), "appointment_date": date(2026, 11, 27),
-        "time_limit_working_days": "2", "cutoff_hour": "15:00", "tracking_key_hash": hashlib.sha256(b"k").hexdigest(),
-        "applicant": {"full_name": "Nguyễn Văn An", "phone": phone, "email": mail},
-        "form": {}, "attachments": [], "fees_vnd": None, "notification_preferences": prefs,
-    })
+    publish(container, "intake", "dossier_submitted", dossier_submitted(
+        dossier_code=CODE, agency_code=AGENCY, tracking_key_hash=hashlib.sha256(b"k").hexdigest(),
+        applicant={"full_name": "Nguyễn Văn An", "phone": phone, "email": mail}, notification_preferences=prefs))
 
 
 def received(container, envelope=None):
@@ -329,14 +324,10 @@ def pickup_event(container, event_type, envelope=None, **extra):
 
 def handed_over_dossier(container, applicant=APPLICANT, return_method="counter"):
     """intake registered the handed-over package: dossier_submitted naming the pickup, no preferences."""
-    publish(container, "intake", "dossier_submitted", {
-        "dossier_code": CODE, "procedure_code": "1.001193", "procedure_name": "Đăng ký khai sinh",
-        "procedure_version": 1, "agency_code": AGENCY, "channel": "postal", "return_method": return_method,
-        "submitted_at": DAYTIME, "appointment_date": date(2026, 11, 27), "time_limit_working_days": "2",
-        "cutoff_hour": "15:00", "tracking_key_hash": hashlib.sha256(b"k").hexdigest(), "applicant": applicant,
-        "form": {}, "attachments": [], "fees_vnd": None, "notification_preferences": None,
-        "pickup_id": PICKUP_ID,
-    })
+    publish(container, "intake", "dossier_submitted", dossier_submitted(
+        dossier_code=CODE, agency_code=AGENCY, channel="postal", return_method=return_method, submitted_at=DAYTIME,
+        tracking_key_hash=hashlib.sha256(b"k").hexdigest(), applicant=applicant, notification_preferences=None,
+        pickup_id=PICKUP_ID))
 
 
 def status_event(container, event_type, action, to_state, **extra):

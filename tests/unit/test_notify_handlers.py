@@ -12,8 +12,7 @@ from notify.models import metadata, notification
 from notify.sending import Settings as SendingSettings
 from notify.settings import NotifySettings
 from tests.service.test_notify_service import AGENCY, CODE, OFFICIAL
-from tests.support import LocalDatabase, PinnedClock, as_received
-from tests.unit.test_status_lifecycle import submitted_data
+from tests.support import LocalDatabase, PinnedClock, as_received, dossier_submitted
 
 DAYTIME = datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)  # 10:00 in Hai Phong: no quiet hours
 
@@ -24,9 +23,9 @@ def db(tmp_path):
 
 
 def submitted(prefs=None):
-    data = submitted_data("online", dossier_code=CODE, agency_code=AGENCY, notification_preferences=prefs,
-                          applicant={"full_name": "Nguyễn Văn An", "phone": "0912345678", "email": "an@example.vn"})
-    return as_received("intake", "dossier_submitted", data)
+    return as_received("intake", "dossier_submitted", dossier_submitted(
+        dossier_code=CODE, agency_code=AGENCY, notification_preferences=prefs,
+        applicant={"full_name": "Nguyễn Văn An", "phone": "0912345678", "email": "an@example.vn"}))
 
 
 def received():
