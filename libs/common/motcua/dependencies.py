@@ -145,17 +145,16 @@ class Clock(DependencyProvider):
         return utcnow
 
 
-class Settings(DependencyProvider):
-    """A service's settings, read from the environment once, when its container is set up: `self.settings`.
+class BuiltAtStart(DependencyProvider):
+    """Something a service builds once, when its container is set up, and its workers share: its frozen
+    settings (`StatusSettings.from_env`), an attachment store, a carrier client. So no request reads the
+    environment, and a test replaces the thing whole (`replace_dependencies`)."""
 
-    `read` builds the service's frozen settings object (e.g. `StatusSettings.from_env`); workers
-    share it, so no request reads the environment, and a test replaces it whole."""
-
-    def __init__(self, read: Callable[[], Any]):
-        self.read = read
+    def __init__(self, build: Callable[[], Any]):
+        self.build = build
 
     def setup(self) -> None:
-        self.settings = self.read()
+        self.built = self.build()
 
     def get_dependency(self, worker_ctx):
-        return self.settings
+        return self.built

@@ -2,12 +2,12 @@
 intake.handlers with the service's ports: the database, the clock, the catalogue, the attachments, the settings."""
 from __future__ import annotations
 
-from nameko.extensions import DependencyProvider
+from functools import partial
 
-from motcua.dependencies import Clock, Database, Settings, WorkerContext
+from motcua.dependencies import BuiltAtStart, Clock, Database, WorkerContext
 from motcua.messaging import event_handler
 from motcua.rpc import TimedRpcProxy, rpc
-from motcua.storage import AttachmentStore, attachment_store
+from motcua.storage import attachment_store
 from motcua.web import OpsEndpoints
 
 from intake import handlers
@@ -15,25 +15,15 @@ from intake.models import metadata
 from intake.settings import IntakeSettings
 
 
-class Attachments(DependencyProvider):
-    """The attachment store (local disk until an S3 store is needed by more than one replica)."""
-
-    def setup(self) -> None:
-        self.store: AttachmentStore = attachment_store("intake")
-
-    def get_dependency(self, worker_ctx) -> AttachmentStore:
-        return self.store
-
-
 class IntakeService(OpsEndpoints):
     name = "intake"
     db = Database(metadata)
     context = WorkerContext()
     clock = Clock()
-    settings = Settings(IntakeSettings.from_env)
+    settings = BuiltAtStart(IntakeSettings.from_env)
     # Inside the gateway's call (10 s): shorter, so our 503 reaches it first.
     catalog = TimedRpcProxy("catalog", called="The catalogue", timeout_seconds=5)
-    attachments = Attachments()
+    attachments = BuiltAtStart(partial(attachment_store, "intake"))  # local disk (INTAKE_ATTACHMENTS_DIR)
 
     @rpc
     def submit_dossier(self, submission: dict, idempotency_key: str | None = None) -> dict:

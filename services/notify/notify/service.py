@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from nameko.timer import Timer
 
-from motcua.dependencies import Clock, Database, Settings, WorkerContext
+from motcua.dependencies import BuiltAtStart, Clock, Database, WorkerContext
 from motcua.messaging import event_handler
 from motcua.rpc import rpc
 from motcua.web import OpsEndpoints, http, json_response
@@ -29,7 +29,7 @@ class NotifyService(OpsEndpoints):
     context = WorkerContext()
     outbound = Outbound()
     clock = Clock()
-    settings = Settings(NotifySettings.from_env)
+    settings = BuiltAtStart(NotifySettings.from_env)
 
     @event_handler("intake", "dossier_submitted")
     def on_dossier_submitted(self, envelope: dict) -> None:

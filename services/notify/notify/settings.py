@@ -1,4 +1,4 @@
-"""notify's settings, read once when the service starts (motcua.dependencies.Settings). How sending behaves
+"""notify's settings, read once when the service starts (motcua.dependencies.BuiltAtStart). How sending behaves
 (attempts, quiet hours, leases) is notify.sending.Settings, read by the sender as it starts."""
 from __future__ import annotations
 

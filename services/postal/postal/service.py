@@ -3,26 +3,14 @@ case in postal.handlers with the service's ports: the database, the clock, the c
 settings."""
 from __future__ import annotations
 
-from nameko.extensions import DependencyProvider
-
-from motcua.dependencies import Clock, Database, Settings, WorkerContext
+from motcua.dependencies import BuiltAtStart, Clock, Database, WorkerContext
 from motcua.messaging import event_handler
 from motcua.rpc import TimedRpcProxy, rpc
 from motcua.web import OpsEndpoints, http, json_response
 from postal import handlers
-from postal.carrier import Carrier, carrier_from_env
+from postal.carrier import carrier_from_env
 from postal.models import metadata
 from postal.settings import PostalSettings
-
-
-class CarrierConnection(DependencyProvider):
-    """The configured carrier (postal.carrier), built once per container."""
-
-    def setup(self) -> None:
-        self.carrier: Carrier = carrier_from_env()
-
-    def get_dependency(self, worker_ctx) -> Carrier:
-        return self.carrier
 
 
 class PostalService(OpsEndpoints):
@@ -30,10 +18,10 @@ class PostalService(OpsEndpoints):
     db = Database(metadata)
     context = WorkerContext()
     clock = Clock()
-    settings = Settings(PostalSettings.from_env)
+    settings = BuiltAtStart(PostalSettings.from_env)
     # Inside the gateway's call (10 s): shorter, so our 503 reaches it first.
     catalog = TimedRpcProxy("catalog", called="The catalogue", timeout_seconds=5)
-    carrier = CarrierConnection()
+    carrier = BuiltAtStart(carrier_from_env)  # the configured carrier (postal.carrier)
 
     @rpc
     def quote_pickup(self, procedure_code: str, province: str) -> dict:

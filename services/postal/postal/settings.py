@@ -1,4 +1,4 @@
-"""postal's settings, read once when the service starts (motcua.dependencies.Settings)."""
+"""postal's settings, read once when the service starts (motcua.dependencies.BuiltAtStart)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

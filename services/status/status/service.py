@@ -2,12 +2,12 @@
 in status.handlers with the service's ports: the database, the clock, the settings, the result store."""
 from __future__ import annotations
 
-from nameko.extensions import DependencyProvider
+from functools import partial
 
-from motcua.dependencies import Clock, Database, Settings, WorkerContext
+from motcua.dependencies import BuiltAtStart, Clock, Database, WorkerContext
 from motcua.messaging import command_handler, event_handler
 from motcua.rpc import rpc
-from motcua.storage import AttachmentStore, attachment_store
+from motcua.storage import attachment_store
 from motcua.web import OpsEndpoints
 from motcua_contracts.departments import COMMANDS_EXCHANGE, COMMANDS_QUEUE
 from status import handlers
@@ -18,23 +18,13 @@ from status.reports import Reports
 from status.settings import StatusSettings
 
 
-class ResultStore(DependencyProvider):
-    """Where result documents go: the attachment store (env STATUS_ATTACHMENTS_DIR)."""
-
-    def setup(self) -> None:
-        self.store: AttachmentStore = attachment_store("status")
-
-    def get_dependency(self, worker_ctx) -> AttachmentStore:
-        return self.store
-
-
 class StatusService(OpsEndpoints, OverdueSweep, Reports):
     name = "status"
     db = Database(metadata)
     context = WorkerContext()
     clock = Clock()
-    settings = Settings(StatusSettings.from_env)
-    results = ResultStore()
+    settings = BuiltAtStart(StatusSettings.from_env)
+    results = BuiltAtStart(partial(attachment_store, "status"))  # result documents (STATUS_ATTACHMENTS_DIR)
 
     @event_handler("intake", "dossier_submitted")
     def on_dossier_submitted(self, envelope: dict) -> None:

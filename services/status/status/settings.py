@@ -1,4 +1,4 @@
-"""status's settings, read once when the service starts (motcua.dependencies.Settings)."""
+"""status's settings, read once when the service starts (motcua.dependencies.BuiltAtStart)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
