@@ -22,18 +22,18 @@ SEARCHES = Counter("motcua_catalog_searches_total", "Catalogue searches, by whet
 def search_procedures(db: Db, clock: TimeSource, query: object) -> dict:
     """ProcedureSearchSchema in, ProcedurePageSchema out: versions in force today, ordered by name."""
     try:
-        q = ProcedureSearchSchema().load(query)
+        wanted = ProcedureSearchSchema().load(query)
     except ValidationError as exc:
         raise ValidationFailed("The search parameters are invalid.", marshmallow_fields(exc.messages)) from None
     with db.unit_of_work() as uow:
         definitions, total = repository.search(
-            uow.session, domain.today(clock()), domain.search_tokens(q["q"]), q["agency"], q["field"],
-            q["level"], q["page"], q["per_page"])
+            uow.session, domain.today(clock()), domain.search_tokens(wanted["q"]), wanted["agency"],
+            wanted["field"], wanted["level"], wanted["page"], wanted["per_page"])
     SEARCHES.labels("yes" if total else "no").inc()
     items = [dict({key: d[key] for key in ("procedure_code", "name", "field", "agency", "version",
                                             "service_level", "channels")},
                   time_limit_working_days=d["time_limit"]["working_days"]) for d in definitions]
-    return ProcedurePageSchema().dump({"items": items, "page": q["page"], "per_page": q["per_page"],
+    return ProcedurePageSchema().dump({"items": items, "page": wanted["page"], "per_page": wanted["per_page"],
                                        "total": total})
 
 

@@ -190,12 +190,12 @@ def authenticate(db: Db, clock: TimeSource, official: object) -> Official:
 def desk_list(db: Db, clock: TimeSource, settings: StatusSettings, official: object, query: object) -> dict:
     """The official's desk (DeskQuerySchema in, DeskPageSchema out): what their agency holds or has held."""
     who = authenticate(db, clock, official)
-    q = _load(DeskQuerySchema(), query, "desk query")
+    wanted = _load(DeskQuerySchema(), query, "desk query")
     today = local_date(clock())
     with db.unit_of_work() as uow:
-        rows, total = repository.desk_page(uow.session, None if who.city_admin else who.agency_code, q, today)
-    return DeskPageSchema().dump({"items": [_desk_item(row, today, settings) for row in rows], "page": q["page"],
-                                  "per_page": q["per_page"], "total": total})
+        rows, total = repository.desk_page(uow.session, None if who.city_admin else who.agency_code, wanted, today)
+    return DeskPageSchema().dump({"items": [_desk_item(row, today, settings) for row in rows], "page": wanted["page"],
+                                  "per_page": wanted["per_page"], "total": total})
 
 
 def desk_get(db: Db, clock: TimeSource, settings: StatusSettings, official: object, dossier_code: object) -> dict:
