@@ -60,42 +60,43 @@ def _in_force(day: date) -> sa.ColumnElement[bool]:
 def search(session: Session, day: date, tokens: list[str], agency_code: str | None, field_code: str | None,
            level: str | None, page: int, per_page: int) -> tuple[list[dict], int]:
     """The definitions in force on `day` that match, one page of them, and how many match in all."""
-    t = procedure_version
-    where = [_in_force(day), *(t.c.search_text.contains(token, autoescape=True) for token in tokens)]
+    table = procedure_version
+    where = [_in_force(day), *(table.c.search_text.contains(token, autoescape=True) for token in tokens)]
     if agency_code is not None:
         below = sa.select(agency.c.code).where(agency.c.path.startswith(
             sa.select(agency.c.path).where(agency.c.code == agency_code).scalar_subquery()))
-        where.append(t.c.agency_code.in_(below))
+        where.append(table.c.agency_code.in_(below))
     if field_code is not None:
-        where.append(t.c.field_code == field_code)
+        where.append(table.c.field_code == field_code)
     if level is not None:
-        where.append(t.c.legacy_level == int(level) if level.isdigit() else t.c.online_level == level)
-    total = session.execute(sa.select(sa.func.count()).select_from(t).where(*where)).scalar_one()
+        where.append(table.c.legacy_level == int(level) if level.isdigit() else table.c.online_level == level)
+    total = session.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one()
     rows = session.execute(
-        sa.select(t.c.definition).where(*where)
+        sa.select(table.c.definition).where(*where)
         # search_text starts with the normalised name: the same name order on PostgreSQL and SQLite.
-        .order_by(t.c.search_text, t.c.procedure_code)
+        .order_by(table.c.search_text, table.c.procedure_code)
         .limit(per_page).offset((page - 1) * per_page)
     ).scalars().all()
     return list(rows), total
 
 
 def versions_of(session: Session, procedure_code: str) -> list[sa.Row]:
-    t = procedure_version
+    table = procedure_version
     return list(session.execute(
-        sa.select(t.c.version, t.c.status, t.c.valid_from, t.c.valid_to, t.c.definition)
-        .where(t.c.procedure_code == procedure_code)))
+        sa.select(table.c.version, table.c.status, table.c.valid_from, table.c.valid_to, table.c.definition)
+        .where(table.c.procedure_code == procedure_code)))
 
 
 def find_version(session: Session, procedure_code: str, version: int) -> dict | None:
-    t = procedure_version
-    return session.execute(sa.select(t.c.definition).where(
-        t.c.procedure_code == procedure_code, t.c.version == version)).scalar_one_or_none()
+    table = procedure_version
+    return session.execute(sa.select(table.c.definition).where(
+        table.c.procedure_code == procedure_code, table.c.version == version)).scalar_one_or_none()
 
 
 def count_in_force(session: Session, day: date) -> int:
-    t = procedure_version
-    return session.execute(sa.select(sa.func.count(t.c.procedure_code.distinct())).where(_in_force(day))).scalar_one()
+    table = procedure_version
+    return session.execute(
+        sa.select(sa.func.count(table.c.procedure_code.distinct())).where(_in_force(day))).scalar_one()
 
 
 def agencies(session: Session) -> list[sa.RowMapping]:

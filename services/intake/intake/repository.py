@@ -30,19 +30,19 @@ def store_version(session: Session, definition: dict) -> None:
 
 def current_version(session: Session, procedure_code: str, day: date) -> dict | None:
     """The published version valid on `day` (the highest, should two overlap), as stored."""
-    t = procedure_version
+    table = procedure_version
     return session.execute(
-        sa.select(t.c.definition)
-        .where(t.c.procedure_code == procedure_code, procedure_in_force(t, day))
-        .order_by(t.c.version.desc()).limit(1)
+        sa.select(table.c.definition)
+        .where(table.c.procedure_code == procedure_code, procedure_in_force(table, day))
+        .order_by(table.c.version.desc()).limit(1)
     ).scalar_one_or_none()
 
 
 def find_version(session: Session, procedure_code: str, version: int) -> dict:
     """The stored definition a dossier is pinned to (the dossier's foreign key guarantees it is there)."""
-    t = procedure_version
+    table = procedure_version
     return session.execute(
-        sa.select(t.c.definition).where(t.c.procedure_code == procedure_code, t.c.version == version)
+        sa.select(table.c.definition).where(table.c.procedure_code == procedure_code, table.c.version == version)
     ).scalar_one()
 
 

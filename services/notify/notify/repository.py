@@ -86,42 +86,45 @@ def claim_due(session: Session, channel: str, now: datetime, lease_until: dateti
     (SQLite ignores it: one process there). The attempt is counted at the claim, so a sender that
     crashes mid-send still uses up an attempt and the bound holds.
     """
-    n = notification.c
+    columns = notification.c
     rows = session.execute(
         sa.select(notification)
-        .where(n.status.in_(DUE_STATUSES), n.channel == channel, n.not_before <= now)
-        .order_by(n.not_before).limit(limit).with_for_update(skip_locked=True)
+        .where(columns.status.in_(DUE_STATUSES), columns.channel == channel, columns.not_before <= now)
+        .order_by(columns.not_before).limit(limit).with_for_update(skip_locked=True)
     ).mappings().all()
     if rows:
-        session.execute(notification.update().where(n.id.in_([r["id"] for r in rows]))
-                        .values(status="sending", attempts=n.attempts + 1, not_before=lease_until, updated_at=now))
+        session.execute(notification.update().where(columns.id.in_([r["id"] for r in rows]))
+                        .values(status="sending", attempts=columns.attempts + 1, not_before=lease_until,
+                                updated_at=now))
     return [{**row, "attempts": row["attempts"] + 1} for row in rows]
 
 
 def finish(session: Session, notification_id: uuid.UUID, attempts: int, values: Mapping[str, Any]) -> bool:
     """Record the outcome of a send; False if the row moved on meanwhile (its lease ran out and another took it)."""
-    n = notification.c
+    columns = notification.c
     return session.execute(notification.update().where(
-        n.id == notification_id, n.status == "sending", n.attempts == attempts).values(**values)).rowcount == 1
+        columns.id == notification_id, columns.status == "sending", columns.attempts == attempts,
+    ).values(**values)).rowcount == 1
 
 
 def find_by_provider_id(session: Session, provider_message_id: str) -> Mapping[str, Any] | None:
-    n = notification.c
-    return session.execute(sa.select(n.id, n.channel, n.template_id, n.status)
-                           .where(n.provider_message_id == provider_message_id)).mappings().first()
+    columns = notification.c
+    return session.execute(sa.select(columns.id, columns.channel, columns.template_id, columns.status)
+                           .where(columns.provider_message_id == provider_message_id)).mappings().first()
 
 
 def apply_receipt(session: Session, notification_id: uuid.UUID, status: str, now: datetime) -> bool:
     """Move a sent notification to `status` (delivered, undeliverable); False if it is not `sent` (any more)."""
-    n = notification.c
-    return session.execute(notification.update().where(n.id == notification_id, n.status == "sent")
+    columns = notification.c
+    return session.execute(notification.update().where(columns.id == notification_id, columns.status == "sent")
                            .values(status=status, updated_at=now)).rowcount == 1
 
 
 def log_for(session: Session, dossier_code: str) -> list[Mapping[str, Any]]:
-    n = notification.c
+    columns = notification.c
     return session.execute(
-        sa.select(n.id.label("notification_id"), n.template_id, n.template_version, n.channel, n.status,
-                  n.attempts, n.created_at, n.not_before, n.sent_at, n.updated_at, n.last_error)
-        .where(n.dossier_code == dossier_code).order_by(n.created_at, n.template_id, n.channel)
+        sa.select(columns.id.label("notification_id"), columns.template_id, columns.template_version,
+                  columns.channel, columns.status, columns.attempts, columns.created_at, columns.not_before,
+                  columns.sent_at, columns.updated_at, columns.last_error)
+        .where(columns.dossier_code == dossier_code).order_by(columns.created_at, columns.template_id, columns.channel)
     ).mappings().all()

@@ -109,12 +109,13 @@ def _buckets(session: Session, q: dict) -> list[Bucket]:
 
 
 def _exported(session: Session, date_from: date, date_to: date) -> list[sa.RowMapping]:
-    d = dossier.c
+    columns = dossier.c
     start, end = _start_of(date_from), _start_of(date_to + timedelta(days=1))
     return session.execute(
-        sa.select(d.code, d.procedure_code, d.procedure_name, d.agency_code, d.channel, d.state, d.received_at,
-                  d.legal_due_date, d.completed_at, d.returned_at, d.fees)
+        sa.select(columns.code, columns.procedure_code, columns.procedure_name, columns.agency_code, columns.channel,
+                  columns.state, columns.received_at, columns.legal_due_date, columns.completed_at,
+                  columns.returned_at, columns.fees)
         .where(sa.or_(*(sa.and_(column >= start, column < end)
-                        for column in (d.received_at, d.completed_at, d.returned_at))))
-        .order_by(d.received_at, d.code)
+                        for column in (columns.received_at, columns.completed_at, columns.returned_at))))
+        .order_by(columns.received_at, columns.code)
     ).mappings().all()

@@ -122,18 +122,20 @@ def add_history(session: Session, code: str, e: HistoryEntry) -> None:
 
 def public_history(session: Session, code: str) -> list[dict]:
     """What the citizen may see of the history: no official's id, no details."""
-    h = dossier_history.c
+    columns = dossier_history.c
     rows = session.execute(
-        sa.select(h.at, h.action, h.from_state, h.to_state, h.agency_code, h.actor_kind, h.reason)
-        .where(h.dossier_code == code, h.public.is_(True)).order_by(h.seq)
+        sa.select(columns.at, columns.action, columns.from_state, columns.to_state, columns.agency_code,
+                  columns.actor_kind, columns.reason)
+        .where(columns.dossier_code == code, columns.public.is_(True)).order_by(columns.seq)
     ).mappings()
     return [dict(row) for row in rows]
 
 
 def history(session: Session, code: str) -> list[dict]:
     """The whole history for the desk: actors and details included."""
-    h = dossier_history.c
-    rows = session.execute(sa.select(dossier_history).where(h.dossier_code == code).order_by(h.seq)).mappings()
+    columns = dossier_history.c
+    rows = session.execute(
+        sa.select(dossier_history).where(columns.dossier_code == code).order_by(columns.seq)).mappings()
     return [{"at": r["at"], "action": r["action"], "from_state": r["from_state"], "to_state": r["to_state"],
              "agency_code": r["agency_code"], "reason": r["reason"], "details": json.loads(r["details"]),
              "actor": {"kind": r["actor_kind"], "id": r["actor_id"], "agency_code": r["actor_agency_code"]}}
@@ -160,10 +162,11 @@ def save_delivery(session: Session, code: str, summary: Delivery, new: bool) -> 
 
 
 def apologies(session: Session, code: str) -> list[dict]:
-    a = apology.c
+    columns = apology.c
     rows = session.execute(
-        sa.select(a.dossier_code, a.agency_code, a.issued_at, a.original_appointment_date, a.new_appointment_date,
-                  a.reason).where(a.dossier_code == code).order_by(a.issued_at, a.id)
+        sa.select(columns.dossier_code, columns.agency_code, columns.issued_at, columns.original_appointment_date,
+                  columns.new_appointment_date, columns.reason)
+        .where(columns.dossier_code == code).order_by(columns.issued_at, columns.id)
     ).mappings()
     return [dict(row) for row in rows]
 
@@ -179,22 +182,24 @@ def desk_query(agency_code: str | None, q: Mapping[str, Any], today: date) -> tu
     The permission filter is SQL: EXISTS on the agencies that held the dossier (the current holder
     is one of them), so the database walks only that agency's rows through its index.
     """
-    d = dossier.c
+    columns = dossier.c
     where: list[sa.ColumnElement[bool]] = []
     if agency_code is not None:
-        where.append(sa.exists().where(dossier_access.c.dossier_code == d.code,
+        where.append(sa.exists().where(dossier_access.c.dossier_code == columns.code,
                                        dossier_access.c.agency_code == agency_code))
     if q["state"]:
-        where.append(d.state.in_(q["state"]))
-    for name, column in (("procedure", d.procedure_code), ("assignee", d.assignee), ("channel", d.channel)):
+        where.append(columns.state.in_(q["state"]))
+    for name, column in (("procedure", columns.procedure_code), ("assignee", columns.assignee),
+                         ("channel", columns.channel)):
         if q[name] is not None:
             where.append(column == q[name])
     if q["due_before"] is not None:
-        where.append(d.appointment_date <= q["due_before"])
+        where.append(columns.appointment_date <= q["due_before"])
     if q["overdue"] is not None:
         where.append(overdue(today) if q["overdue"] else sa.not_(overdue(today)))
-    page = (sa.select(*(d[name] for name in _DESK_COLUMNS)).where(*where)
-            .order_by(d.appointment_date, d.code).limit(q["per_page"]).offset((q["page"] - 1) * q["per_page"]))
+    page = (sa.select(*(columns[name] for name in _DESK_COLUMNS)).where(*where)
+            .order_by(columns.appointment_date, columns.code)
+            .limit(q["per_page"]).offset((q["page"] - 1) * q["per_page"]))
     return page, sa.select(sa.func.count()).select_from(dossier).where(*where)
 
 
