@@ -70,6 +70,10 @@ DEAD_LETTER_DEPTH = DeadLetterDepth()
 REGISTRY.register(DEAD_LETTER_DEPTH)
 
 
+# What a publish or an acknowledgement raises when the broker went away under it (socket, kombu, amqp).
+BROKER_LOST = (OSError, KombuError, AMQPError)
+
+
 def dead_letter_queue_name(service: str) -> str:
     return f"{service}.dead-letters"
 
@@ -185,7 +189,7 @@ class ReliableEventHandler(EventHandler):
                     self._dead_letter(message.body, message, error, attempt)
                 else:
                     self._retry(message, attempt, error)
-            except (OSError, KombuError, AMQPError) as lost:
+            except BROKER_LOST as lost:
                 # Neither in a delay queue nor parked: handed back to the broker to be handled again.
                 log.warning("could not set the failed message aside (%s); it comes again", lost,
                             extra={"queue": self.queue.name})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 
 class VersionLike(Protocol):
@@ -20,6 +20,13 @@ class VersionLike(Protocol):
 
 
 V = TypeVar("V", bound=VersionLike)
+
+
+class Catalogue(Protocol):
+    """catalog's RPC as the other services call it: the version in force today (ProcedureVersionSchema dump);
+    NotFound when there is none."""
+
+    def get_procedure(self, procedure_code: str) -> dict[str, Any]: ...
 
 
 def in_force(status: str, valid_from: date, valid_to: date | None, day: date) -> bool:

@@ -14,15 +14,13 @@ from collections.abc import Callable
 from typing import Any
 
 import eventlet
-from amqp.exceptions import AMQPError
-from kombu.exceptions import KombuError
 from nameko.exceptions import UnknownService
 from nameko.rpc import Rpc, RpcConsumer, RpcProxy, ServiceProxy
 from prometheus_client import Counter
 
 from motcua.config import env_float
 from motcua.errors import MotCuaError, ServiceUnavailable
-from motcua.messaging import ReliableQueueConsumer
+from motcua.messaging import BROKER_LOST, ReliableQueueConsumer
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +35,7 @@ class ServiceRpcConsumer(RpcConsumer):
     def handle_result(self, message, result, exc_info):
         try:
             return super().handle_result(message, result, exc_info)
-        except (OSError, KombuError, AMQPError) as exc:
+        except BROKER_LOST as exc:
             # The reply could not be sent (the broker went away): raising would end the service. The request,
             # unacknowledged, is handled again; the caller retries or times out, as for a lost reply.
             log.warning("RPC reply lost with the broker connection (%s); the request comes again", exc)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import date
-from typing import Any, Protocol
 
 import sqlalchemy as sa
 from marshmallow import ValidationError
@@ -21,6 +20,7 @@ from motcua.db import Db, TimeSource, UnitOfWork
 from motcua.errors import NotFound, PermanentFailure, ValidationFailed, marshmallow_fields, refusals_counted
 from motcua.idempotency import check_key, first_answer
 from motcua.logs import dossier_context
+from motcua.procedures import Catalogue
 from motcua.storage import AttachmentStore
 from motcua.tracking import key_matches, new_tracking_key, request_hash, sha256_hex
 from motcua_contracts.catalog import ProcedureVersionSchema
@@ -45,12 +45,6 @@ SUBMITTED = Counter("motcua_dossiers_submitted_total", "Dossiers accepted by int
 REFUSED = Counter("motcua_intake_refusals_total", "Submissions refused by intake, by error code", ["reason"])
 SUPPLEMENTS = Counter("motcua_supplements_submitted_total", "Citizens' supplements accepted by intake",
                       ["procedure", "agency"])
-
-
-class Catalogue(Protocol):
-    """catalog's RPC, as intake uses it: the procedure version in force (ProcedureVersionSchema)."""
-
-    def get_procedure(self, procedure_code: str) -> dict[str, Any]: ...
 
 
 def submit_dossier(db: Db, clock: TimeSource, catalog: Catalogue, attachments: AttachmentStore,

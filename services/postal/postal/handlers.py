@@ -12,7 +12,6 @@ import json
 import logging
 import uuid
 from datetime import datetime
-from typing import Any, Protocol
 
 from marshmallow import ValidationError
 from prometheus_client import Counter, Histogram
@@ -27,6 +26,7 @@ from motcua.errors import (
 from motcua.fees import fees_due
 from motcua.idempotency import check_key, first_answer
 from motcua.logs import dossier_context
+from motcua.procedures import Catalogue
 from motcua.tracking import key_matches, request_hash, sha256_hex
 from motcua_contracts.catalog import ProcedureVersionSchema
 from motcua_contracts.postal import (
@@ -57,12 +57,6 @@ BOOKING_TO_HANDOVER = Histogram(
 COMPLETION_TO_DELIVERY = Histogram(
     "motcua_postal_completion_to_delivery_seconds", "From a dossier's completion to its result's delivery",
     buckets=(HOUR, 4 * HOUR, 12 * HOUR, DAY, 2 * DAY, 3 * DAY, 5 * DAY, 7 * DAY, 14 * DAY))
-
-
-class Catalogue(Protocol):
-    """catalog's RPC, as postal uses it: the procedure version in force (ProcedureVersionSchema)."""
-
-    def get_procedure(self, procedure_code: str) -> dict[str, Any]: ...
 
 
 # --- the citizen's pickup --------------------------------------------------------------------------

@@ -18,6 +18,7 @@ class SmtpEmailProvider:
         self.host, self.port, self.sender = host, port, sender
         self.username, self.password = username, password
         self.starttls, self.timeout = starttls, timeout
+        self.message_id_domain = parseaddr(sender)[1].rpartition("@")[2] or socket.getfqdn()
 
     @classmethod
     def from_env(cls) -> "SmtpEmailProvider":
@@ -39,8 +40,7 @@ class SmtpEmailProvider:
         email["Subject"] = message.subject or ""
         # The same for every try of one notification: a send repeated after a crash between the server's
         # "250" and our commit (SMTP has no idempotency key) is one message to mail clients that de-duplicate.
-        domain = parseaddr(self.sender)[1].rpartition("@")[2] or socket.getfqdn()
-        email["Message-ID"] = f"<{message.notification_id}@{domain}>"
+        email["Message-ID"] = f"<{message.notification_id}@{self.message_id_domain}>"
         email["X-Notification-Reference"] = message.reference
         email.set_content(message.body, charset="utf-8")
         if message.html:
