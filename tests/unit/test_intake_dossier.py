@@ -1,7 +1,6 @@
 """From submission to receipt: checks, appointment date, fees, receipt, event data, tracking key."""
 import base64
 import hashlib
-import re
 from datetime import date, datetime, timezone
 
 import pytest
@@ -18,8 +17,7 @@ from motcua.fees import fee_schedule, fees_due
 from intake.domain.dossier import (
     RECEIPT_TEMPLATE, dossier_code, prepare, published_on, receipt, submitted_event,
 )
-from intake.domain.tracking import seal, unseal
-from motcua.tracking import key_matches, new_tracking_key, request_hash, sha256_hex
+from motcua.tracking import request_hash
 from tests.unit.test_intake_samples import AGENCY, birth_registration, good_form, tiny_pdf, tiny_png
 
 # Friday 27 November 2026, 16:30 in Vietnam: after the 15:00 cut-off.
@@ -148,24 +146,6 @@ def test_the_request_hash_is_canonical():
     body = submission()
     assert request_hash(body) == request_hash(dict(reversed(list(body.items()))))
     assert request_hash(body) != request_hash(dict(body, return_method="postal"))
-
-
-def test_a_tracking_key_has_128_random_bits_and_is_kept_as_its_sha256():
-    key = new_tracking_key()
-    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", key) and len(base64.urlsafe_b64decode(key + "==")) == 16
-    assert new_tracking_key() != key
-    assert sha256_hex(key) == hashlib.sha256(key.encode()).hexdigest()
-    assert key_matches(key, sha256_hex(key))
-    assert not key_matches(key + "x", sha256_hex(key))
-    assert not key_matches(key, None) and not key_matches(None, sha256_hex(key))
-
-
-def test_the_sealed_tracking_key_opens_only_with_its_idempotency_key():
-    key = new_tracking_key()
-    sealed = seal(key, "b5f1a4d2-idem")
-    assert key not in sealed and key.encode().hex() != sealed
-    assert unseal(sealed, "b5f1a4d2-idem") == key
-    assert unseal(sealed, "another-key") != key
 
 
 ADDRESS = {"province": "Thành phố Hải Phòng", "commune": "Xã Vĩnh Bảo", "street": "Số 12 đường Nguyễn Bỉnh Khiêm"}

@@ -13,8 +13,6 @@ from motcua.fees import fees_due
 from postal.domain import delivery, pickup
 from postal.domain.office import Office
 from postal.domain.tariff import Tariff, province_key, quote
-from motcua.tracking import key_matches, sha256_hex
-from postal.domain.tracking import derived_tracking_key, new_tracking_key
 from postal.settings import PostalSettings
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)
@@ -325,18 +323,3 @@ def test_a_pickup_event_on_a_delivery_is_refused():
         delivery.apply_event(ordered(), callback("handed_over", received_by="x"))
 
 
-# --- tracking keys -----------------------------------------------------------------------------
-
-
-def test_a_tracking_key_without_an_idempotency_key_is_random_and_kept_only_as_its_hash():
-    key, salt = new_tracking_key(None)
-    assert salt is None and len(key) == 22 and key != new_tracking_key(None)[0]
-    assert key_matches(key, sha256_hex(key)) and not key_matches(key + "x", sha256_hex(key))
-    assert not key_matches(key, None) and not key_matches(None, sha256_hex(key))
-
-
-def test_a_tracking_key_with_an_idempotency_key_is_derived_again_from_it_and_its_salt_only():
-    key, salt = new_tracking_key("retry-key-0001")
-    assert len(key) == 22 and derived_tracking_key("retry-key-0001", salt) == key
-    assert derived_tracking_key("retry-key-0002", salt) != key
-    assert new_tracking_key("retry-key-0001")[0] != key  # a fresh salt: nobody derives it without the database

@@ -3,9 +3,18 @@
 A tracking key (at least 64 bits; these have 128) is shown once and stored as its SHA-256 only.
 The same key opens a dossier in intake, status and notify, and a pickup in postal, so they all
 check it here: in constant time, and with the same work whether or not the record exists.
+
+A request retried with its Idempotency-Key must get the first answer again, tracking key included
+(the first answer may have been lost on the way). So a key issued under an Idempotency-Key is
+derived, HMAC-SHA256(Idempotency-Key, label + random salt), and the idempotency record keeps only
+the salt: the key is recomputed only by the client that holds the Idempotency-Key, the database
+alone never yields it, and no server secret has to be managed. The salt being random, nobody
+outside the database can compute a key from a guessed Idempotency-Key either. The label keeps
+each service's keys apart.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -14,8 +23,18 @@ import secrets
 KEY_BYTES = 16  # 128 random bits, 22 URL-safe characters
 
 
-def new_tracking_key() -> str:
-    return secrets.token_urlsafe(KEY_BYTES)
+def new_tracking_key(idempotency_key: str | None, label: bytes) -> tuple[str, str | None]:
+    """(the key, the salt the idempotency record keeps); random, and no salt, without an Idempotency-Key."""
+    if idempotency_key is None:
+        return secrets.token_urlsafe(KEY_BYTES), None
+    salt = secrets.token_hex(KEY_BYTES)
+    return reissued_tracking_key(idempotency_key, salt, label), salt
+
+
+def reissued_tracking_key(idempotency_key: str, salt: str, label: bytes) -> str:
+    """The key new_tracking_key derived for this Idempotency-Key and salt."""
+    digest = hmac.new(idempotency_key.encode(), label + bytes.fromhex(salt), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:KEY_BYTES]).rstrip(b"=").decode()
 
 
 def sha256_hex(text: str) -> str:

@@ -22,7 +22,7 @@ from motcua.idempotency import check_key, first_answer
 from motcua.logs import dossier_context
 from motcua.procedures import Catalogue
 from motcua.storage import AttachmentStore
-from motcua.tracking import key_matches, new_tracking_key, request_hash, sha256_hex
+from motcua.tracking import key_matches, new_tracking_key, reissued_tracking_key, request_hash, sha256_hex
 from motcua_contracts.catalog import ProcedureVersionSchema
 from motcua_contracts.intake import (
     ReceiptSchema, SubmitDossierResultSchema, SubmitDossierSchema, SupplementResultSchema, SupplementSchema,
@@ -35,10 +35,13 @@ from intake.domain.dossier import (
 )
 from intake.domain.handover import prepare_handover
 from intake.domain.supplement import check_supplement, supplement_event, supplement_result
-from intake.domain.tracking import seal, unseal
+from intake.domain.tracking import unseal
 from intake.settings import IntakeSettings
 
 log = logging.getLogger(__name__)
+
+# The dossier's tracking key under an Idempotency-Key (motcua.tracking); the label keeps intake's keys apart.
+TRACKING_KEY_LABEL = b"motcua.intake.tracking-key.v2:"
 
 SUBMITTED = Counter("motcua_dossiers_submitted_total", "Dossiers accepted by intake",
                     ["procedure", "agency", "channel"])
@@ -146,7 +149,7 @@ def _submit(db: Db, clock: TimeSource, catalog: Catalogue, attachments: Attachme
 
 def _file(db: Db, prepared: Prepared, storage_keys: list[str], idempotency_key: str | None, body_hash: str) -> dict:
     """Code, dossier, attachments, idempotency record and event: one transaction."""
-    tracking_key = new_tracking_key()
+    tracking_key, salt = new_tracking_key(idempotency_key, TRACKING_KEY_LABEL)
     with db.unit_of_work() as uow:
         code, issued = _register(uow, prepared, sha256_hex(tracking_key), storage_keys)
         result = SubmitDossierResultSchema().dump({
@@ -156,7 +159,7 @@ def _file(db: Db, prepared: Prepared, storage_keys: list[str], idempotency_key: 
             repository.add_idempotency_record(
                 uow.session, key_hash=sha256_hex(idempotency_key), request_hash=body_hash, dossier_code=code,
                 response={k: v for k, v in result.items() if k != "tracking_key"},
-                sealed_tracking_key=seal(tracking_key, idempotency_key))
+                tracking_key_salt=salt)
         uow.commit()
     with dossier_context(code):
         log.info("dossier submitted")
@@ -190,7 +193,10 @@ def _replay(db: Db, idempotency_key: str | None, body_hash: str) -> dict | None:
     kept = None if record is None else (record.request_hash, record)
     if (first := first_answer(kept, body_hash, "submission")) is None:
         return None
-    return dict(first.response, tracking_key=unseal(first.sealed_tracking_key, idempotency_key))
+    if first.tracking_key_salt is None:  # written before the salts (intake.domain.tracking)
+        return dict(first.response, tracking_key=unseal(first.sealed_tracking_key, idempotency_key))
+    return dict(first.response,
+                tracking_key=reissued_tracking_key(idempotency_key, first.tracking_key_salt, TRACKING_KEY_LABEL))
 
 
 def _dossier(db: Db, dossier_code: object, tracking_key: object) -> sa.Row:

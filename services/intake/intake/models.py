@@ -81,14 +81,17 @@ attachment = sa.Table(
     sa.Column("supplement_id", sa.String(36), sa.ForeignKey("supplement.id"), nullable=True, index=True),
 )
 
-# Keyed by the SHA-256 of the Idempotency-Key: the tracking key in `sealed_tracking_key` opens
-# only with the Idempotency-Key itself (intake.domain.tracking).
+# Keyed by the SHA-256 of the Idempotency-Key: the tracking key derives from the Idempotency-Key
+# and `tracking_key_salt` (motcua.tracking); a record written before the salts has
+# `sealed_tracking_key` instead (intake.domain.tracking).
 idempotency_record = sa.Table(
     "idempotency_record", metadata,
     sa.Column("key_hash", sa.String(64), primary_key=True),
     sa.Column("request_hash", sa.String(64), nullable=False),
     sa.Column("dossier_code", sa.String(40), sa.ForeignKey("dossier.code"), nullable=False),
     sa.Column("response", sa.JSON, nullable=False),  # SubmitDossierResultSchema dump without tracking_key
-    sa.Column("sealed_tracking_key", sa.String(128), nullable=False),
+    sa.Column("tracking_key_salt", sa.String(32)),
+    sa.Column("sealed_tracking_key", sa.String(128)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("(tracking_key_salt IS NULL) <> (sealed_tracking_key IS NULL)", name="ck_idempotency_record_one_tracking_key_form"),
 )

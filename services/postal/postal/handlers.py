@@ -27,7 +27,7 @@ from motcua.fees import fees_due
 from motcua.idempotency import check_key, first_answer
 from motcua.logs import dossier_context
 from motcua.procedures import Catalogue
-from motcua.tracking import key_matches, request_hash, sha256_hex
+from motcua.tracking import key_matches, new_tracking_key, reissued_tracking_key, request_hash, sha256_hex
 from motcua_contracts.catalog import ProcedureVersionSchema
 from motcua_contracts.postal import (
     BookPickupResultSchema, BookPickupSchema, CarrierCallbackSchema, PickupQuoteSchema, PickupViewSchema,
@@ -36,13 +36,14 @@ from postal import repository
 from postal.carrier import Carrier, CarrierRefused, CarrierUnavailable
 from postal.domain import delivery, pickup
 from postal.domain.tariff import quote
-from postal.domain.tracking import derived_tracking_key, new_tracking_key
 from postal.models import seen_signature
 from postal.settings import PostalSettings
 
 log = logging.getLogger(__name__)
 
 CALLBACK_TOLERANCE_SECONDS = 300
+# The booking's tracking key under an Idempotency-Key (motcua.tracking); the label keeps postal's keys apart.
+TRACKING_KEY_LABEL = b"motcua.postal.tracking-key.v1:"
 HOUR, DAY = 3600, 86400
 
 PICKUPS = Counter("motcua_postal_pickups_total", "Pickups entering each state", ["state"])
@@ -230,7 +231,7 @@ def _book(db: Db, clock: TimeSource, catalog: Catalogue, carrier: Carrier, setti
     except CarrierRefused as exc:
         raise ValidationFailed("The postal service will not collect at this address.",
                                {"address": [str(exc)]}) from None
-    tracking_key, salt = new_tracking_key(idempotency_key)
+    tracking_key, salt = new_tracking_key(idempotency_key, TRACKING_KEY_LABEL)
     row = pickup.new_pickup(pickup_id, data, version, accepted, sha256_hex(tracking_key), agency_fees, now)
     result = BookPickupResultSchema().dump({**pickup.view(row), "tracking_key": tracking_key})
     try:
@@ -262,7 +263,8 @@ def _replay(db: Db, idempotency_key: str | None, body_hash: str) -> dict | None:
     kept = None if record is None else (record["request_hash"], record)
     if (first := first_answer(kept, body_hash, "booking")) is None:
         return None
-    return dict(first["response"], tracking_key=derived_tracking_key(idempotency_key, first["tracking_key_salt"]))
+    return dict(first["response"], tracking_key=reissued_tracking_key(idempotency_key, first["tracking_key_salt"],
+                                                                          TRACKING_KEY_LABEL))
 
 
 def _procedure(catalog: Catalogue, procedure_code: object) -> dict:
