@@ -23,9 +23,9 @@ def postgres_databases(cleanup: ExitStack) -> dict[str, str]:
     return urls
 
 
-def percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], percent: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, int(round(percent / 100 * (len(ordered) - 1))))]
 
 
 def latency_summary(milliseconds: list[float]) -> dict[str, float]:

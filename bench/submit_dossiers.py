@@ -28,14 +28,14 @@ def run(base: str, procedure: str, total: int, concurrency: int) -> None:
     definition = session.get(f"{base}/api/v1/procedures/{procedure}", timeout=30).json()
     submission = sample_submission(definition)
 
-    def submit(i: int) -> tuple[float, int, dict]:
+    def submit(_: int) -> tuple[float, int, dict]:
         started = time.perf_counter()
         response = requests.post(f"{base}/api/v1/dossiers", json=submission, timeout=60,
                                  headers={"Idempotency-Key": f"bench-{uuid.uuid4().hex}"})
         return time.perf_counter() - started, response.status_code, response.json()
 
-    for i in range(min(20, total)):  # warm up connections and caches
-        submit(i)
+    for warm_up in range(min(20, total)):  # warm up connections and caches
+        submit(warm_up)
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         results = list(pool.map(submit, range(total)))

@@ -100,6 +100,7 @@ def test_a_delivery_that_failed_while_the_carrier_was_down_is_replayed_once_it_i
     replay = subprocess.run([sys.executable, "-m", "motcua.dead_letters", "replay", "postal", "--id", letter.id],
                             env=stack.env, capture_output=True, text=True, timeout=60)
     assert replay.returncode == 0, replay.stderr
-    view = wait_for(lambda: (v := api("GET", f"/dossiers/{code}", headers=citizen).json())["delivery"] and v)
+    view = wait_for(lambda: (dossier_view := api("GET", f"/dossiers/{code}", headers=citizen).json())["delivery"]
+                    and dossier_view)
     assert view and view["delivery"]["state"] == "ordered"
     assert not [letter for letter in postal_letters.list() if letter.dossier_code == code]

@@ -81,13 +81,14 @@ def test_a_department_system_takes_its_work_and_its_decisions_change_the_dossier
     decide(decisions, path.stem, {"action": "request_supplement", "official_id": "cb-hotich-07",
                                   "reason": "Thiếu giấy chứng sinh", "missing_items": ["Bản chính giấy chứng sinh"],
                                   "expected_version": item["data"]["version"]})
-    view = wait_for(lambda: (v := api("GET", f"/dossiers/{code}", headers=citizen).json())["state"]
-                    == "awaiting_supplement" and v, seconds=30)
+    view = wait_for(lambda: (dossier_view := api("GET", f"/dossiers/{code}", headers=citizen).json())["state"]
+                    == "awaiting_supplement" and dossier_view, seconds=30)
     assert view, "the department's decision did not reach the dossier"
     assert [entry["actor_kind"] for entry in view["history"][-2:]] == ["department_system", "department_system"]
     outcomes = wait_for(lambda: (found := list((inbox / "outcomes").glob(f"{code}--*.json"))) and len(found) == 2
                         and found, seconds=30)
     assert outcomes, "the department did not hear the outcomes of its two commands"
-    answers = sorted((o := json.loads(p.read_text(encoding="utf-8"))["data"])["action"] + ":" + o["outcome"]
+    answers = sorted((outcome_data := json.loads(p.read_text(encoding="utf-8"))["data"])["action"]
+                     + ":" + outcome_data["outcome"]
                      for p in outcomes)
     assert answers == ["accept:accepted", "request_supplement:accepted"]

@@ -58,14 +58,14 @@ def test_a_pickup_is_collected_handed_over_and_registered_as_a_postal_dossier(ap
 
     handed_over = carrier.advance(waybill)
     assert handed_over["event"] == "handed_over" and handed_over["status"] == 200
-    registered = wait_for(lambda: (v := api("GET", f"/pickups/{pickup_id}", headers=citizen).json())
-                          ["state"] == "registered" and v)
+    registered = wait_for(lambda: (pickup_view := api("GET", f"/pickups/{pickup_id}", headers=citizen).json())
+                          ["state"] == "registered" and pickup_view)
     assert registered, "intake did not register the handed-over dossier"
     code = registered["dossier_code"]
 
     # The citizen's one key opens the dossier: received at once, by post, dated from the handover.
-    dossier = wait_for(lambda: (r := api("GET", f"/dossiers/{code}", headers=citizen)).status_code == 200
-                       and r.json()["state"] == "received" and r.json())
+    dossier = wait_for(lambda: (response := api("GET", f"/dossiers/{code}", headers=citizen)).status_code == 200
+                       and response.json()["state"] == "received" and response.json())
     assert dossier and dossier["channel"] == "postal"
     handed_over_at = datetime.fromisoformat(registered["handed_over_at"])
     assert datetime.fromisoformat(dossier["submitted_at"]) == handed_over_at
@@ -102,7 +102,8 @@ def complete_with_postal_return(api, token):
                     headers={**desk(token, "approver"), "Idempotency-Key": f"{code}-complete"})
     assert completed.status_code == 200, completed.text
     # The delivery is ordered with the carrier; its waybill shows on the citizen's page.
-    view = wait_for(lambda: (v := api("GET", f"/dossiers/{code}", headers=citizen).json())["delivery"] and v)
+    view = wait_for(lambda: (dossier_view := api("GET", f"/dossiers/{code}", headers=citizen).json())["delivery"]
+                    and dossier_view)
     assert view, "no delivery was ordered for a result to be returned by post"
     assert view["delivery"]["state"] == "ordered" and view["return_method"] == "postal"
     return code, key, view["delivery"]["waybill"]
@@ -112,8 +113,8 @@ def test_a_result_by_post_is_delivered_and_the_dossier_returned(api, token, carr
     code, key, waybill = complete_with_postal_return(api, token)
     citizen = {"X-Tracking-Key": key}
     assert [carrier.advance(waybill)["event"] for _ in range(3)] == ["picked_up", "out_for_delivery", "delivered"]
-    view = wait_for(lambda: (v := api("GET", f"/dossiers/{code}", headers=citizen).json())["state"] == "returned"
-                    and v)
+    view = wait_for(lambda: (dossier_view := api("GET", f"/dossiers/{code}", headers=citizen).json())["state"]
+                    == "returned" and dossier_view)
     assert view, "the delivery did not return the dossier"
     assert view["national_status_code"] == 10 and view["delivery"]["state"] == "delivered"
     assert view["history"][-1]["actor_kind"] == "carrier"
@@ -130,8 +131,8 @@ def test_two_failed_attempts_bring_the_result_back_to_the_counter(api, token, ca
         if attempt == 1:
             assert carrier.emit(waybill, "out_for_delivery")["status"] == 200
     assert carrier.emit(waybill, "returned_to_sender")["status"] == 200
-    view = wait_for(lambda: (v := api("GET", f"/dossiers/{code}", headers=citizen).json())["return_method"]
-                    == "counter" and v)
+    view = wait_for(lambda: (dossier_view := api("GET", f"/dossiers/{code}", headers=citizen).json())["return_method"]
+                    == "counter" and dossier_view)
     assert view, "the returned result was not brought back to the counter"
     assert view["state"] == "completed"  # still to be handed over, now at the counter
     assert view["delivery"]["state"] == "returned_to_sender" and view["delivery"]["attempts"] == 2

@@ -112,7 +112,7 @@ class PrivateRabbitMQ:
 
 
 def _postgres_bin(program: str) -> str:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{program}"), key=lambda p: int(p.split("/")[4]))
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{program}"), key=lambda path: int(path.split("/")[4]))
     if found:
         return found[-1]
     return shutil.which(program) or program

@@ -15,11 +15,11 @@ database_url = messaging.database_url
 config = messaging.config
 
 
-def wait_for_parked(letters, n, timeout=20.0):
+def wait_for_parked(letters, expected_count, timeout=20.0):
     found = []
     for _ in range(int(timeout / 0.5)):
         found = letters.list()
-        if len(found) >= n:
+        if len(found) >= expected_count:
             return found
         eventlet.sleep(0.5)
     return found

@@ -20,7 +20,7 @@ from status.models import apology, dossier, dossier_history, metadata, sweep_run
 from status.overdue import SWEEP_LOCK
 from status.service import StatusService
 from tests.conftest import truncate_all
-from tests.service.test_status_reports import A, B, code, row
+from tests.service.test_status_reports import AGENCY_A, AGENCY_B, code, row
 from tests.support import TEST_NOW, RunningClock, query_rows, take_messages
 
 INTERVAL = 0.5
@@ -36,18 +36,18 @@ def seed_row(number, agency, state, legal_due_date, appointment_date=None, **fie
             "appointment_date": appointment_date or legal_due_date}
 
 
-OVERDUE = {code(A, 1): PAST, code(B, 2): TODAY - timedelta(days=1)}  # code -> legal due date
+OVERDUE = {code(AGENCY_A, 1): PAST, code(AGENCY_B, 2): TODAY - timedelta(days=1)}  # code -> legal due date
 SEED = [
-    seed_row(1, A, "in_progress", PAST),
-    seed_row(2, B, "received", TODAY - timedelta(days=1)),  # due yesterday: overdue today
-    seed_row(3, A, "in_progress", TODAY),  # due today: on time until tonight
-    seed_row(4, A, "awaiting_supplement", PAST),  # paused for the citizen: not overdue while paused
-    seed_row(5, A, "completed", PAST, completed_at=LONG_AGO + timedelta(days=18)),
-    seed_row(6, A, "in_progress", PAST, appointment_date=TODAY + timedelta(days=2)),  # apologised already
+    seed_row(1, AGENCY_A, "in_progress", PAST),
+    seed_row(2, AGENCY_B, "received", TODAY - timedelta(days=1)),  # due yesterday: overdue today
+    seed_row(3, AGENCY_A, "in_progress", TODAY),  # due today: on time until tonight
+    seed_row(4, AGENCY_A, "awaiting_supplement", PAST),  # paused for the citizen: not overdue while paused
+    seed_row(5, AGENCY_A, "completed", PAST, completed_at=LONG_AGO + timedelta(days=18)),
+    seed_row(6, AGENCY_A, "in_progress", PAST, appointment_date=TODAY + timedelta(days=2)),  # apologised already
 ]
-EARLIER_APOLOGY = {"dossier_code": code(A, 6), "agency_code": A, "issued_at": TEST_NOW - timedelta(days=4),
-                   "original_appointment_date": PAST, "new_appointment_date": TODAY + timedelta(days=2),
-                   "reason": "Quá hạn"}
+EARLIER_APOLOGY = {"dossier_code": code(AGENCY_A, 6), "agency_code": AGENCY_A,
+                   "issued_at": TEST_NOW - timedelta(days=4), "original_appointment_date": PAST,
+                   "new_appointment_date": TODAY + timedelta(days=2), "reason": "Quá hạn"}
 
 
 @dataclass(frozen=True)
@@ -124,17 +124,18 @@ def test_two_replicas_sweep_once_per_interval_and_apologise_once_per_missed_date
     assert (last["name"], last["last_run_at"]) == ("overdue", runs[-1].at)
 
     new_date = apology_new_date(TODAY, 3)
-    issued = query_rows(postgres_url, sa.select(apology).where(apology.c.dossier_code != code(A, 6)))
+    issued = query_rows(postgres_url, sa.select(apology).where(apology.c.dossier_code != code(AGENCY_A, 6)))
     assert sorted((a["dossier_code"], a["original_appointment_date"], a["new_appointment_date"]) for a in issued) \
         == sorted((c, due, new_date) for c, due in OVERDUE.items())
-    for d in query_rows(postgres_url, sa.select(dossier)):
-        if d["code"] in OVERDUE:
-            due = OVERDUE[d["code"]]
-            assert (d["appointment_date"], d["legal_due_date"], d["overdue_since"], d["version"]) \
-                == (new_date, due, due + timedelta(days=1), 3)
+    for dossier_row in query_rows(postgres_url, sa.select(dossier)):
+        if dossier_row["code"] in OVERDUE:
+            due = OVERDUE[dossier_row["code"]]
+            assert (dossier_row["appointment_date"], dossier_row["legal_due_date"], dossier_row["overdue_since"],
+                    dossier_row["version"]) == (new_date, due, due + timedelta(days=1), 3)
         else:
-            assert (d["appointment_date"], d["overdue_since"], d["version"]) == (
-                TODAY + timedelta(days=2) if d["code"] == code(A, 6) else d["legal_due_date"], None, 2)
+            assert (dossier_row["appointment_date"], dossier_row["overdue_since"], dossier_row["version"]) == (
+                TODAY + timedelta(days=2) if dossier_row["code"] == code(AGENCY_A, 6)
+                else dossier_row["legal_due_date"], None, 2)
     history = query_rows(postgres_url, sa.select(dossier_history))
     assert sorted((h["dossier_code"], h["seq"], h["action"], h["actor_kind"], h["public"]) for h in history) \
         == sorted((c, 3, "apology", "scheduler", True) for c in OVERDUE)
@@ -144,8 +145,9 @@ def test_two_replicas_sweep_once_per_interval_and_apologise_once_per_missed_date
     for event in received:
         assert event["data"] == {
             "dossier_code": event["dossier_code"], "procedure_code": "1.001193",
-            "agency_code": event["dossier_code"][:13], "state": "in_progress" if event["dossier_code"] == code(A, 1)
-            else "received", "original_appointment_date": OVERDUE[event["dossier_code"]].isoformat(),
+            "agency_code": event["dossier_code"][:13],
+            "state": "in_progress" if event["dossier_code"] == code(AGENCY_A, 1) else "received",
+            "original_appointment_date": OVERDUE[event["dossier_code"]].isoformat(),
             "new_appointment_date": new_date.isoformat(), "reason": event["data"]["reason"],
         }
         assert OVERDUE[event["dossier_code"]].strftime("%d/%m/%Y") in event["data"]["reason"]
@@ -178,5 +180,6 @@ def test_on_sqlite_the_single_process_sweeps_without_the_postgresql_lock(
     start_replicas(container_factory, rabbit_config, web_config, url, 1)
     eventlet.sleep(4 * INTERVAL)
     assert sum(c.won for c in claims) >= 3
-    assert sorted(a["dossier_code"] for a in query_rows(url, sa.select(apology))) == sorted([code(A, 6), *OVERDUE])
+    assert sorted(a["dossier_code"] for a in query_rows(url, sa.select(apology))) \
+        == sorted([code(AGENCY_A, 6), *OVERDUE])
     assert sorted(r["routing_key"] for r in query_rows(url, sa.select(outbox))) == ["dossier_overdue"] * len(OVERDUE)

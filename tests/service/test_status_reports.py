@@ -35,8 +35,8 @@ from tests.conftest import truncate_all
 from tests.support import TEST_NOW, PinnedClock
 
 VN, UTC = ZoneInfo("Asia/Ho_Chi_Minh"), timezone.utc
-A, B = "000.00.00.H49", "000.00.12.H49"
-ADMIN = {"subject": "admin-1", "agency_code": A, "roles": ["city_admin"], "token_id": "token-admin-1",
+AGENCY_A, AGENCY_B = "000.00.00.H49", "000.00.12.H49"
+ADMIN = {"subject": "admin-1", "agency_code": AGENCY_A, "roles": ["city_admin"], "token_id": "token-admin-1",
          "expires_at": (TEST_NOW + timedelta(hours=1)).isoformat()}
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
 
@@ -64,27 +64,31 @@ def code(agency: str, number: int) -> str:
 
 
 SEED = [
-    row(code(A, 1), A, "online", "completed", vn(2), date(2026, 11, 10), completed_at=vn(10, hour=16)),
-    row(code(A, 2), A, "counter", "returned", vn(3), date(2026, 11, 10), completed_at=vn(11),
+    row(code(AGENCY_A, 1), AGENCY_A, "online", "completed", vn(2), date(2026, 11, 10), completed_at=vn(10, hour=16)),
+    row(code(AGENCY_A, 2), AGENCY_A, "counter", "returned", vn(3), date(2026, 11, 10), completed_at=vn(11),
         returned_at=vn(12)),
-    row(code(A, 3), A, "postal", "in_progress", vn(5), date(2026, 11, 20)),
-    row(code(A, 4), A, "online", "completed", vn(5), date(2026, 11, 19), completed_at=vn(18)),
-    row(code(A, 5), A, "counter", "received", datetime(2026, 11, 30, 17, 30, tzinfo=UTC), date(2026, 12, 4)),
-    row(code(A, 6), A, "online", "awaiting_supplement", vn(16), date(2026, 11, 25)),
-    row(code(A, 7), A, "online", "received", datetime(2026, 10, 31, 17, 30, tzinfo=UTC), date(2026, 11, 30)),
-    row(code(A, 8), A, "online", "completed", vn(10), date(2026, 11, 25),
+    row(code(AGENCY_A, 3), AGENCY_A, "postal", "in_progress", vn(5), date(2026, 11, 20)),
+    row(code(AGENCY_A, 4), AGENCY_A, "online", "completed", vn(5), date(2026, 11, 19), completed_at=vn(18)),
+    row(code(AGENCY_A, 5), AGENCY_A, "counter", "received", datetime(2026, 11, 30, 17, 30, tzinfo=UTC),
+        date(2026, 12, 4)),
+    row(code(AGENCY_A, 6), AGENCY_A, "online", "awaiting_supplement", vn(16), date(2026, 11, 25)),
+    row(code(AGENCY_A, 7), AGENCY_A, "online", "received", datetime(2026, 10, 31, 17, 30, tzinfo=UTC),
+        date(2026, 11, 30)),
+    row(code(AGENCY_A, 8), AGENCY_A, "online", "completed", vn(10), date(2026, 11, 25),
         completed_at=datetime(2026, 11, 30, 17, 30, tzinfo=UTC)),
-    row(code(B, 1), B, "counter", "completed", vn(20, 10), date(2026, 10, 30), completed_at=vn(3)),
-    row(code(B, 2), B, "online", "in_progress", vn(2), date(2026, 11, 30), procedure="2.002000"),
-    row(code(B, 3), B, "counter", "stopped", vn(4), date(2026, 11, 12), procedure="2.002000"),
-    row(code(B, 4), B, "online", "completed", vn(1, 10), date(2026, 10, 8), procedure="2.002000",
+    row(code(AGENCY_B, 1), AGENCY_B, "counter", "completed", vn(20, 10), date(2026, 10, 30), completed_at=vn(3)),
+    row(code(AGENCY_B, 2), AGENCY_B, "online", "in_progress", vn(2), date(2026, 11, 30), procedure="2.002000"),
+    row(code(AGENCY_B, 3), AGENCY_B, "counter", "stopped", vn(4), date(2026, 11, 12), procedure="2.002000"),
+    row(code(AGENCY_B, 4), AGENCY_B, "online", "completed", vn(1, 10), date(2026, 10, 8), procedure="2.002000",
         completed_at=vn(1, 10, hour=15)),
-    row(code(B, 5), B, "online", "submitted", None, date(2026, 11, 20), procedure="2.002000"),
+    row(code(AGENCY_B, 5), AGENCY_B, "online", "submitted", None, date(2026, 11, 20), procedure="2.002000"),
 ]
 PAUSES = [
     # A4: a closed pause (it moved the legal date); A6: paused since 24/11, the day before its due date.
-    {"dossier_code": code(A, 4), "seq": 1, "started_at": vn(6), "ended_at": vn(13), "reason": "awaiting_supplement"},
-    {"dossier_code": code(A, 6), "seq": 1, "started_at": vn(24), "ended_at": None, "reason": "awaiting_supplement"},
+    {"dossier_code": code(AGENCY_A, 4), "seq": 1, "started_at": vn(6), "ended_at": vn(13),
+     "reason": "awaiting_supplement"},
+    {"dossier_code": code(AGENCY_A, 6), "seq": 1, "started_at": vn(24), "ended_at": None,
+     "reason": "awaiting_supplement"},
 ]
 
 
@@ -128,15 +132,15 @@ def counts(report_row):
 def test_the_on_time_report_by_agency_matches_the_hand_count(rpc):
     report = rpc.report_on_time(ADMIN, {**NOVEMBER, "group_by": "agency"})
     assert (report["from"], report["to"], report["group_by"]) == ("2026-11-01", "2026-11-30", "agency")
-    a, b = report["rows"]
-    assert (a["key"], counts(a)) == (A, (7, 2, 1, 2, 2))
-    assert a["on_time_rate"] == pytest.approx(2 / 5) and a["online_share"] == pytest.approx(5 / 7)
-    assert a["by_channel"] == {"online": 5, "counter": 1, "postal": 1}
-    assert a["by_state"] == {"completed": 3, "returned": 1, "in_progress": 1, "awaiting_supplement": 1,
+    row_a, row_b = report["rows"]
+    assert (row_a["key"], counts(row_a)) == (AGENCY_A, (7, 2, 1, 2, 2))
+    assert row_a["on_time_rate"] == pytest.approx(2 / 5) and row_a["online_share"] == pytest.approx(5 / 7)
+    assert row_a["by_channel"] == {"online": 5, "counter": 1, "postal": 1}
+    assert row_a["by_state"] == {"completed": 3, "returned": 1, "in_progress": 1, "awaiting_supplement": 1,
                              "received": 1}
-    assert (b["key"], counts(b)) == (B, (2, 0, 1, 0, 1))
-    assert (b["on_time_rate"], b["online_share"]) == (0.0, 0.5)
-    assert b["by_state"] == {"in_progress": 1, "stopped": 1}
+    assert (row_b["key"], counts(row_b)) == (AGENCY_B, (2, 0, 1, 0, 1))
+    assert (row_b["on_time_rate"], row_b["online_share"]) == (0.0, 0.5)
+    assert row_b["by_state"] == {"in_progress": 1, "stopped": 1}
 
 
 def test_the_on_time_report_for_the_city_and_by_procedure(rpc):
@@ -161,11 +165,11 @@ def test_the_national_export_lists_the_period_s_dossiers_in_the_portal_fields(rp
     schema = NationalSyncRecordSchema(many=True)
     assert schema.load(records) == records  # every record loads under the contract, nothing dropped
     by_code = {r["MaHoSo"]: r for r in records}
-    assert set(by_code) == {code(A, n) for n in (1, 2, 3, 4, 6, 7, 8)} | {code(B, n) for n in (1, 2, 3)}
-    assert by_code[code(A, 7)]["NgayTiepNhan"] == "20261101003000"
-    assert by_code[code(A, 8)]["NgayKetThucXuLy"] == "20261201003000"
-    assert by_code[code(A, 2)] == {
-        "MaHoSo": code(A, 2), "MaTTHC": "1.001193", "TenTTHC": "Thủ tục 1.001193", "DonViXuLy": A,
+    assert set(by_code) == {code(AGENCY_A, n) for n in (1, 2, 3, 4, 6, 7, 8)} | {code(AGENCY_B, n) for n in (1, 2, 3)}
+    assert by_code[code(AGENCY_A, 7)]["NgayTiepNhan"] == "20261101003000"
+    assert by_code[code(AGENCY_A, 8)]["NgayKetThucXuLy"] == "20261201003000"
+    assert by_code[code(AGENCY_A, 2)] == {
+        "MaHoSo": code(AGENCY_A, 2), "MaTTHC": "1.001193", "TenTTHC": "Thủ tục 1.001193", "DonViXuLy": AGENCY_A,
         "KenhThucHien": 1, "NgayTiepNhan": "20261103090000", "NgayHenTra": "20261110235959",
         "NgayKetThucXuLy": "20261111090000", "NgayTra": "20261112090000", "TrangThaiHoSo": 10,
         "DanhSachLePhi": [],
@@ -209,7 +213,7 @@ def test_bad_input_is_refused_with_the_field(rpc, official, query, field):
 
 def test_the_export_covers_at_most_a_month_at_a_time(rpc):
     thirty_one_days = rpc.export_national(ADMIN, {"from": "2026-11-01", "to": "2026-12-01"})
-    assert code(A, 5) in {r["MaHoSo"] for r in thirty_one_days}  # received 1/12 in Hanoi
+    assert code(AGENCY_A, 5) in {r["MaHoSo"] for r in thirty_one_days}  # received 1/12 in Hanoi
     with pytest.raises(ValidationFailed) as refused:
         rpc.export_national(ADMIN, {"from": "2026-11-01", "to": "2026-12-02"})
     assert "to" in refused.value.fields

@@ -17,7 +17,7 @@ from motcua_contracts.desk import DeskQuerySchema
 from status import repository
 from status.domain import Actor, Command, register
 from status.models import dossier_access, dossier_history
-from tests.unit.test_status_lifecycle import ROUTE, VN, B, X, submitted_data
+from tests.unit.test_status_lifecycle import AGENCY_B, AGENCY_X, ROUTE, VN, submitted_data
 
 OFFICIAL = Actor("official", "official-42", "000.00.00.H49")
 
@@ -99,19 +99,21 @@ def test_naive_timestamps_are_refused(engine):
 def test_the_route_the_result_document_and_every_agency_that_held_the_dossier_are_kept(engine):
     dossier = registered(engine, workflow=ROUTE)  # a counter dossier: accepted at once, on step 0
     assert dossier.step_index == 0
-    apply_and_save(engine, dossier, Command("transfer", OFFICIAL, to_agency_code=B), datetime.now(timezone.utc))
-    apply_and_save(engine, dossier, Command("transfer", OFFICIAL, to_agency_code=X), datetime.now(timezone.utc))
+    apply_and_save(engine, dossier, Command("transfer", OFFICIAL, to_agency_code=AGENCY_B), datetime.now(timezone.utc))
+    apply_and_save(engine, dossier, Command("transfer", OFFICIAL, to_agency_code=AGENCY_X), datetime.now(timezone.utc))
     document = {"filename": "quyet-dinh.pdf", "sha256": "d" * 64, "size_bytes": 10, "storage_key": "d" * 64}
-    apply_and_save(engine, dossier, Command("complete", Actor("official", "can-bo-9", X), result_document=document),
+    apply_and_save(engine, dossier,
+                   Command("complete", Actor("official", "can-bo-9", AGENCY_X), result_document=document),
                    datetime.now(timezone.utc))
     with Session(engine) as session:
         loaded = repository.find(session, dossier.code)
         held = session.execute(sa.select(dossier_access.c.agency_code)
                                .where(dossier_access.c.dossier_code == dossier.code)).scalars().all()
-        assert repository.has_held(session, dossier.code, B) and not repository.has_held(session, dossier.code, "x")
+        assert (repository.has_held(session, dossier.code, AGENCY_B)
+                and not repository.has_held(session, dossier.code, "x"))
     assert loaded == dossier
     assert (loaded.step_index, loaded.step_role, loaded.result_document) == (1, "handler", document)
-    assert sorted(held) == sorted({dossier.agency_code, B, X})
+    assert sorted(held) == sorted({dossier.agency_code, AGENCY_B, AGENCY_X})
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
@@ -148,19 +150,19 @@ def test_the_desk_revision_upgrades_a_database_with_dossiers(dialect, tmp_path):
 
 
 def test_the_desk_query_shows_an_agency_what_it_holds_or_has_held_and_filters_overdue(engine):
-    q = DeskQuerySchema().load({})
+    default_query = DeskQuerySchema().load({})
     late = registered(engine, dossier_code="000.00.00.H49-261125-0001", appointment_date=date(2026, 11, 20)).code
     moved = registered(engine, dossier_code="000.00.00.H49-261125-0002", appointment_date=date(2026, 12, 20))
-    apply_and_save(engine, moved, Command("transfer", OFFICIAL, to_agency_code=B), datetime.now(timezone.utc))
-    registered(engine, dossier_code=f"{X}-261125-0003", agency_code=X)
+    apply_and_save(engine, moved, Command("transfer", OFFICIAL, to_agency_code=AGENCY_B), datetime.now(timezone.utc))
+    registered(engine, dossier_code=f"{AGENCY_X}-261125-0003", agency_code=AGENCY_X)
     with Session(engine) as session:
         def codes(agency, **query):
-            rows, total = repository.desk_page(session, agency, {**q, **query}, date(2026, 12, 1))
+            rows, total = repository.desk_page(session, agency, {**default_query, **query}, date(2026, 12, 1))
             assert total == len(rows)
             return [row["code"] for row in rows]
 
         assert codes("000.00.00.H49") == [late, moved.code]
-        assert codes(B) == [moved.code]
+        assert codes(AGENCY_B) == [moved.code]
         assert len(codes(None)) == 3  # a city admin
         assert codes("000.00.00.H49", overdue=True) == [late]
         assert codes("000.00.00.H49", overdue=False, state=["in_progress"]) == [moved.code]

@@ -29,8 +29,8 @@ UTC = timezone.utc
 CAL = WorkingCalendar(CalendarOverrides())
 
 
-def hanoi(y: int, m: int, d: int, hh: int = 10, mm: int = 0) -> datetime:
-    return datetime(y, m, d, hh, mm, tzinfo=TIMEZONE)
+def hanoi(year: int, month: int, day: int, hh: int = 10, mm: int = 0) -> datetime:
+    return datetime(year, month, day, hh, mm, tzinfo=TIMEZONE)
 
 
 def test_timezone_is_vietnam():
@@ -86,8 +86,8 @@ def test_reunification_and_labour_day_2026():
 
 
 def test_national_day_2026_with_substituted_monday():
-    for d in (date(2026, 8, 31), date(2026, 9, 1), date(2026, 9, 2)):
-        assert not CAL.is_working_day(d)
+    for day in (date(2026, 8, 31), date(2026, 9, 1), date(2026, 9, 2)):
+        assert not CAL.is_working_day(day)
     # Fri 28 Aug counts; Mon 31, Tue 1, Wed 2 off -> Thu 3 (1), Fri 4 (2).
     assert CAL.appointment_date(hanoi(2026, 8, 28), 2) == date(2026, 9, 4)
 
@@ -303,20 +303,20 @@ counts = st.integers(min_value=0, max_value=60)
 
 @settings(max_examples=300, deadline=None)
 @given(days, counts)
-def test_add_working_days_lands_on_working_day_n_days_later(d: date, n: int):
-    result = CAL.add_working_days(d, n)
+def test_add_working_days_lands_on_working_day_n_days_later(start_day: date, working_days: int):
+    result = CAL.add_working_days(start_day, working_days)
     assert CAL.is_working_day(result)
-    assert result >= d
-    assert CAL.working_days_between(d, result) == n
+    assert result >= start_day
+    assert CAL.working_days_between(start_day, result) == working_days
 
 
 @settings(max_examples=200, deadline=None)
 @given(days)
-def test_next_working_day_skips_only_days_off(d: date):
-    nxt = CAL.next_working_day(d)
-    assert nxt > d and CAL.is_working_day(nxt)
-    gap = (nxt - d).days
-    assert all(not CAL.is_working_day(d + timedelta(days=i)) for i in range(1, gap))
+def test_next_working_day_skips_only_days_off(day: date):
+    nxt = CAL.next_working_day(day)
+    assert nxt > day and CAL.is_working_day(nxt)
+    gap = (nxt - day).days
+    assert all(not CAL.is_working_day(day + timedelta(days=i)) for i in range(1, gap))
 
 
 @settings(max_examples=200, deadline=None)

@@ -136,14 +136,14 @@ def test_each_service_runs_safely_with_probes_scaling_and_its_port(path, name):
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] == 10001
     volumes = {v["name"]: v for v in pod["volumes"]}
-    for c in pod["containers"] + pod.get("initContainers", []):
-        sc = c["securityContext"]
-        assert sc["runAsNonRoot"] is True and sc["runAsUser"] == 10001, c["name"]
+    for pod_container in pod["containers"] + pod.get("initContainers", []):
+        sc = pod_container["securityContext"]
+        assert sc["runAsNonRoot"] is True and sc["runAsUser"] == 10001, pod_container["name"]
         assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False
         assert sc["capabilities"]["drop"] == ["ALL"]
-        assert c["resources"]["limits"], c["name"]
-        tmp = [m for m in c["volumeMounts"] if m["mountPath"] == "/tmp"]
-        assert tmp and "emptyDir" in volumes[tmp[0]["name"]], c["name"]
+        assert pod_container["resources"]["limits"], pod_container["name"]
+        tmp = [m for m in pod_container["volumeMounts"] if m["mountPath"] == "/tmp"]
+        assert tmp and "emptyDir" in volumes[tmp[0]["name"]], pod_container["name"]
 
     service = of_kind(docs, "Service")[name]["spec"]
     assert service["type"] == "ClusterIP" and service["selector"].items() <= labels.items()
@@ -199,9 +199,9 @@ def test_no_secret_values_in_the_rendered_output(path):
     secret_like = ("PASSWORD", "SECRET", "API_KEY", "PRIVATE_KEY", "DATABASE_URL", "AMQP_URI")
     assert not [k for k in config if any(w in k for w in secret_like)]
     for deployment in of_kind(docs, "Deployment").values():
-        for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]:
-            if e["name"].endswith(("DATABASE_URL", "AMQP_URI", "SECRET", "PASSWORD", "_KEY")):
-                assert "value" not in e, e["name"]
+        for env_var in deployment["spec"]["template"]["spec"]["containers"][0]["env"]:
+            if env_var["name"].endswith(("DATABASE_URL", "AMQP_URI", "SECRET", "PASSWORD", "_KEY")):
+                assert "value" not in env_var, env_var["name"]
 
 
 def test_intake_and_status_share_the_attachments_volume():

@@ -54,11 +54,11 @@ def test_format_example_from_the_brief():
 
 
 def test_sequence_padding_and_overflow():
-    d = date(2026, 1, 5)
-    assert format_dossier_code("000.A0.01.H26", d, 1) == "000.A0.01.H26-260105-0001"
-    assert format_dossier_code("000.A0.01.H26", d, 9999) == "000.A0.01.H26-260105-9999"
-    assert format_dossier_code("000.A0.01.H26", d, 10000) == "000.A0.01.H26-260105-10000"
-    assert format_dossier_code("000.A0.01.H26", d, 123456) == "000.A0.01.H26-260105-123456"
+    day = date(2026, 1, 5)
+    assert format_dossier_code("000.A0.01.H26", day, 1) == "000.A0.01.H26-260105-0001"
+    assert format_dossier_code("000.A0.01.H26", day, 9999) == "000.A0.01.H26-260105-9999"
+    assert format_dossier_code("000.A0.01.H26", day, 10000) == "000.A0.01.H26-260105-10000"
+    assert format_dossier_code("000.A0.01.H26", day, 123456) == "000.A0.01.H26-260105-123456"
 
 
 def test_aware_datetime_uses_the_hanoi_date():
@@ -130,9 +130,9 @@ agency_codes = st.from_regex(r"\A[0-9]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[A-Z][0-9]{
     st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 31)),
     st.integers(min_value=1, max_value=10**6),
 )
-def test_format_parse_round_trip(agency: str, d: date, sequence: int):
-    code = format_dossier_code(agency, d, sequence)
-    assert parse_dossier_code(code) == (agency, d, sequence)
+def test_format_parse_round_trip(agency: str, day: date, sequence: int):
+    code = format_dossier_code(agency, day, sequence)
+    assert parse_dossier_code(code) == (agency, day, sequence)
     assert str(parse_dossier_code(code)) == code
 
 

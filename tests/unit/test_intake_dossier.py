@@ -96,9 +96,10 @@ def test_every_field_problem_is_reported_at_once():
 
 
 def test_published_on_follows_status_and_validity():
-    v = version(valid_from="2026-01-01", valid_to="2026-12-01")
-    assert published_on(v, date(2026, 1, 1)) and published_on(v, date(2026, 11, 30))
-    assert not published_on(v, date(2025, 12, 31)) and not published_on(v, date(2026, 12, 1))
+    procedure_version = version(valid_from="2026-01-01", valid_to="2026-12-01")
+    assert published_on(procedure_version, date(2026, 1, 1)) and published_on(procedure_version, date(2026, 11, 30))
+    assert (not published_on(procedure_version, date(2025, 12, 31))
+            and not published_on(procedure_version, date(2026, 12, 1)))
     assert not published_on(version(status="draft"), date(2026, 6, 1))
 
 

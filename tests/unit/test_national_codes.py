@@ -90,12 +90,3 @@ def test_format_national_timestamp(dt: datetime, expected: str):
 def test_naive_timestamp_refused():
     with pytest.raises(ValueError):
         format_national_timestamp(datetime(2026, 11, 25, 10, 0))
-
-
-def test_the_states_and_channels_are_the_contracts_lists():
-    """motcua.national_codes' enums and the contracts' lists (which cannot import them) say the same values."""
-    from motcua.national_codes import Channel
-    from motcua_contracts.common import CHANNELS, RETURN_METHODS, STATES
-
-    assert [s.value for s in DossierState] == list(STATES)
-    assert {c.value for c in Channel} == set(CHANNELS) == set(RETURN_METHODS)

@@ -13,7 +13,7 @@ versions = sa.Table("version", sa.MetaData(), sa.Column("id", sa.Integer, primar
 ENGINE = sa.create_engine("sqlite://")
 versions.metadata.create_all(ENGINE)
 DAY0 = date(2026, 1, 1)
-days = st.integers(0, 60).map(lambda n: DAY0 + timedelta(days=n))
+days = st.integers(0, 60).map(lambda offset: DAY0 + timedelta(days=offset))
 
 
 @settings(max_examples=300, deadline=None)

@@ -21,8 +21,8 @@ def event(state: str, minutes: int, attempts: int = 0, **extra) -> dict:
 
 def run(*events: dict):
     summary = None
-    for e in events:
-        summary = follow(summary, e)
+    for delivery_event in events:
+        summary = follow(summary, delivery_event)
     return summary
 
 

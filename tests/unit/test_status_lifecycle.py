@@ -290,22 +290,22 @@ def test_completing_keeps_the_result_document_metadata():
 
 # --- the route: steps of the workflow template --------------------------------------------------
 
-A, B, C, X = "000.00.00.H49", "000.00.12.H49", "000.00.13.H49", "000.00.99.H49"
-ROUTE = [{"agency": A, "role": "receptionist", "working_days": Decimal("1")},
-         {"agency": B, "role": "handler", "working_days": Decimal("2")},
-         {"agency": C, "role": "approver", "working_days": Decimal("1")}]
+AGENCY_A, AGENCY_B, AGENCY_C, AGENCY_X = "000.00.00.H49", "000.00.12.H49", "000.00.13.H49", "000.00.99.H49"
+ROUTE = [{"agency": AGENCY_A, "role": "receptionist", "working_days": Decimal("1")},
+         {"agency": AGENCY_B, "role": "handler", "working_days": Decimal("2")},
+         {"agency": AGENCY_C, "role": "approver", "working_days": Decimal("1")}]
 THU = datetime(2026, 4, 23, 10, 0, tzinfo=VN)  # before the cut-off: the time limit counts from Thu 23/4
 
 
 def routed(workflow=ROUTE, **fields) -> Dossier:
-    dossier, _ = register(submitted_data("online", agency_code=A, workflow=workflow, **fields))
+    dossier, _ = register(submitted_data("online", agency_code=AGENCY_A, workflow=workflow, **fields))
     return dossier
 
 
 def test_registration_keeps_the_route_and_the_legal_due_date_starts_as_the_appointment():
     dossier = routed()
     assert [(s.agency, s.role, s.working_days) for s in dossier.workflow] == [
-        (A, "receptionist", 1), (B, "handler", 2), (C, "approver", 1)]
+        (AGENCY_A, "receptionist", 1), (AGENCY_B, "handler", 2), (AGENCY_C, "approver", 1)]
     assert dossier.step_index is None and dossier.step_due_date is None  # the route starts on acceptance
     assert dossier.legal_due_date == dossier.appointment_date
 
@@ -319,15 +319,15 @@ def test_acceptance_starts_the_route_and_without_a_workflow_the_step_stays_empty
     bare = routed(workflow=[])
     bare.apply(command("accept"), THU)
     assert (bare.step_index, bare.step_role, bare.step_due_date) == (None, None, None)
-    bare.apply(command("transfer", to_agency_code=B), THU)
-    assert "route" not in bare.apply(command("transfer", to_agency_code=C), THU).entry.details
+    bare.apply(command("transfer", to_agency_code=AGENCY_B), THU)
+    assert "route" not in bare.apply(command("transfer", to_agency_code=AGENCY_C), THU).entry.details
 
 
 def test_a_fractional_step_is_rounded_up_cumulatively_across_the_holidays():
-    workflow = [{"agency": A, "role": "receptionist", "working_days": Decimal("0.5")},
-                {"agency": A, "role": "handler", "working_days": Decimal("2")},
-                {"agency": B, "role": "handler", "working_days": Decimal("3")},
-                {"agency": B, "role": "approver", "working_days": Decimal("1")}]
+    workflow = [{"agency": AGENCY_A, "role": "receptionist", "working_days": Decimal("0.5")},
+                {"agency": AGENCY_A, "role": "handler", "working_days": Decimal("2")},
+                {"agency": AGENCY_B, "role": "handler", "working_days": Decimal("3")},
+                {"agency": AGENCY_B, "role": "approver", "working_days": Decimal("1")}]
     dossier = routed(workflow=workflow)
     dossier.apply(command("accept"), THU)
     # A holds steps 0 and 1 (no transfer between them): 0.5 + 2 = 2.5 -> 3 working days after Thu 23/4,
@@ -335,7 +335,7 @@ def test_a_fractional_step_is_rounded_up_cumulatively_across_the_holidays():
     assert dossier.step_due_date == date(2026, 4, 29)
     # The hand-over to B enters step 2; B's stretch runs through step 3: 0.5 + 2 + 3 + 1 = 6.5 -> 7
     # working days, past 30/4-1/5 and the weekend: Fri 24, Tue 28, Wed 29, Mon 4, Tue 5, Wed 6, Thu 7/5.
-    change = dossier.apply(command("transfer", to_agency_code=B), THU)
+    change = dossier.apply(command("transfer", to_agency_code=AGENCY_B), THU)
     assert change.entry.details["route"] == "template" and change.entry.details["step"] == 2
     assert (dossier.step_index, dossier.step_role, dossier.step_due_date) == (2, "handler", date(2026, 5, 7))
 
@@ -343,21 +343,21 @@ def test_a_fractional_step_is_rounded_up_cumulatively_across_the_holidays():
 def test_a_transfer_to_the_next_steps_agency_follows_the_template_and_any_other_deviates():
     dossier = routed()
     dossier.apply(command("accept"), THU)
-    to_b = dossier.apply(command("transfer", to_agency_code=B), datetime(2026, 4, 24, 9, 0, tzinfo=VN))
+    to_b = dossier.apply(command("transfer", to_agency_code=AGENCY_B), datetime(2026, 4, 24, 9, 0, tzinfo=VN))
     assert {k: to_b.entry.details[k] for k in ("route", "step")} == {"route": "template", "step": 1}
     # Thu 23 + 1 + 2 working days: Fri 24, Tue 28, Wed 29.
-    assert (dossier.holder_agency_code, dossier.step_index, dossier.step_due_date) == (B, 1, date(2026, 4, 29))
+    assert (dossier.holder_agency_code, dossier.step_index, dossier.step_due_date) == (AGENCY_B, 1, date(2026, 4, 29))
 
-    to_x = dossier.apply(command("transfer", to_agency_code=X), NOW)
+    to_x = dossier.apply(command("transfer", to_agency_code=AGENCY_X), NOW)
     assert to_x.entry.details["route"] == "deviation" and "step" not in to_x.entry.details
-    assert (dossier.holder_agency_code, dossier.step_index, dossier.step_due_date) == (X, 1, date(2026, 4, 29))
-    back_to_a = dossier.apply(command("transfer", to_agency_code=A), NOW)
+    assert (dossier.holder_agency_code, dossier.step_index, dossier.step_due_date) == (AGENCY_X, 1, date(2026, 4, 29))
+    back_to_a = dossier.apply(command("transfer", to_agency_code=AGENCY_A), NOW)
     assert back_to_a.entry.details["route"] == "deviation" and dossier.step_index == 1
 
-    to_c = dossier.apply(command("transfer", to_agency_code=C), NOW)  # C's step follows B's: on the route again
+    to_c = dossier.apply(command("transfer", to_agency_code=AGENCY_C), NOW)  # C's step follows B's: on the route again
     assert {k: to_c.entry.details[k] for k in ("route", "step")} == {"route": "template", "step": 2}
     assert (dossier.step_index, dossier.step_role, dossier.step_due_date) == (2, "approver", date(2026, 5, 4))
-    assert dossier.apply(command("transfer", to_agency_code=B), NOW).entry.details["route"] == "deviation"
+    assert dossier.apply(command("transfer", to_agency_code=AGENCY_B), NOW).entry.details["route"] == "deviation"
 
 
 def test_a_pause_moves_the_step_and_legal_due_dates_and_later_steps_count_the_paused_days():
@@ -370,7 +370,7 @@ def test_a_pause_moves_the_step_and_legal_due_dates_and_later_steps_count_the_pa
     assert dossier.step_due_date == date(2026, 4, 28)
     assert dossier.appointment_date == dossier.legal_due_date == date(2026, 5, 5)
     # Step 1 is due 1 + 2 working days plus the paused one after Thu 23: Fri 24, Tue 28, Wed 29, Mon 4/5.
-    dossier.apply(command("transfer", to_agency_code=B), datetime(2026, 4, 28, 10, 0, tzinfo=VN))
+    dossier.apply(command("transfer", to_agency_code=AGENCY_B), datetime(2026, 4, 28, 10, 0, tzinfo=VN))
     assert dossier.step_due_date == date(2026, 5, 4)
     assert dossier.paused_working_days(NOW) == 1
 

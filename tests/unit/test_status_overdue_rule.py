@@ -16,7 +16,7 @@ ENGINE = sa.create_engine("sqlite://")
 metadata.create_all(ENGINE)
 TODAY = date(2026, 5, 4)
 NOON = datetime(2026, 5, 4, 5, 0, tzinfo=timezone.utc)
-offsets = st.integers(-5, 5).map(lambda n: TODAY + timedelta(days=n))
+offsets = st.integers(-5, 5).map(lambda offset: TODAY + timedelta(days=offset))
 
 
 @settings(max_examples=200, deadline=None)

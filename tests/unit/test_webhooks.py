@@ -11,58 +11,59 @@ from tests.fakes.sms_gateway import FakeSmsGateway
 
 SECRET = b"receipt-secret"
 BODY = b'{"id": "fake-1", "status": "delivered"}'
-T = 1_780_000_000
+TIMESTAMP = 1_780_000_000
 
 
 def test_good_signature():
-    header = sign(SECRET, BODY, T)
-    assert header.startswith(f"t={T},v1=")
-    assert verify(SECRET, BODY, header, now=T + 10)
-    assert verify(SECRET, BODY, header, now=datetime.fromtimestamp(T, timezone.utc))
+    header = sign(SECRET, BODY, TIMESTAMP)
+    assert header.startswith(f"t={TIMESTAMP},v1=")
+    assert verify(SECRET, BODY, header, now=TIMESTAMP + 10)
+    assert verify(SECRET, BODY, header, now=datetime.fromtimestamp(TIMESTAMP, timezone.utc))
 
 
 def test_tampered_body_or_timestamp_or_wrong_secret_is_refused():
-    header = sign(SECRET, BODY, T)
-    assert not verify(SECRET, BODY.replace(b"delivered", b"failed"), header, now=T)
-    assert not verify(SECRET, BODY, header.replace(f"t={T}", f"t={T + 1}"), now=T)
-    assert not verify(b"other", BODY, header, now=T)
+    header = sign(SECRET, BODY, TIMESTAMP)
+    assert not verify(SECRET, BODY.replace(b"delivered", b"failed"), header, now=TIMESTAMP)
+    assert not verify(SECRET, BODY, header.replace(f"t={TIMESTAMP}", f"t={TIMESTAMP + 1}"), now=TIMESTAMP)
+    assert not verify(b"other", BODY, header, now=TIMESTAMP)
 
 
 def test_stale_or_future_timestamps_are_refused():
-    header = sign(SECRET, BODY, T)
-    assert verify(SECRET, BODY, header, now=T + 300)
-    assert not verify(SECRET, BODY, header, now=T + 301)
-    assert not verify(SECRET, BODY, header, now=T - 301)
-    assert not verify(SECRET, BODY, header, now=T + 60, tolerance_seconds=30)
+    header = sign(SECRET, BODY, TIMESTAMP)
+    assert verify(SECRET, BODY, header, now=TIMESTAMP + 300)
+    assert not verify(SECRET, BODY, header, now=TIMESTAMP + 301)
+    assert not verify(SECRET, BODY, header, now=TIMESTAMP - 301)
+    assert not verify(SECRET, BODY, header, now=TIMESTAMP + 60, tolerance_seconds=30)
 
 
 def test_malformed_headers_are_refused():
-    good = sign(SECRET, BODY, T)
-    for header in (None, "", "garbage", f"t={T}", good.split(",")[1], "t=abc," + good.split(",")[1]):
-        assert not verify(SECRET, BODY, header, now=T)
+    good = sign(SECRET, BODY, TIMESTAMP)
+    for header in (None, "", "garbage", f"t={TIMESTAMP}", good.split(",")[1], "t=abc," + good.split(",")[1]):
+        assert not verify(SECRET, BODY, header, now=TIMESTAMP)
 
 
 def test_a_timestamp_has_one_spelling_and_a_header_one_timestamp():
-    digest = sign(SECRET, BODY, T).split(",")[1]
-    for header in (f"t=0{T},{digest}", f"t=1,t={T},{digest}", f"t={T},t={T},{digest}", f"t=+{T},{digest}",
-                   f"t= {T},{digest}", f"t={T},{digest},x=1", f"t={T},{digest},", f"t={T},{digest.upper()}",
-                   f"t={T},v1", "t=" + "9" * 2000 + f",{digest}"):
+    digest = sign(SECRET, BODY, TIMESTAMP).split(",")[1]
+    for header in (f"t=0{TIMESTAMP},{digest}", f"t=1,t={TIMESTAMP},{digest}", f"t={TIMESTAMP},t={TIMESTAMP},{digest}",
+                   f"t=+{TIMESTAMP},{digest}", f"t= {TIMESTAMP},{digest}", f"t={TIMESTAMP},{digest},x=1",
+                   f"t={TIMESTAMP},{digest},", f"t={TIMESTAMP},{digest.upper()}", f"t={TIMESTAMP},v1",
+                   "t=" + "9" * 2000 + f",{digest}"):
         assert parse(header) is None, header
-        assert not verify(SECRET, BODY, header, now=T), header
+        assert not verify(SECRET, BODY, header, now=TIMESTAMP), header
 
 
 def test_a_replay_is_recognised_by_what_was_verified_however_the_header_is_varied():
-    original = verify(SECRET, BODY, sign(SECRET, BODY, T), now=T)
-    other_digest = sign(b"old", BODY, T).split(",")[1]
-    for variant in (f" {sign(SECRET, BODY, T)} ", sign(SECRET, BODY, T) + "," + other_digest,
-                    other_digest + "," + sign(SECRET, BODY, T)):
-        again = verify(SECRET, BODY, variant, now=T)
+    original = verify(SECRET, BODY, sign(SECRET, BODY, TIMESTAMP), now=TIMESTAMP)
+    other_digest = sign(b"old", BODY, TIMESTAMP).split(",")[1]
+    for variant in (f" {sign(SECRET, BODY, TIMESTAMP)} ", sign(SECRET, BODY, TIMESTAMP) + "," + other_digest,
+                    other_digest + "," + sign(SECRET, BODY, TIMESTAMP)):
+        again = verify(SECRET, BODY, variant, now=TIMESTAMP)
         assert again and signed_content_key(again, BODY) == signed_content_key(original, BODY)
 
 
 def test_any_of_several_v1_values_may_match_during_a_secret_rotation():
-    header = sign(b"new", BODY, T) + "," + sign(SECRET, BODY, T).split(",")[1]
-    assert verify(SECRET, BODY, header, now=T)
+    header = sign(b"new", BODY, TIMESTAMP) + "," + sign(SECRET, BODY, TIMESTAMP).split(",")[1]
+    assert verify(SECRET, BODY, header, now=TIMESTAMP)
 
 
 class Receiver:

@@ -52,7 +52,7 @@ current version, as `x-schema-version` says.
 
 
 def _converter() -> APISpec:
-    plugin = MarshmallowPlugin(schema_name_resolver=lambda s: None)
+    plugin = MarshmallowPlugin(schema_name_resolver=lambda schema: None)
     spec = APISpec("Mot Cua bus", "1", "3.1.0", plugins=[plugin])
     plugin.converter.add_attribute_function(decimal_as_string)
     plugin.converter.add_attribute_function(text_without_control_characters)

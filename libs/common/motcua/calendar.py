@@ -142,48 +142,48 @@ class WorkingCalendar:
         return cached
 
     def is_working_day(self, day: DateLike) -> bool:
-        d = local_date(day)
-        if d in self.overrides.working_days:
+        day = local_date(day)
+        if day in self.overrides.working_days:
             return True
-        if d in self.overrides.days_off:
+        if day in self.overrides.days_off:
             return False
-        days_off, weekend_workdays = self._year(d.year)
-        if d in weekend_workdays:
+        days_off, weekend_workdays = self._year(day.year)
+        if day in weekend_workdays:
             return True
-        return d.weekday() < 5 and d not in days_off
+        return day.weekday() < 5 and day not in days_off
 
     def next_working_day(self, day: DateLike) -> date:
         """The first working day strictly after ``day``."""
-        d = local_date(day) + _ONE_DAY
-        while not self.is_working_day(d):
-            d += _ONE_DAY
-        return d
+        following = local_date(day) + _ONE_DAY
+        while not self.is_working_day(following):
+            following += _ONE_DAY
+        return following
 
-    def add_working_days(self, day: DateLike, n: int) -> date:
-        """The date ``n`` working days after ``day``.
+    def add_working_days(self, day: DateLike, count: int) -> date:
+        """The date ``count`` working days after ``day``.
 
         Counting starts from ``day`` if it is a working day, else from the next
-        working day; so n=0 gives that start day, and for any ``day``
-        ``working_days_between(day, add_working_days(day, n)) == n``.
+        working day; so count=0 gives that start day, and for any ``day``
+        ``working_days_between(day, add_working_days(day, count)) == count``.
         """
-        if isinstance(n, bool) or not isinstance(n, int):
-            raise TypeError(f"n must be an int, got {type(n).__name__}")
-        if n < 0:
-            raise ValueError(f"n must be >= 0, got {n}")
-        d = local_date(day)
-        if not self.is_working_day(d):
-            d = self.next_working_day(d)
-        for _ in range(n):
-            d = self.next_working_day(d)
-        return d
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise TypeError(f"count must be an int, got {type(count).__name__}")
+        if count < 0:
+            raise ValueError(f"count must be >= 0, got {count}")
+        reached = local_date(day)
+        if not self.is_working_day(reached):
+            reached = self.next_working_day(reached)
+        for _ in range(count):
+            reached = self.next_working_day(reached)
+        return reached
 
     def working_days_between(self, start: DateLike, end: DateLike) -> int:
         """Working days in the half-open interval [start, end); 0 if end <= start."""
-        d, stop = local_date(start), local_date(end)
+        day, stop = local_date(start), local_date(end)
         count = 0
-        while d < stop:
-            count += self.is_working_day(d)
-            d += _ONE_DAY
+        while day < stop:
+            count += self.is_working_day(day)
+            day += _ONE_DAY
         return count
 
     def counting_start(self, received_at: datetime, cutoff: time = DEFAULT_CUTOFF) -> date:
@@ -195,11 +195,11 @@ class WorkingCalendar:
         """
         if not isinstance(received_at, datetime):
             raise TypeError("received_at must be an aware datetime (the time of day matters)")
-        d = local_date(received_at)
+        day = local_date(received_at)
         local_time = received_at.astimezone(TIMEZONE).time()
-        if self.is_working_day(d) and local_time < cutoff:
-            return d
-        return self.next_working_day(d)
+        if self.is_working_day(day) and local_time < cutoff:
+            return day
+        return self.next_working_day(day)
 
     def appointment_date(
         self,
@@ -231,18 +231,18 @@ class WorkingCalendar:
         """
         covered: set[date] = set()
         for start, end in pauses:
-            d, stop = local_date(start), local_date(end)
-            if stop < d:
+            day, stop = local_date(start), local_date(end)
+            if stop < day:
                 raise ValueError(f"pause ends before it starts: {start!r} > {end!r}")
-            while d < stop:
-                if self.is_working_day(d):
-                    covered.add(d)
-                d += _ONE_DAY
+            while day < stop:
+                if self.is_working_day(day):
+                    covered.add(day)
+                day += _ONE_DAY
         return len(covered)
 
-    def extend(self, appointment: DateLike, n: int) -> date:
-        """Move an appointment date by ``n`` working days (e.g. the paused days)."""
-        return self.add_working_days(appointment, n)
+    def extend(self, appointment: DateLike, working_days: int) -> date:
+        """Move an appointment date by ``working_days`` (e.g. the paused days)."""
+        return self.add_working_days(appointment, working_days)
 
 
 @lru_cache(maxsize=1)

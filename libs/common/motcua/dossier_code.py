@@ -38,9 +38,9 @@ class DossierCode(NamedTuple):
         return format_dossier_code(self.agency_code, self.date, self.sequence)
 
 
-def is_valid_agency_code(s: object) -> bool:
+def is_valid_agency_code(code: object) -> bool:
     # fullmatch, not match: "$" alone would accept a trailing newline.
-    return isinstance(s, str) and AGENCY_CODE_PATTERN.fullmatch(s) is not None
+    return isinstance(code, str) and AGENCY_CODE_PATTERN.fullmatch(code) is not None
 
 
 def format_dossier_code(agency_code: str, local_day: date | datetime, sequence: int) -> str:
@@ -57,25 +57,25 @@ def format_dossier_code(agency_code: str, local_day: date | datetime, sequence: 
         raise TypeError(f"sequence must be an int, got {type(sequence).__name__}")
     if sequence < 1:
         raise ValueError(f"sequence must be >= 1, got {sequence}")
-    d = local_date(local_day)
-    if not 2000 <= d.year <= 2099:  # yy cannot say which century
-        raise ValueError(f"date {d} outside 2000-2099 cannot be written as yymmdd")
-    return f"{agency_code}-{d:%y%m%d}-{sequence:04d}"
+    day = local_date(local_day)
+    if not 2000 <= day.year <= 2099:  # yy cannot say which century
+        raise ValueError(f"date {day} outside 2000-2099 cannot be written as yymmdd")
+    return f"{agency_code}-{day:%y%m%d}-{sequence:04d}"
 
 
 def parse_dossier_code(code: str) -> DossierCode:
     """Split a dossier code; ``ValueError`` if it is malformed in any way."""
     if not isinstance(code, str):
         raise ValueError(f"dossier code must be a string, got {type(code).__name__}")
-    m = DOSSIER_CODE_PATTERN.fullmatch(code)
-    if m is None:
+    matched = DOSSIER_CODE_PATTERN.fullmatch(code)
+    if matched is None:
         raise ValueError(f"malformed dossier code {code!r}")
-    agency, raw, digits = m.groups()
+    agency, raw, digits = matched.groups()
     try:
-        d = date(2000 + int(raw[:2]), int(raw[2:4]), int(raw[4:]))
+        day = date(2000 + int(raw[:2]), int(raw[2:4]), int(raw[4:]))
     except ValueError:
         raise ValueError(f"dossier code {code!r} has an impossible date {raw}") from None
     sequence = int(digits)
     if sequence < 1:
         raise ValueError(f"dossier code {code!r} has sequence 0")
-    return DossierCode(agency, d, sequence)
+    return DossierCode(agency, day, sequence)

@@ -1,7 +1,8 @@
 """Codes of the National Public Service Portal, kept as plain data.
 
-The dossier states, their national status code (TrangThaiHoSo) and clock
-behaviour, and the submission channels. When the national rules are amended,
+The dossier states' national status code (TrangThaiHoSo) and clock behaviour, and the
+submission channels' codes; the states and channels themselves are the contracts' enums
+(motcua_contracts.common), re-exported here. When the national rules are amended,
 the change is an edit of the tables below (docs/architecture.md section 4).
 """
 
@@ -11,6 +12,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
+
+from motcua_contracts.common import Channel, DossierState
 
 from .calendar import TIMEZONE
 
@@ -26,30 +29,11 @@ __all__ = [
 ]
 
 
-class DossierState(StrEnum):
-    SUBMITTED = "submitted"  # waiting for the one-stop officer to check it
-    RECEIVED = "received"  # accepted at intake, code and appointment issued
-    REFUSED = "refused"  # not accepted: ineligible
-    IN_PROGRESS = "in_progress"  # with an agency
-    AWAITING_SUPPLEMENT = "awaiting_supplement"  # citizen asked for documents
-    AWAITING_PAYMENT = "awaiting_payment"  # fee or tax due
-    WITHDRAWN = "withdrawn"  # by the citizen
-    STOPPED = "stopped"  # processing stopped by the agency, with a reason
-    COMPLETED = "completed"  # result ready
-    RETURNED = "returned"  # result handed over or delivered
-
-
 class ClockState(StrEnum):
     NOT_STARTED = "not_started"
     RUNNING = "running"
     PAUSED = "paused"
     STOPPED = "stopped"
-
-
-class Channel(StrEnum):
-    COUNTER = "counter"
-    ONLINE = "online"
-    POSTAL = "postal"
 
 
 _S = DossierState

@@ -41,8 +41,9 @@ class OutboxRelay:
 
     def relay_once(self) -> int:
         """Publish one batch and mark it published; returns how many rows it took."""
-        t = self.table
-        query = sa.select(t).where(t.c.published_at.is_(None)).order_by(t.c.seq).limit(self.batch_size)
+        outbox = self.table
+        query = (sa.select(outbox).where(outbox.c.published_at.is_(None)).order_by(outbox.c.seq)
+                 .limit(self.batch_size))
         if self.engine.dialect.name == "postgresql":
             # The row locks keep other replicas' relays off this batch until it is marked.
             with self.engine.begin() as conn:

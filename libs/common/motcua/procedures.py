@@ -19,7 +19,7 @@ class VersionLike(Protocol):
     valid_to: date | None
 
 
-V = TypeVar("V", bound=VersionLike)
+Version = TypeVar("Version", bound=VersionLike)
 
 
 class Catalogue(Protocol):
@@ -34,7 +34,7 @@ def in_force(status: str, valid_from: date, valid_to: date | None, day: date) ->
     return status == "published" and valid_from <= day and (valid_to is None or day < valid_to)
 
 
-def version_in_force(versions: Iterable[V], day: date) -> V | None:
+def version_in_force(versions: Iterable[Version], day: date) -> Version | None:
     """The published version in force on `day`; the highest, should two overlap."""
     return max((v for v in versions if in_force(v.status, v.valid_from, v.valid_to, day)),
-               key=lambda v: v.version, default=None)
+               key=lambda version: version.version, default=None)

@@ -8,6 +8,7 @@ mobiles and numbers under 04/06/1x that belong to nobody, so an SMS would go now
 dots, dashes and brackets people type are dropped before the check.
 """
 import re
+from enum import StrEnum
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate
@@ -15,12 +16,43 @@ from marshmallow import ValidationError, fields, validate
 from motcua_contracts.base import StrictSchema
 from motcua_contracts.codes import AGENCY_CODE_REGEX, DOSSIER_CODE_REGEX
 
-STATES = (
-    "submitted", "received", "refused", "in_progress", "awaiting_supplement",
-    "awaiting_payment", "withdrawn", "stopped", "completed", "returned",
-)
-CHANNELS = ("counter", "online", "postal")
-RETURN_METHODS = ("counter", "postal", "online")
+
+
+class DossierState(StrEnum):
+    """The lifecycle's states (docs/architecture.md section 4); their national codes are motcua.national_codes'."""
+
+    SUBMITTED = "submitted"  # waiting for the one-stop officer to check it
+    RECEIVED = "received"  # accepted at intake, code and appointment issued
+    REFUSED = "refused"  # not accepted: ineligible
+    IN_PROGRESS = "in_progress"  # with an agency
+    AWAITING_SUPPLEMENT = "awaiting_supplement"  # citizen asked for documents
+    AWAITING_PAYMENT = "awaiting_payment"  # fee or tax due
+    WITHDRAWN = "withdrawn"  # by the citizen
+    STOPPED = "stopped"  # processing stopped by the agency, with a reason
+    COMPLETED = "completed"  # result ready
+    RETURNED = "returned"  # result handed over or delivered
+
+
+class Channel(StrEnum):
+    """How a dossier came in."""
+
+    COUNTER = "counter"
+    ONLINE = "online"
+    POSTAL = "postal"
+
+
+class ReturnMethod(StrEnum):
+    """How the result goes back to the citizen."""
+
+    COUNTER = "counter"
+    POSTAL = "postal"
+    ONLINE = "online"
+
+
+# The values as the schemas' OneOf and the documents list them.
+STATES = tuple(state.value for state in DossierState)
+CHANNELS = tuple(channel.value for channel in Channel)
+RETURN_METHODS = tuple(method.value for method in ReturnMethod)
 ACTOR_KINDS = ("citizen", "official", "department_system", "carrier", "scheduler", "system")
 
 class WholeMatch(validate.Regexp):

@@ -476,31 +476,31 @@ def _cross_check(raw: Any, loaded: Loaded) -> Iterator[Problem]:
     sources, agencies, field_codes = ({value for _, value in keys[name]}
                                       for name in ("sources", "agencies", "fields"))
 
-    index = {agency.code: i for i, agency in loaded["agencies"]}
-    for i, agency in loaded["agencies"]:
+    index = {agency.code: position for position, agency in loaded["agencies"]}
+    for position, agency in loaded["agencies"]:
         if agency.parent is not None and agency.parent not in agencies:
-            yield ("agencies", i, "parent"), f"Unknown agency {agency.parent!r}."
+            yield ("agencies", position, "parent"), f"Unknown agency {agency.parent!r}."
     for cycle in _cycles({agency.code: agency.parent for _, agency in loaded["agencies"]}):
         first = min(cycle, key=index.__getitem__)
         yield ("agencies", index[first], "parent"), \
             f"Agencies form a cycle: {' -> '.join(cycle + cycle[:1])}."
 
-    for i, procedure in loaded["procedures"]:
-        at: Where = ("procedures", i)
+    for position, procedure in loaded["procedures"]:
+        at: Where = ("procedures", position)
         if procedure.field not in field_codes:
             yield at + ("field",), f"Unknown field {procedure.field!r}."
         yield from _repeats(((at + ("versions", j, "version"), str(v.version))
                              for j, v in enumerate(procedure.versions)), "version")
         yield from _overlaps(at, procedure.versions)
-        for j, version in enumerate(procedure.versions):
-            yield from _version_references(at + ("versions", j), version, agencies, sources)
+        for version_position, version in enumerate(procedure.versions):
+            yield from _version_references(at + ("versions", version_position), version, agencies, sources)
 
 
 def _overlaps(at: Where, versions: tuple[ProcedureVersion, ...]) -> Iterator[Problem]:
     published = sorted((v.valid_from, j, v) for j, v in enumerate(versions) if v.status == "published")
-    for (_, _, earlier), (_, j, later) in zip(published, published[1:]):
+    for (_, _, earlier), (_, later_position, later) in zip(published, published[1:]):
         if earlier.valid_to is None or earlier.valid_to > later.valid_from:
-            yield (at + ("versions", j, "valid_from"),
+            yield (at + ("versions", later_position, "valid_from"),
                    f"Published version {later.version} overlaps published version {earlier.version}: "
                    "at most one published version may be valid on any date.")
 
@@ -509,12 +509,12 @@ def _version_references(at: Where, version: ProcedureVersion, agencies: set[str]
                         sources: set[str]) -> Iterator[Problem]:
     if version.agency not in agencies:
         yield at + ("agency",), f"Unknown agency {version.agency!r}."
-    for k, step in enumerate(version.workflow):
+    for position, step in enumerate(version.workflow):
         if step.agency not in agencies:
-            yield at + ("workflow", k, "agency"), f"Unknown agency {step.agency!r}."
-    for k, source in enumerate(version.sources):
+            yield at + ("workflow", position, "agency"), f"Unknown agency {step.agency!r}."
+    for position, source in enumerate(version.sources):
         if not source.startswith(("http://", "https://")) and source not in sources:
-            yield at + ("sources", k), f"Unknown source {source!r}: not a key of `sources` nor a URL."
+            yield at + ("sources", position), f"Unknown source {source!r}: not a key of `sources` nor a URL."
     for name, items, key in (("fees", version.fees, "code"), ("documents", version.documents, "code"),
                              ("form_fields", version.form_fields, "name")):
         yield from _repeats(((at + (name, k, key), getattr(item, key)) for k, item in enumerate(items)),
@@ -578,8 +578,8 @@ class _Reader:
                 mapping[key] = self._read(value_node, path + (key,), inner)
             return mapping
         if isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                self.marks[path + (i,)] = item.start_mark
+            for position, item in enumerate(node.value):
+                self.marks[path + (position,)] = item.start_mark
             return [self._read(item, path + (i,), inner) for i, item in enumerate(node.value)]
         if node.tag in (self._INT, self._FLOAT) and ":" in node.value:
             return node.value  # YAML 1.1 reads 15:00 as the base-60 number 900: keep the "HH:MM" text

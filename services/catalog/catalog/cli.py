@@ -71,24 +71,25 @@ def apply(uow: UnitOfWork, catalogue: Catalogue, name: str) -> Summary:
             summary.count("agencies", outcome)
 
     current = repository.existing(session, field)
-    for f in catalogue.fields:
-        summary.count("fields", repository.save(session, field, {"code": f.code}, {"name": f.name},
-                                                current.get((f.code,))))
+    for listed_field in catalogue.fields:
+        summary.count("fields", repository.save(session, field, {"code": listed_field.code},
+                                                {"name": listed_field.name}, current.get((listed_field.code,))))
 
     current = repository.existing(session, procedure)
-    for p in catalogue.procedures:
-        summary.count("procedures", repository.save(session, procedure, {"code": p.code},
-                                                    {"name": p.name, "field_code": p.field}, current.get((p.code,))))
+    for listed in catalogue.procedures:
+        summary.count("procedures", repository.save(session, procedure, {"code": listed.code},
+                                                    {"name": listed.name, "field_code": listed.field},
+                                                    current.get((listed.code,))))
 
     current = repository.existing(session, procedure_version)
     _refuse_overlaps(catalogue, current, name)
     schema = ProcedureVersionSchema()
-    for p, v, definition in domain.definitions(catalogue):
-        before = current.get((p.code, v.version))
+    for listed, version, definition in domain.definitions(catalogue):
+        before = current.get((listed.code, version.version))
         summary.count("versions", repository.save(session, procedure_version,
-                                                  {"procedure_code": p.code, "version": v.version},
+                                                  {"procedure_code": listed.code, "version": version.version},
                                                   repository.version_values(definition), before))
-        if v.status == "published" and (before is None or before.definition != definition):
+        if version.status == "published" and (before is None or before.definition != definition):
             uow.record_event("procedure_published", {"procedure": schema.load(definition)})
             summary.events += 1
     return summary
@@ -100,9 +101,9 @@ def _refuse_overlaps(catalogue: Catalogue, current: dict[tuple, Row], name: str)
     for (code, number), row in current.items():
         imported[code][number] = row
     problems = []
-    for p in catalogue.procedures:
-        versions = imported[p.code] | {v.version: v for v in p.versions}
-        problems += [f"{p.code}: published versions {a} and {b} overlap (with the versions already imported)."
+    for listed in catalogue.procedures:
+        versions = imported[listed.code] | {v.version: v for v in listed.versions}
+        problems += [f"{listed.code}: published versions {a} and {b} overlap (with the versions already imported)."
                      for a, b in domain.overlapping(versions.values())]
     if problems:
         raise CatalogueFileError(problems, name)

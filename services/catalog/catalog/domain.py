@@ -23,9 +23,9 @@ def normalise(text: str) -> str:
     return " ".join("".join(ch for ch in decomposed if not unicodedata.combining(ch)).split())
 
 
-def search_tokens(q: str | None) -> list[str]:
+def search_tokens(query: str | None) -> list[str]:
     """Every token must occur in a version's search text."""
-    return normalise(q or "").split()
+    return normalise(query or "").split()
 
 
 def search_text(definition: Mapping) -> str:
@@ -48,7 +48,7 @@ def today(now: datetime) -> date:
 
 def overlapping(versions: Iterable[VersionLike]) -> list[tuple[int, int]]:
     """Pairs of published versions valid on a common day (at most one may be, for any date)."""
-    published = sorted((v for v in versions if v.status == "published"), key=lambda v: v.valid_from)
+    published = sorted((v for v in versions if v.status == "published"), key=lambda version: version.valid_from)
     return [(a.version, b.version) for a, b in pairwise(published)
             if a.valid_to is None or a.valid_to > b.valid_from]
 
@@ -84,24 +84,26 @@ def definitions(catalogue: Catalogue) -> Iterator[tuple[Procedure, ProcedureVers
     sources = {s.key: s for s in catalogue.sources}
     schema = ProcedureVersionSchema()
     for procedure in catalogue.procedures:
-        for v in procedure.versions:
-            yield procedure, v, schema.dump({
+        for version in procedure.versions:
+            yield procedure, version, schema.dump({
                 "procedure_code": procedure.code, "name": procedure.name,
                 "field": {"code": procedure.field, "name": field_names[procedure.field]},
-                "version": v.version, "status": v.status, "valid_from": v.valid_from, "valid_to": v.valid_to,
-                "agency": agencies[v.agency],
-                "time_limit": v.time_limit and vars(v.time_limit),
-                "cutoff_hour": v.cutoff_hour.strftime("%H:%M"),
-                "fees": [vars(fee) for fee in v.fees],
-                "documents": [vars(document) for document in v.documents],
+                "version": version.version, "status": version.status,
+                "valid_from": version.valid_from, "valid_to": version.valid_to,
+                "agency": agencies[version.agency],
+                "time_limit": version.time_limit and vars(version.time_limit),
+                "cutoff_hour": version.cutoff_hour.strftime("%H:%M"),
+                "fees": [vars(fee) for fee in version.fees],
+                "documents": [vars(document) for document in version.documents],
                 # The file writes "no choices" as an empty list; the contract as null.
-                "form_fields": [dict(vars(f), choices=list(f.choices) or None) for f in v.form_fields],
-                "service_level": vars(v.service_level),
-                "channels": v.channels, "return_methods": v.return_methods, "legal_basis": v.legal_basis,
-                "sources": [_source_text(ref, sources) for ref in v.sources],
-                "unconfirmed": v.unconfirmed,
-                "workflow": [vars(step) for step in v.workflow],
-                "note": v.note, "withdrawn_by": v.withdrawn_by,
+                "form_fields": [dict(vars(f), choices=list(f.choices) or None) for f in version.form_fields],
+                "service_level": vars(version.service_level),
+                "channels": version.channels, "return_methods": version.return_methods,
+                "legal_basis": version.legal_basis,
+                "sources": [_source_text(ref, sources) for ref in version.sources],
+                "unconfirmed": version.unconfirmed,
+                "workflow": [vars(step) for step in version.workflow],
+                "note": version.note, "withdrawn_by": version.withdrawn_by,
             })
 
 

@@ -93,5 +93,6 @@ idempotency_record = sa.Table(
     sa.Column("tracking_key_salt", sa.String(32)),
     sa.Column("sealed_tracking_key", sa.String(128)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("(tracking_key_salt IS NULL) <> (sealed_tracking_key IS NULL)", name="ck_idempotency_record_one_tracking_key_form"),
+    sa.CheckConstraint("(tracking_key_salt IS NULL) <> (sealed_tracking_key IS NULL)",
+                       name="ck_idempotency_record_one_tracking_key_form"),
 )

@@ -86,7 +86,7 @@ def retry_delay(attempts: int, base_seconds: float, retry_after: float | None) -
 
 
 def after_send(row: Mapping[str, Any], result: ProviderResult, now: datetime,
-               s: Settings) -> tuple[str, dict[str, Any]]:
+               settings: Settings) -> tuple[str, dict[str, Any]]:
     """(outcome, column values) for a row whose `attempts`-th try got `result`."""
     if result.accepted:
         return "sent", {"status": "sent", "provider_message_id": result.provider_message_id, "sent_at": now,
@@ -94,10 +94,10 @@ def after_send(row: Mapping[str, Any], result: ProviderResult, now: datetime,
     error = (result.error or "provider refused the message")[:1000]
     if result.permanent:  # an invalid number or a rejected address: trying again cannot help
         return "undeliverable", {"status": "undeliverable", "last_error": error, "updated_at": now}
-    retry_at = now + timedelta(seconds=retry_delay(row["attempts"], s.retry_base_seconds, result.retry_after))
+    retry_at = now + timedelta(seconds=retry_delay(row["attempts"], settings.retry_base_seconds, result.retry_after))
     if row["channel"] == "sms":
-        retry_at = s.sms_release(retry_at)
-    if row["attempts"] >= s.max_attempts or retry_at > row["created_at"] + s.max_retry:
+        retry_at = settings.sms_release(retry_at)
+    if row["attempts"] >= settings.max_attempts or retry_at > row["created_at"] + settings.max_retry:
         return "failed", {"status": "failed", "last_error": error, "updated_at": now}
     return "retry", {"status": "queued", "not_before": retry_at, "last_error": error, "updated_at": now}
 

@@ -443,15 +443,15 @@ def _result_document(document: Mapping[str, str] | None, limit: int) -> tuple[di
             "size_bytes": len(content)}, content
 
 
-def _desk_item(d: Mapping[str, Any], today: date, settings: StatusSettings) -> dict:
+def _desk_item(row: Mapping[str, Any], today: date, settings: StatusSettings) -> dict:
     """One dossier as the desk lists it, from its row (or the aggregate's fields: same names)."""
-    state = DossierState(d["state"])
+    state = DossierState(row["state"])
     return {
-        "dossier_code": d["code"], "national_status_code": NATIONAL_STATUS_CODE[state], "step": d["step_index"],
-        "warning": warning(state, d["legal_due_date"], d["appointment_date"], d["step_due_date"], today,
+        "dossier_code": row["code"], "national_status_code": NATIONAL_STATUS_CODE[state], "step": row["step_index"],
+        "warning": warning(state, row["legal_due_date"], row["appointment_date"], row["step_due_date"], today,
                            settings.warn_working_days, default_calendar()),
-        "overdue": is_overdue(d["legal_due_date"], state, today),
-        **{name: d[name] for name in ("procedure_code", "procedure_name", "state", "agency_code",
+        "overdue": is_overdue(row["legal_due_date"], state, today),
+        **{name: row[name] for name in ("procedure_code", "procedure_name", "state", "agency_code",
                                       "holder_agency_code", "assignee", "channel", "submitted_at", "received_at",
                                       "appointment_date", "step_role", "step_due_date", "version")},
     }
@@ -464,9 +464,9 @@ def _delivery_summary(delivery) -> dict | None:
     return {name: getattr(delivery, name) for name in ("waybill", "carrier", "state", "attempts", "updated_at")}
 
 
-def _outcome(d: Dossier) -> dict:
-    return ActionOutcomeSchema().dump({"dossier_code": d.code, "state": d.state, "version": d.version,
-                                       "appointment_date": d.appointment_date})
+def _outcome(dossier: Dossier) -> dict:
+    return ActionOutcomeSchema().dump({"dossier_code": dossier.code, "state": dossier.state, "version": dossier.version,
+                                       "appointment_date": dossier.appointment_date})
 
 
 def _prior_outcome(uow: UnitOfWork, key: str, fp: str) -> dict | None:

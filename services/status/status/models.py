@@ -36,9 +36,9 @@ dossier = sa.Table(
     sa.Column("completed_at", UTCDateTime),
     sa.Column("returned_at", UTCDateTime),
     sa.Column("updated_at", UTCDateTime, nullable=False),
-    sa.Column("workflow", sa.Text, nullable=False),  # JSON: the route (catalog WorkflowStepSchema list)
+    sa.Column("workflow", sa.Text, nullable=False),  # JSON: catalog's WorkflowStepSchema list
     sa.Column("fees", sa.Text, nullable=False, server_default="[]"),  # JSON: intake's DossierFeeSchema list
-    sa.Column("step_index", sa.Integer),  # null: no route, or not accepted yet
+    sa.Column("step_index", sa.Integer),  # null: no workflow, or not accepted yet
     sa.Column("step_role", sa.String(16)),
     sa.Column("step_due_date", sa.Date),
     # The legal due date: moved by clock pauses like appointment_date, never by an apology (KPIs use it).

@@ -17,7 +17,7 @@ from prometheus_client import Counter, Gauge
 from sqlalchemy.orm import Session
 
 from motcua.calendar import local_date
-from motcua.db import UnitOfWork
+from motcua.db import Db, TimeSource, UnitOfWork
 from motcua.errors import Conflict, IllegalTransition
 from motcua.logs import dossier_context
 from status import repository
@@ -45,20 +45,17 @@ class SweepTimer(Timer):
         super().__init__(interval=StatusSettings.from_env().sweep_seconds, **kwargs)
 
 
-class OverdueSweep:
-    """Mixed into StatusService, which provides `self.db`, `self.clock` and `self.settings`."""
-
-    @SweepTimer.decorator
-    def sweep_overdue(self) -> None:
-        now = self.clock()
-        with self.db.unit_of_work() as uow:
-            swept = _claim_run(uow.session, now, self.settings.sweep_seconds)
-            issued = _sweep(uow, now, self.settings.apology_extension_working_days) if swept else []
-            uow.commit()
-            overdue = _count_overdue(uow.session, local_date(now))
-        for agency in issued:
-            APOLOGIES.labels(agency).inc()
-        OVERDUE.set(overdue)
+def sweep_overdue(db: Db, clock: TimeSource, settings: StatusSettings) -> None:
+    """The sweep's use case: claim the run, apologise for each dossier past its date, count the overdue."""
+    now = clock()
+    with db.unit_of_work() as uow:
+        swept = _claim_run(uow.session, now, settings.sweep_seconds)
+        issued = _sweep(uow, now, settings.apology_extension_working_days) if swept else []
+        uow.commit()
+        overdue = _count_overdue(uow.session, local_date(now))
+    for agency in issued:
+        APOLOGIES.labels(agency).inc()
+    OVERDUE.set(overdue)
 
 
 def _claim_run(session: Session, now: datetime, interval_seconds: float) -> bool:
@@ -80,14 +77,14 @@ def _claim_run(session: Session, now: datetime, interval_seconds: float) -> bool
 
 def _sweep(uow: UnitOfWork, now: datetime, extension_working_days: int) -> list[str]:
     """Apologise for every dossier that needs it; returns the apologising agencies, one per apology."""
-    today, d = local_date(now), dossier.c
+    today, columns = local_date(now), dossier.c
     # The query narrows on the (state, appointment_date) index; the aggregate (Dossier.apologise) decides.
     candidates = uow.session.execute(
-        sa.select(d.code)
+        sa.select(columns.code)
         .where(repository.needs_apology(today),
-               ~sa.exists().where(apology.c.dossier_code == d.code,
-                                  apology.c.original_appointment_date == d.appointment_date))
-        .order_by(d.appointment_date, d.code)
+               ~sa.exists().where(apology.c.dossier_code == columns.code,
+                                  apology.c.original_appointment_date == columns.appointment_date))
+        .order_by(columns.appointment_date, columns.code)
     ).scalars().all()
     new_date = apology_new_date(today, extension_working_days)
     issued = []

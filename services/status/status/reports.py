@@ -1,4 +1,5 @@
-"""Reports for city administrators: the on-time rate (status.domain.kpi) and the national export.
+"""Reports for city administrators, as use cases like status.handlers: the on-time rate
+(status.domain.kpi) and the national export.
 
 The database groups the dossiers by every input of the rule (GROUP BY: dossiers sharing key,
 channel, state and dates come back as one bucket with a count) and `kpi` applies the rule to
@@ -16,11 +17,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
 from motcua.calendar import TIMEZONE
+from motcua.db import Db, TimeSource
 from motcua.errors import Forbidden, ValidationFailed, marshmallow_fields
-from motcua.rpc import rpc
 from motcua_contracts.reports import NationalSyncRecordSchema, OnTimeReportSchema, ReportQuerySchema
 from status.domain.kpi import OPEN_STATES, Bucket, on_time_rows
 from status.domain.national import national_record
+from status.handlers import authenticate
 from status.models import clock_pause, dossier
 
 # The export answers in one RPC reply: a month of a city's dossiers is the most it carries.
@@ -49,59 +51,56 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time(0), TIMEZONE)
 
 
-class Reports:
-    """Mixed into StatusService, which provides `self.db` and `self._authenticate` (the desk's
-    check of the official's claims: shape, expiry, revocation)."""
+def report_on_time(db: Db, clock: TimeSource, official: object, query: object) -> dict:
+    """OnTimeReportSchema: the on-time rate per agency, procedure or the city, for a city administrator."""
+    _require_city_admin(db, clock, official)
+    period = _load_query(query)
+    with db.unit_of_work() as uow:
+        buckets = _buckets(uow.session, period)
+    rows = on_time_rows(buckets, period["date_from"], period["date_to"])
+    return OnTimeReportSchema().dump({**period, "rows": rows})
 
-    @rpc
-    def report_on_time(self, official: dict, query: dict) -> dict:
-        self._require_city_admin(official)
-        q = _load_query(query)
-        with self.db.unit_of_work() as uow:
-            buckets = _buckets(uow.session, q)
-        rows = on_time_rows(buckets, q["date_from"], q["date_to"])
-        return OnTimeReportSchema().dump({**q, "rows": rows})
 
-    @rpc
-    def export_national(self, official: dict, query: dict) -> list:
-        """Dossiers received, completed or returned in the period, in the national portal's fields."""
-        self._require_city_admin(official)
-        q = _load_query(query)
-        if (q["date_to"] - q["date_from"]).days >= EXPORT_MAX_DAYS:
-            raise ValidationFailed(f"Export at most {EXPORT_MAX_DAYS} days at a time.",
-                                   {"to": [f"At most {EXPORT_MAX_DAYS} days, 'from' and 'to' included."]})
-        with self.db.unit_of_work() as uow:
-            rows = _exported(uow.session, q["date_from"], q["date_to"])
-        return NationalSyncRecordSchema(many=True).dump([national_record(row) for row in rows])
+def export_national(db: Db, clock: TimeSource, official: object, query: object) -> list:
+    """Dossiers received, completed or returned in the period, in the national portal's fields."""
+    _require_city_admin(db, clock, official)
+    period = _load_query(query)
+    if (period["date_to"] - period["date_from"]).days >= EXPORT_MAX_DAYS:
+        raise ValidationFailed(f"Export at most {EXPORT_MAX_DAYS} days at a time.",
+                               {"to": [f"At most {EXPORT_MAX_DAYS} days, 'from' and 'to' included."]})
+    with db.unit_of_work() as uow:
+        rows = _exported(uow.session, period["date_from"], period["date_to"])
+    return NationalSyncRecordSchema(many=True).dump([national_record(row) for row in rows])
 
-    def _require_city_admin(self, official: object) -> None:
-        if not self._authenticate(official).city_admin:
-            raise Forbidden("Reports are for city administrators only.", {"roles": ["city_admin is required."]})
+
+def _require_city_admin(db: Db, clock: TimeSource, official: object) -> None:
+    if not authenticate(db, clock, official).city_admin:
+        raise Forbidden("Reports are for city administrators only.", {"roles": ["city_admin is required."]})
 
 
 def _load_query(query: object) -> dict:
     try:
-        q = ReportQuerySchema().load(query)
+        return ReportQuerySchema().load(query)
     except ValidationError as exc:
         raise ValidationFailed("The report query has invalid fields.", marshmallow_fields(exc.messages)) from None
-    return q
 
 
-def _buckets(session: Session, q: dict) -> list[Bucket]:
-    d, p = dossier.c, clock_pause.c
-    start, end = _start_of(q["date_from"]), _start_of(q["date_to"] + timedelta(days=1))
-    key = {"agency": d.agency_code, "procedure": d.procedure_code, "city": sa.literal("city")}[q["group_by"]]
-    open_pause = (sa.select(sa.func.min(p.started_at))
-                  .where(p.dossier_code == d.code, p.ended_at.is_(None)).scalar_subquery())
+def _buckets(session: Session, period: dict) -> list[Bucket]:
+    columns, pauses = dossier.c, clock_pause.c
+    start, end = _start_of(period["date_from"]), _start_of(period["date_to"] + timedelta(days=1))
+    key = {"agency": columns.agency_code, "procedure": columns.procedure_code,
+           "city": sa.literal("city")}[period["group_by"]]
+    open_pause = (sa.select(sa.func.min(pauses.started_at))
+                  .where(pauses.dossier_code == columns.code, pauses.ended_at.is_(None)).scalar_subquery())
     per_dossier = sa.select(
-        key.label("key"), d.channel, d.state, local_day(d.received_at).label("received_on"), d.legal_due_date,
-        local_day(d.completed_at).label("completed_on"), local_day(open_pause).label("paused_on"),
-        d.counted_overdue,
+        key.label("key"), columns.channel, columns.state, local_day(columns.received_at).label("received_on"),
+        columns.legal_due_date, local_day(columns.completed_at).label("completed_on"),
+        local_day(open_pause).label("paused_on"), columns.counted_overdue,
     ).where(
         # Received by the end of the period, and received or completed in it, or still open.
-        d.received_at < end,
-        sa.or_(d.received_at >= start, d.completed_at >= start,
-               sa.and_(d.completed_at.is_(None), d.state.in_(OPEN_STATES))),
+        columns.received_at < end,
+        sa.or_(columns.received_at >= start, columns.completed_at >= start,
+               sa.and_(columns.completed_at.is_(None), columns.state.in_(OPEN_STATES))),
     ).subquery()
     rows = session.execute(sa.select(*per_dossier.c, sa.func.count().label("count"))
                            .group_by(*per_dossier.c)).mappings()

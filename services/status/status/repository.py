@@ -18,18 +18,19 @@ from motcua_contracts.departments import CommandOutcomeSchema
 from status.domain import ClockPause, Dossier, HistoryEntry
 from status.domain.deadlines import OVERDUE_STATES
 from status.domain.delivery import Delivery
-from status.domain.route import as_json, steps
+from status.domain.workflow import as_json, from_json
 from status.models import (
     apology, clock_pause, command_outcome, delivery, department_command, dossier, dossier_access, dossier_history,
     revoked_token,
 )
 
 
-def _values(d: Dossier) -> dict:
-    values = {column.name: getattr(d, column.name) for column in dossier.columns}
-    values["workflow"] = json.dumps(as_json(d.workflow))
-    values["fees"] = json.dumps(list(d.fees), ensure_ascii=False)
-    values["result_document"] = None if d.result_document is None else json.dumps(dict(d.result_document))
+def _values(aggregate: Dossier) -> dict:
+    values = {column.name: getattr(aggregate, column.name) for column in dossier.columns}
+    values["workflow"] = json.dumps(as_json(aggregate.workflow))
+    values["fees"] = json.dumps(list(aggregate.fees), ensure_ascii=False)
+    document = aggregate.result_document
+    values["result_document"] = None if document is None else json.dumps(dict(document))
     return values
 
 
@@ -52,7 +53,7 @@ def find(session: Session, code: str) -> Dossier | None:
         .where(clock_pause.c.dossier_code == code).order_by(clock_pause.c.seq)
     ).all()
     document = row["result_document"]
-    return Dossier(**{**row, "state": DossierState(row["state"]), "workflow": steps(json.loads(row["workflow"])),
+    return Dossier(**{**row, "state": DossierState(row["state"]), "workflow": from_json(json.loads(row["workflow"])),
                       "fees": tuple(json.loads(row["fees"])),
                       "result_document": None if document is None else json.loads(document)},
                    pauses=[ClockPause(*p) for p in pauses])
@@ -65,29 +66,31 @@ def get(session: Session, code: str) -> Dossier:
     return found
 
 
-def add(session: Session, d: Dossier) -> None:
-    session.execute(dossier.insert().values(_values(d)))
-    _save_pauses(session, d)
-    _grant_access(session, d)
+def add(session: Session, aggregate: Dossier) -> None:
+    session.execute(dossier.insert().values(_values(aggregate)))
+    _save_pauses(session, aggregate)
+    _grant_access(session, aggregate)
 
 
-def update(session: Session, d: Dossier, expected_version: int) -> None:
+def update(session: Session, aggregate: Dossier, expected_version: int) -> None:
     """Write the dossier only if nobody changed it since it was read at `expected_version`."""
     result = session.execute(
-        dossier.update().where(dossier.c.code == d.code, dossier.c.version == expected_version).values(_values(d))
+        dossier.update().where(dossier.c.code == aggregate.code, dossier.c.version == expected_version)
+        .values(_values(aggregate))
     )
     if result.rowcount != 1:
         # Under READ COMMITTED this read sees the winner's commit: the loser gets a fresh view.
-        raise Conflict(f"Dossier {d.code} was changed by someone else; reload.",
-                       {"current": get(session, d.code).current()})
-    _save_pauses(session, d)
-    _grant_access(session, d)
+        raise Conflict(f"Dossier {aggregate.code} was changed by someone else; reload.",
+                       {"current": get(session, aggregate.code).current()})
+    _save_pauses(session, aggregate)
+    _grant_access(session, aggregate)
 
 
-def _grant_access(session: Session, d: Dossier) -> None:
+def _grant_access(session: Session, aggregate: Dossier) -> None:
     # The holder joins the agencies that held the dossier (the dossier's row lock serialises this).
-    if not has_held(session, d.code, d.holder_agency_code):
-        session.execute(dossier_access.insert().values(dossier_code=d.code, agency_code=d.holder_agency_code))
+    if not has_held(session, aggregate.code, aggregate.holder_agency_code):
+        session.execute(dossier_access.insert().values(dossier_code=aggregate.code,
+                                                       agency_code=aggregate.holder_agency_code))
 
 
 def has_held(session: Session, code: str, agency_code: str) -> bool:
@@ -96,27 +99,29 @@ def has_held(session: Session, code: str, agency_code: str) -> bool:
         dossier_access.c.dossier_code == code, dossier_access.c.agency_code == agency_code)).first() is not None
 
 
-def _save_pauses(session: Session, d: Dossier) -> None:
+def _save_pauses(session: Session, aggregate: Dossier) -> None:
     # An action opens a pause or closes the open one: insert the new, close the ended.
     stored = dict(session.execute(
-        sa.select(clock_pause.c.seq, clock_pause.c.ended_at).where(clock_pause.c.dossier_code == d.code)
+        sa.select(clock_pause.c.seq, clock_pause.c.ended_at).where(clock_pause.c.dossier_code == aggregate.code)
     ).all())
-    for seq, pause in enumerate(d.pauses, start=1):
+    for seq, pause in enumerate(aggregate.pauses, start=1):
         if seq not in stored:
             session.execute(clock_pause.insert().values(
-                dossier_code=d.code, seq=seq, started_at=pause.started_at, ended_at=pause.ended_at,
+                dossier_code=aggregate.code, seq=seq, started_at=pause.started_at, ended_at=pause.ended_at,
                 reason=pause.reason))
         elif stored[seq] is None and pause.ended_at is not None:
-            session.execute(clock_pause.update().where(clock_pause.c.dossier_code == d.code, clock_pause.c.seq == seq)
+            session.execute(clock_pause.update()
+                            .where(clock_pause.c.dossier_code == aggregate.code, clock_pause.c.seq == seq)
                             .values(ended_at=pause.ended_at))
 
 
-def add_history(session: Session, code: str, e: HistoryEntry) -> None:
+def add_history(session: Session, code: str, entry: HistoryEntry) -> None:
     session.execute(dossier_history.insert().values(
-        dossier_code=code, seq=e.seq, at=e.at, action=e.action, from_state=e.from_state, to_state=e.to_state,
-        agency_code=e.agency_code, actor_kind=e.actor.kind, actor_id=e.actor.id,
-        actor_agency_code=e.actor.agency_code, reason=e.reason, idempotency_key=e.idempotency_key,
-        details=json.dumps(dict(e.details), ensure_ascii=False, sort_keys=True), public=e.public,
+        dossier_code=code, seq=entry.seq, at=entry.at, action=entry.action, from_state=entry.from_state,
+        to_state=entry.to_state,
+        agency_code=entry.agency_code, actor_kind=entry.actor.kind, actor_id=entry.actor.id,
+        actor_agency_code=entry.actor.agency_code, reason=entry.reason, idempotency_key=entry.idempotency_key,
+        details=json.dumps(dict(entry.details), ensure_ascii=False, sort_keys=True), public=entry.public,
     ))
 
 
@@ -176,7 +181,7 @@ _DESK_COLUMNS = ("code", "procedure_code", "procedure_name", "state", "agency_co
                  "step_role", "step_due_date", "version")
 
 
-def desk_query(agency_code: str | None, q: Mapping[str, Any], today: date) -> tuple[sa.Select, sa.Select]:
+def desk_query(agency_code: str | None, filters: Mapping[str, Any], today: date) -> tuple[sa.Select, sa.Select]:
     """(page, count) statements for the desk; `agency_code` None for a city admin, who sees everything.
 
     The permission filter is SQL: EXISTS on the agencies that held the dossier (the current holder
@@ -187,30 +192,30 @@ def desk_query(agency_code: str | None, q: Mapping[str, Any], today: date) -> tu
     if agency_code is not None:
         where.append(sa.exists().where(dossier_access.c.dossier_code == columns.code,
                                        dossier_access.c.agency_code == agency_code))
-    if q["state"]:
-        where.append(columns.state.in_(q["state"]))
+    if filters["state"]:
+        where.append(columns.state.in_(filters["state"]))
     for name, column in (("procedure", columns.procedure_code), ("assignee", columns.assignee),
                          ("channel", columns.channel)):
-        if q[name] is not None:
-            where.append(column == q[name])
-    if q["due_before"] is not None:
-        where.append(columns.appointment_date <= q["due_before"])
-    if q["overdue"] is not None:
-        where.append(overdue(today) if q["overdue"] else sa.not_(overdue(today)))
+        if filters[name] is not None:
+            where.append(column == filters[name])
+    if filters["due_before"] is not None:
+        where.append(columns.appointment_date <= filters["due_before"])
+    if filters["overdue"] is not None:
+        where.append(overdue(today) if filters["overdue"] else sa.not_(overdue(today)))
     page = (sa.select(*(columns[name] for name in _DESK_COLUMNS)).where(*where)
             .order_by(columns.appointment_date, columns.code)
-            .limit(q["per_page"]).offset((q["page"] - 1) * q["per_page"]))
+            .limit(filters["per_page"]).offset((filters["page"] - 1) * filters["per_page"]))
     return page, sa.select(sa.func.count()).select_from(dossier).where(*where)
 
 
-def desk_page(session: Session, agency_code: str | None, q: Mapping[str, Any],
+def desk_page(session: Session, agency_code: str | None, filters: Mapping[str, Any],
               today: date) -> tuple[list[Mapping[str, Any]], int]:
     if agency_code is not None and session.get_bind().dialect.name == "postgresql":
         # The permission filter reaches an agency's few thousand dossiers by key through dossier_access. At the
         # default random_page_cost (4, a spinning disk) PostgreSQL prices those reads above scanning the whole
         # table; on SSD or a warm cache they cost far less. 1.1 is the usual SSD value; for this transaction only.
         session.execute(sa.text("SET LOCAL random_page_cost = 1.1"))
-    page, count = desk_query(agency_code, q, today)
+    page, count = desk_query(agency_code, filters, today)
     return list(session.execute(page).mappings()), session.execute(count).scalar_one()
 
 

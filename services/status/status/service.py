@@ -1,5 +1,6 @@
 """The status service: the dossier lifecycle behind RabbitMQ. Each entrypoint delegates to its use case
-in status.handlers with the service's ports: the database, the clock, the settings, the result store."""
+in status.handlers (status.reports for the reports, status.overdue for the sweep) with the service's
+ports: the database, the clock, the settings, the result store."""
 from __future__ import annotations
 
 from functools import partial
@@ -10,15 +11,13 @@ from motcua.rpc import rpc
 from motcua.storage import attachment_store
 from motcua.web import OpsEndpoints
 from motcua_contracts.departments import COMMANDS_EXCHANGE, COMMANDS_QUEUE
-from status import handlers
-from status.domain.permissions import Official
+from status import handlers, overdue, reports
 from status.models import metadata
-from status.overdue import OverdueSweep
-from status.reports import Reports
+from status.overdue import SweepTimer
 from status.settings import StatusSettings
 
 
-class StatusService(OpsEndpoints, OverdueSweep, Reports):
+class StatusService(OpsEndpoints):
     name = "status"
     db = Database(metadata)
     context = WorkerContext()
@@ -88,6 +87,14 @@ class StatusService(OpsEndpoints, OverdueSweep, Reports):
     def revoke_token(self, token_id: str, expires_at: str) -> dict:
         return handlers.revoke_token(self.db, token_id, expires_at)
 
-    def _authenticate(self, official: object) -> Official:
-        """For the reports (status.reports.Reports): the desk's check of an official's claims."""
-        return handlers.authenticate(self.db, self.clock, official)
+    @rpc
+    def report_on_time(self, official: dict, query: dict) -> dict:
+        return reports.report_on_time(self.db, self.clock, official, query)
+
+    @rpc
+    def export_national(self, official: dict, query: dict) -> list:
+        return reports.export_national(self.db, self.clock, official, query)
+
+    @SweepTimer.decorator
+    def sweep_overdue(self) -> None:
+        overdue.sweep_overdue(self.db, self.clock, self.settings)

@@ -53,11 +53,11 @@ class Limits:
 def decode_uploads(raw: list[dict]) -> tuple[list[Upload], dict[str, list[str]]]:
     """Base64 to bytes; problems keyed "attachments.<i>.content_base64"."""
     uploads, problems = [], {}
-    for i, item in enumerate(raw):
+    for position, item in enumerate(raw):
         try:
             content = base64.b64decode(item["content_base64"], validate=True)
         except (binascii.Error, ValueError):
-            problems[f"attachments.{i}.content_base64"] = ["Not valid base64."]
+            problems[f"attachments.{position}.content_base64"] = ["Not valid base64."]
             continue
         uploads.append(Upload(item["document_code"], item["filename"], content))
     return uploads, problems
@@ -95,10 +95,10 @@ def check_attachments(documents: list[dict], uploads: list[Upload], limits: Limi
     """
     by_code = {doc["code"]: doc for doc in documents}
     too_large: dict[str, list[str]] = {}
-    for i, upload in enumerate(uploads):
+    for position, upload in enumerate(uploads):
         limit_mb = by_code[upload.document_code]["max_size_mb"] or limits.file_mb
         if len(upload.content) > limit_mb * MIB:
-            too_large[f"attachments.{i}"] = [
+            too_large[f"attachments.{position}"] = [
                 f"The file is {len(upload.content) / MIB:.1f} MB; this document allows at most {limit_mb:g} MB."]
     total = sum(len(upload.content) for upload in uploads)
     if total > limits.dossier_mb * MIB:
@@ -108,12 +108,12 @@ def check_attachments(documents: list[dict], uploads: list[Upload], limits: Limi
         raise PayloadTooLarge("An attachment is too large.", too_large)
 
     checked, wrong_type = [], {}
-    for i, upload in enumerate(uploads):
+    for position, upload in enumerate(uploads):
         accepted = by_code[upload.document_code]["accepted_types"]
         found = detect_type(upload.content)
         if found not in accepted:
             what = DESCRIPTIONS[found] if found else "of a type that could not be recognised"
-            wrong_type[f"attachments.{i}"] = [f"The file is {what}; this document accepts: {', '.join(accepted)}."]
+            wrong_type[f"attachments.{position}"] = [f"The file is {what}; this document accepts: {', '.join(accepted)}."]
             continue
         checked.append(Attachment(upload.document_code, upload.filename, found, len(upload.content),
                                   hashlib.sha256(upload.content).hexdigest(), upload.content))

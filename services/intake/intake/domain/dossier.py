@@ -151,7 +151,7 @@ def submitted_event(prepared: Prepared, code: str, tracking_key_hash: str, attac
         "form": prepared.form,
         "attachments": attachment_refs(attachment_ids, prepared.attachments),
         "fees_vnd": prepared.fees_vnd,
-        "workflow": version["workflow"],  # the pinned version's default route, for status
+        "workflow": version["workflow"],  # the pinned version's workflow, for status
         "fees": fee_schedule(version["fees"], prepared.channel),  # for the national export
         "notification_preferences": prepared.notification_preferences,  # for notify
         "delivery_address": prepared.delivery_address,  # for postal

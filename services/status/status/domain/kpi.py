@@ -23,10 +23,9 @@ from datetime import date
 
 from motcua.national_codes import Channel, DossierState
 
-S = DossierState
 # Still being processed; a completed or returned dossier is finished from its completed_at on.
 OPEN_STATES: frozenset[DossierState] = frozenset(
-    {S.RECEIVED, S.IN_PROGRESS, S.AWAITING_SUPPLEMENT, S.AWAITING_PAYMENT})
+    {DossierState.RECEIVED, DossierState.IN_PROGRESS, DossierState.AWAITING_SUPPLEMENT, DossierState.AWAITING_PAYMENT})
 
 
 @dataclass(frozen=True)
@@ -66,28 +65,28 @@ class OnTimeRow:
     def online_share(self) -> float | None:
         return self.by_channel[Channel.ONLINE] / self.received if self.received else None
 
-    def add(self, b: Bucket, date_from: date, date_to: date) -> None:
-        if date_from <= b.received_on <= date_to:
-            self.received += b.count
-            self.by_channel[b.channel] += b.count
-            self.by_state[b.state] += b.count
-        if b.completed_on is not None and date_from <= b.completed_on <= date_to:
-            if b.completed_on <= b.legal_due_date and not b.counted_overdue:
-                self.completed_on_time += b.count
+    def add(self, bucket: Bucket, date_from: date, date_to: date) -> None:
+        if date_from <= bucket.received_on <= date_to:
+            self.received += bucket.count
+            self.by_channel[bucket.channel] += bucket.count
+            self.by_state[bucket.state] += bucket.count
+        if bucket.completed_on is not None and date_from <= bucket.completed_on <= date_to:
+            if bucket.completed_on <= bucket.legal_due_date and not bucket.counted_overdue:
+                self.completed_on_time += bucket.count
             else:
-                self.completed_late += b.count
-        elif b.received_on <= date_to and _unfinished_at(b, date_to):
-            counted_until = min(b.paused_on or date_to, date_to)
-            if b.legal_due_date < counted_until or b.counted_overdue:
-                self.unfinished_late += b.count
+                self.completed_late += bucket.count
+        elif bucket.received_on <= date_to and _unfinished_at(bucket, date_to):
+            counted_until = min(bucket.paused_on or date_to, date_to)
+            if bucket.legal_due_date < counted_until or bucket.counted_overdue:
+                self.unfinished_late += bucket.count
             else:
-                self.unfinished_on_time += b.count
+                self.unfinished_on_time += bucket.count
 
 
-def _unfinished_at(b: Bucket, day: date) -> bool:
-    if b.completed_on is not None:
-        return b.completed_on > day
-    return DossierState(b.state) in OPEN_STATES
+def _unfinished_at(bucket: Bucket, day: date) -> bool:
+    if bucket.completed_on is not None:
+        return bucket.completed_on > day
+    return DossierState(bucket.state) in OPEN_STATES
 
 
 def on_time_rows(buckets: Iterable[Bucket], date_from: date, date_to: date) -> list[OnTimeRow]:
@@ -95,6 +94,6 @@ def on_time_rows(buckets: Iterable[Bucket], date_from: date, date_to: date) -> l
     if date_from > date_to:
         raise ValueError(f"the period ends ({date_to}) before it starts ({date_from})")
     rows: dict[str, OnTimeRow] = {}
-    for b in buckets:
-        rows.setdefault(b.key, OnTimeRow(b.key)).add(b, date_from, date_to)
+    for bucket in buckets:
+        rows.setdefault(bucket.key, OnTimeRow(bucket.key)).add(bucket, date_from, date_to)
     return [rows[key] for key in sorted(rows)]

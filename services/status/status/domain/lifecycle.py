@@ -17,12 +17,11 @@ from motcua.calendar import default_calendar
 from motcua.errors import Conflict, IllegalTransition, ValidationFailed
 from motcua.tracking import key_matches
 from motcua.national_codes import CLOCK, NATIONAL_STATUS_CODE, Channel, ClockState, DossierState
-from status.domain import route
+from status.domain import workflow
 from status.domain.deadlines import apology_reason, needs_apology
 from status.domain.desk import APOLOGY_TEMPLATE
-from status.domain.route import Step
+from status.domain.workflow import Step
 
-S = DossierState
 
 
 @dataclass(frozen=True)
@@ -36,22 +35,22 @@ def _rule(sources: Iterable[DossierState], target: DossierState, event_type: str
     return Rule(frozenset(sources), target, event_type)
 
 
-_WORKING = (S.RECEIVED, S.IN_PROGRESS)
-_OPEN = (*_WORKING, S.AWAITING_SUPPLEMENT, S.AWAITING_PAYMENT)
+_WORKING = (DossierState.RECEIVED, DossierState.IN_PROGRESS)
+_OPEN = (*_WORKING, DossierState.AWAITING_SUPPLEMENT, DossierState.AWAITING_PAYMENT)
 
 RULES: Mapping[str, Rule] = MappingProxyType({
-    "accept": _rule({S.SUBMITTED}, S.RECEIVED, "dossier_received"),
-    "refuse": _rule({S.SUBMITTED}, S.REFUSED, "dossier_refused"),
-    "assign": _rule(_WORKING, S.IN_PROGRESS, "dossier_assigned"),
-    "transfer": _rule(_WORKING, S.IN_PROGRESS, "dossier_transferred"),
-    "request_supplement": _rule(_WORKING, S.AWAITING_SUPPLEMENT, "supplement_requested"),
-    "receive_supplement": _rule({S.AWAITING_SUPPLEMENT}, S.IN_PROGRESS, "supplement_received"),
-    "request_payment": _rule({S.IN_PROGRESS}, S.AWAITING_PAYMENT, "payment_requested"),
-    "record_payment": _rule({S.AWAITING_PAYMENT}, S.IN_PROGRESS, "payment_recorded"),
-    "complete": _rule({S.IN_PROGRESS}, S.COMPLETED, "dossier_completed"),
-    "stop": _rule(_OPEN, S.STOPPED, "dossier_stopped"),
-    "return_result": _rule({S.COMPLETED}, S.RETURNED, "dossier_returned"),
-    "withdraw": _rule({S.SUBMITTED, *_OPEN}, S.WITHDRAWN, "dossier_withdrawn"),
+    "accept": _rule({DossierState.SUBMITTED}, DossierState.RECEIVED, "dossier_received"),
+    "refuse": _rule({DossierState.SUBMITTED}, DossierState.REFUSED, "dossier_refused"),
+    "assign": _rule(_WORKING, DossierState.IN_PROGRESS, "dossier_assigned"),
+    "transfer": _rule(_WORKING, DossierState.IN_PROGRESS, "dossier_transferred"),
+    "request_supplement": _rule(_WORKING, DossierState.AWAITING_SUPPLEMENT, "supplement_requested"),
+    "receive_supplement": _rule({DossierState.AWAITING_SUPPLEMENT}, DossierState.IN_PROGRESS, "supplement_received"),
+    "request_payment": _rule({DossierState.IN_PROGRESS}, DossierState.AWAITING_PAYMENT, "payment_requested"),
+    "record_payment": _rule({DossierState.AWAITING_PAYMENT}, DossierState.IN_PROGRESS, "payment_recorded"),
+    "complete": _rule({DossierState.IN_PROGRESS}, DossierState.COMPLETED, "dossier_completed"),
+    "stop": _rule(_OPEN, DossierState.STOPPED, "dossier_stopped"),
+    "return_result": _rule({DossierState.COMPLETED}, DossierState.RETURNED, "dossier_returned"),
+    "withdraw": _rule({DossierState.SUBMITTED, *_OPEN}, DossierState.WITHDRAWN, "dossier_withdrawn"),
 })
 REGISTER_EVENT = "dossier_registered"
 # A carrier takes part in one action: handing the result over at the citizen's door.
@@ -147,7 +146,7 @@ class Dossier:
     appointment_date: date
     time_limit_working_days: Decimal
     cutoff_hour: time
-    state: DossierState = S.SUBMITTED
+    state: DossierState = DossierState.SUBMITTED
     version: int = 0
     received_at: datetime | None = None
     assignee: str | None = None
@@ -157,9 +156,9 @@ class Dossier:
     returned_at: datetime | None = None
     updated_at: datetime | None = None
     pauses: list[ClockPause] = field(default_factory=list)
-    workflow: tuple[Step, ...] = ()  # the default route; empty when the procedure has none
+    workflow: tuple[Step, ...] = ()  # empty when the procedure has none
     fees: tuple[dict, ...] = ()  # the schedule's fees for the dossier's channel (DossierFeeSchema)
-    step_index: int | None = None  # the route's current step, once accepted
+    step_index: int | None = None  # the workflow's current step, once accepted
     step_role: str | None = None
     step_due_date: date | None = None
     # The legally due date: starts as the appointment date and moves with the clock's pauses as it
@@ -212,7 +211,7 @@ class Dossier:
         None when that changes nothing: not completed (the result already reached the citizen), or
         to be collected at the counter already.
         """
-        if self.state is not S.COMPLETED or self.return_method == "counter":
+        if self.state is not DossierState.COMPLETED or self.return_method == "counter":
             return None
         previous, self.return_method = self.return_method, "counter"
         self.version, self.updated_at = self.version + 1, now
@@ -252,7 +251,7 @@ class Dossier:
             raise Conflict(f"Dossier {self.code} was changed by someone else (version {self.version}, "
                            f"expected {expected}); reload.", {"current": self.current()})
 
-    def _check_inputs(self, c: Command) -> None:
+    def _check_inputs(self, command: Command) -> None:
         errors: dict[str, list[str]] = {}
 
         def need(name: str, ok: bool, message: str) -> None:
@@ -260,43 +259,43 @@ class Dossier:
                 errors[name] = [message]
 
         for action, name in _INPUTS.items():
-            if action != c.action and getattr(c, name) not in (None, ()):
-                errors[name] = [f"Not an input of {c.action}."]
-        if c.actor.kind == "carrier":
-            need("actor.kind", c.action in CARRIER_ACTIONS, "A carrier only returns the result (return_result).")
-        match c.action:
+            if action != command.action and getattr(command, name) not in (None, ()):
+                errors[name] = [f"Not an input of {command.action}."]
+        if command.actor.kind == "carrier":
+            need("actor.kind", command.action in CARRIER_ACTIONS, "A carrier only returns the result (return_result).")
+        match command.action:
             case "refuse" | "stop":
-                need("reason", _filled(c.reason), f"A reason is required to {c.action} a dossier.")
+                need("reason", _filled(command.reason), f"A reason is required to {command.action} a dossier.")
             case "assign":
-                need("assignee", _filled(c.assignee), "Say who the dossier is assigned to.")
+                need("assignee", _filled(command.assignee), "Say who the dossier is assigned to.")
             case "transfer":
-                need("to_agency_code", _filled(c.to_agency_code), "Say which agency the dossier goes to.")
-                if _filled(c.to_agency_code):
-                    need("to_agency_code", c.to_agency_code != self.holder_agency_code,
+                need("to_agency_code", _filled(command.to_agency_code), "Say which agency the dossier goes to.")
+                if _filled(command.to_agency_code):
+                    need("to_agency_code", command.to_agency_code != self.holder_agency_code,
                          f"The dossier is already held by {self.holder_agency_code}.")
             case "request_supplement":
-                need("missing_items", bool(c.missing_items) and all(map(_filled, c.missing_items)),
+                need("missing_items", bool(command.missing_items) and all(map(_filled, command.missing_items)),
                      "List the missing documents.")
                 if self.supplement_requests:
-                    need("reason", _filled(c.reason),
+                    need("reason", _filled(command.reason),
                          "A second supplement request needs a reason; it counts the dossier as overdue.")
             case "request_payment":
-                need("fee_vnd", c.fee_vnd is not None and c.fee_vnd > 0, "Give the fee due in VND.")
+                need("fee_vnd", command.fee_vnd is not None and command.fee_vnd > 0, "Give the fee due in VND.")
             case "withdraw":
                 # The applicant withdraws; an official records a withdrawal handed in at the counter.
-                need("actor.kind", c.actor.kind in ("citizen", "official"),
+                need("actor.kind", command.actor.kind in ("citizen", "official"),
                      "Only the applicant withdraws a dossier, or an official records it.")
-                if c.actor.kind == "official":
-                    need("reason", _filled(c.reason), "Say how the applicant asked to withdraw.")
+                if command.actor.kind == "official":
+                    need("reason", _filled(command.reason), "Say how the applicant asked to withdraw.")
             case "complete":
                 # An official attaches the result; a department system keeps it in its own system.
-                if c.actor.kind == "official":
-                    need("result_document", c.result_document is not None, "Attach the result document.")
+                if command.actor.kind == "official":
+                    need("result_document", command.result_document is not None, "Attach the result document.")
         if errors:
-            raise ValidationFailed(f"Cannot {c.action} dossier {self.code} in state {self.state}: "
+            raise ValidationFailed(f"Cannot {command.action} dossier {self.code} in state {self.state}: "
                                    "missing or invalid input.", errors)
 
-    def _effects(self, c: Command, target: DossierState, now: datetime) -> dict[str, Any]:
+    def _effects(self, command: Command, target: DossierState, now: datetime) -> dict[str, Any]:
         """Change the dossier for `c` (inputs already checked); returns the history details."""
         calendar = default_calendar()
         details: dict[str, Any] = {}
@@ -314,7 +313,7 @@ class Dossier:
                 details["appointment_date"] = self.appointment_date.isoformat()
         if CLOCK[target] is ClockState.PAUSED:
             self.pauses.append(ClockPause(now, target.value))
-        match c.action:
+        match command.action:
             case "accept":
                 self.received_at = now
                 if self.channel == Channel.ONLINE:
@@ -326,31 +325,31 @@ class Dossier:
                 if self.workflow:
                     self._enter_step(0, now)
             case "assign":
-                self.assignee = details["assignee"] = c.assignee
+                self.assignee = details["assignee"] = command.assignee
             case "transfer":
-                details.update(from_agency_code=self.holder_agency_code, to_agency_code=c.to_agency_code)
+                details.update(from_agency_code=self.holder_agency_code, to_agency_code=command.to_agency_code)
                 if self.step_index is not None:
-                    step = route.next_step(self.workflow, self.step_index, c.to_agency_code)
+                    step = workflow.next_step(self.workflow, self.step_index, command.to_agency_code)
                     if step is None:
-                        details["route"] = "deviation"  # the official's choice, off the template
+                        details["route"] = "deviation"  # the official's choice, off the workflow (the history's word)
                     else:
                         details.update(route="template", step=step)
                         self._enter_step(step, now)
-                self.holder_agency_code, self.assignee = c.to_agency_code, None  # the new agency assigns
-            case "receive_supplement" if c.supplement is not None:
-                details["supplement"] = dict(c.supplement)
+                self.holder_agency_code, self.assignee = command.to_agency_code, None  # the new agency assigns
+            case "receive_supplement" if command.supplement is not None:
+                details["supplement"] = dict(command.supplement)
             case "request_supplement":
                 self.supplement_requests += 1
-                details["missing_items"] = list(c.missing_items)
+                details["missing_items"] = list(command.missing_items)
                 if self.supplement_requests > 1:
                     # Only one request is allowed; the national scoring counts a second one as late.
                     self.counted_overdue = details["counted_overdue"] = True
             case "request_payment":
-                details["fee_vnd"] = c.fee_vnd
+                details["fee_vnd"] = command.fee_vnd
             case "complete":
                 self.completed_at = now
-                if c.result_document is not None:
-                    self.result_document = details["result_document"] = dict(c.result_document)
+                if command.result_document is not None:
+                    self.result_document = details["result_document"] = dict(command.result_document)
             case "return_result":
                 self.returned_at = now
         return details
@@ -359,7 +358,8 @@ class Dossier:
         calendar = default_calendar()
         start = calendar.counting_start(self.received_at, self.cutoff_hour)
         self.step_index, self.step_role = index, self.workflow[index].role
-        self.step_due_date = route.step_due_date(calendar, start, self.workflow, index, self.paused_working_days(now))
+        self.step_due_date = workflow.step_due_date(calendar, start, self.workflow, index,
+                                                   self.paused_working_days(now))
 
     def _entry(self, action: str, from_state: DossierState | None, agency_code: str, actor: Actor,
                now: datetime, *, reason: str | None = None, key: str | None = None,
@@ -405,7 +405,7 @@ def register(submitted: Mapping[str, Any], message_id: str | None = None) -> tup
         applicant_given_name=given_name(submitted["applicant"]["full_name"]),
         submitted_at=at, appointment_date=submitted["appointment_date"],
         time_limit_working_days=Decimal(submitted["time_limit_working_days"]), cutoff_hour=cutoff,
-        version=1, updated_at=at, workflow=route.steps(submitted.get("workflow") or ()),
+        version=1, updated_at=at, workflow=workflow.from_json(submitted.get("workflow") or ()),
         fees=tuple(dict(fee) for fee in submitted.get("fees") or ()),
     )
     changes = [dossier._change("register", None, dossier.agency_code, SYSTEM, at, REGISTER_EVENT,
