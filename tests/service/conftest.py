@@ -28,6 +28,17 @@ def start_status(container_factory, config, clock):
     return container
 
 
+def start_gateway(container_factory, rabbit_config, web_config, metrics_config, fakes, **settings):
+    """The fake services the gateway calls, each in its own container, then the gateway on web_config's free
+    port; short RPC timeouts and a rate limit that tests do not reach, unless `settings` say otherwise."""
+    from gateway.service import GatewayService
+
+    for fake in fakes:
+        container_factory(fake, rabbit_config).start()
+    settings = {"RPC_TIMEOUT_SECONDS": 5, "GATEWAY_MAX_BODY_MB": 1, "LOOKUP_RATE_PER_MINUTE": 1000, **settings}
+    container_factory(GatewayService, {**rabbit_config, **web_config, **metrics_config, **settings}).start()
+
+
 @pytest.fixture
 def status(container_factory, config, status_clock):
     """The status service in a nameko container on the test module's broker vhost and database, its clock

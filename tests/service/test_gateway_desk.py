@@ -24,7 +24,7 @@ from motcua_contracts.status import ActionOutcomeSchema
 
 from gateway import tokens
 from gateway.auth import TokenKeys, issue_token
-from gateway.service import GatewayService
+from tests.service.conftest import start_gateway
 
 SECRET = "test-secret-of-at-least-32-bytes-long"
 KEYS = TokenKeys("HS256", SECRET, SECRET)
@@ -151,10 +151,8 @@ def start(container_factory, rabbit_config, web_config, metrics_config, monkeypa
         monkeypatch.delenv(name, raising=False)
 
     def start_all(**settings):
-        for fake in (FakeStatus, FakeIntake, FakeNotify):
-            container_factory(fake, rabbit_config).start()
-        settings = {"RPC_TIMEOUT_SECONDS": 5, "GATEWAY_MAX_BODY_MB": 1, "LOOKUP_RATE_PER_MINUTE": 1000, **settings}
-        container_factory(GatewayService, {**rabbit_config, **web_config, **metrics_config, **settings}).start()
+        start_gateway(container_factory, rabbit_config, web_config, metrics_config,
+                      (FakeStatus, FakeIntake, FakeNotify), **settings)
 
     return start_all
 

@@ -12,7 +12,7 @@ from motcua.errors import Conflict, NotFound, ValidationFailed
 from motcua_contracts.catalog import ProcedureVersionSchema
 from motcua_contracts.postal import BookPickupResultSchema, BookPickupSchema, PickupQuoteSchema, PickupViewSchema
 
-from gateway.service import GatewayService
+from tests.service.conftest import start_gateway
 
 PICKUP_ID = "7d1b2c3a-0000-4000-8000-000000000001"
 KEY = "pk-5b8e0c2d7a914f36"
@@ -120,10 +120,7 @@ def start(container_factory, rabbit_config, web_config, metrics_config):
     FakePostal.first_results = {}
 
     def start_all(fakes=(FakeCatalog, FakePostal), **settings):
-        for fake in fakes:
-            container_factory(fake, rabbit_config).start()
-        settings = {"RPC_TIMEOUT_SECONDS": 5, "LOOKUP_RATE_PER_MINUTE": 1000, **settings}
-        container_factory(GatewayService, {**rabbit_config, **web_config, **metrics_config, **settings}).start()
+        start_gateway(container_factory, rabbit_config, web_config, metrics_config, fakes, **settings)
 
     return start_all
 

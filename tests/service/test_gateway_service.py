@@ -21,7 +21,7 @@ from motcua_contracts.intake import (
 from motcua_contracts.notify import NotificationLogEntrySchema
 from motcua_contracts.status import PublicDossierViewSchema
 
-from gateway.service import GatewayService
+from tests.service.conftest import start_gateway
 
 CODE = "000.00.00.H49-261125-0007"
 KEY = "tk-8f3a2b1c9d4e5f60"
@@ -174,10 +174,7 @@ def start(container_factory, rabbit_config, web_config, metrics_config):
     FakeIntake.first_results = {}
 
     def start_all(fakes=(FakeCatalog, FakeIntake, FakeStatus, FakeNotify), **settings):
-        for fake in fakes:
-            container_factory(fake, rabbit_config).start()
-        settings = {"RPC_TIMEOUT_SECONDS": 5, "GATEWAY_MAX_BODY_MB": 1, "LOOKUP_RATE_PER_MINUTE": 1000, **settings}
-        container_factory(GatewayService, {**rabbit_config, **web_config, **metrics_config, **settings}).start()
+        start_gateway(container_factory, rabbit_config, web_config, metrics_config, fakes, **settings)
 
     return start_all
 
