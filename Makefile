@@ -31,6 +31,7 @@ test: $(STAMP)
 	$(BIN)/python scripts/test_prerequisites.py
 	$(BIN)/python scripts/at_instant.py "$(CLOCK_INSTANT)" -- $(BIN)/python -m pytest -p no:cacheprovider -q $(CLOCK_SENSITIVE)
 	$(BIN)/python -m pytest -p no:cacheprovider tests
+	$(BIN)/python -m pytest -p no:cacheprovider --confcutdir=tests/browser tests/browser
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider tests/unit

@@ -1,6 +1,7 @@
 """Make sure what the test suite talks to is there: RabbitMQ (with its management API,
 which nameko's test fixtures use for a vhost per test) and PostgreSQL; and what it runs
-with: Debian's libfaketime and a C compiler, for the tests run again at another instant.
+with: Debian's libfaketime and a C compiler, for the tests run again at another instant, and
+Debian's chromium, which the browser tests drive with Playwright.
 
 Starts what is installed but not running; says clearly what is missing otherwise.
 """
@@ -18,6 +19,7 @@ from at_instant import LIBFAKETIME  # this folder's; where Debian puts the libra
 AMQP = ("127.0.0.1", 5672)
 MANAGEMENT = "http://127.0.0.1:15672/api/overview"
 POSTGRES = ("127.0.0.1", 5432)
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
 def port_open(address, timeout=1.0) -> bool:
@@ -88,8 +90,20 @@ def ensure_faketime() -> None:
         sys.exit("a C compiler is missing (apt-get install gcc): scripts/at_instant.py builds a small shim")
 
 
+def ensure_chromium() -> None:
+    """Debian's chromium: Playwright drives it (executable_path), never a browser Playwright downloads."""
+    if os.path.exists(CHROMIUM):
+        return
+    if not (shutil.which("apt-get") and os.geteuid() == 0):
+        sys.exit(f"chromium is missing at {CHROMIUM}: apt-get install chromium")
+    print("installing Debian's chromium ...")
+    subprocess.run(["apt-get", "update", "-qq"], check=False, stdout=subprocess.DEVNULL)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, stdout=subprocess.DEVNULL)
+
+
 if __name__ == "__main__":
     ensure_rabbitmq()
     ensure_postgres()
     ensure_faketime()
-    print("test prerequisites: RabbitMQ, its management API, PostgreSQL and libfaketime are there")
+    ensure_chromium()
+    print("test prerequisites: RabbitMQ, its management API, PostgreSQL, libfaketime and chromium are there")

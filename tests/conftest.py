@@ -16,6 +16,9 @@ import werkzeug.urls  # noqa: E402
 from motcua.migrations import upgrade  # noqa: E402
 from motcua.stack import create_postgres_database, drop_postgres_database  # noqa: E402
 
+# The browser tests run in a pytest process of their own, without eventlet (tests/browser/conftest.py).
+collect_ignore = ["browser"]
+
 # nameko 2.14's web_session fixture imports werkzeug.urls.url_join, which Werkzeug 3 removed.
 if not hasattr(werkzeug.urls, "url_join"):
     werkzeug.urls.url_join = urljoin

@@ -6,7 +6,6 @@ simulator runs with the stack and moves its orders only on command (`carrier`).
 """
 import json
 import uuid
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
@@ -16,26 +15,9 @@ from carrier_simulator.testing import SimulatorClient
 from kombu import Connection, Exchange, Queue, binding
 from motcua import asyncapi
 from motcua.asyncapi import MessageValidator
-from motcua.stack import START_ORDER, WITH_DATABASE, LocalStack, free_port
 from motcua_contracts.departments import COMMANDS_EXCHANGE, WORK_EXCHANGE
 from motcua_contracts.events import EVENT_EXCHANGES
-
-MANAGEMENT = "http://127.0.0.1:15672/api"
-JWT_SECRET = "e2e-only-signing-secret-" + uuid.uuid4().hex
-AUTH = ("guest", "guest")
-
-
-@contextmanager
-def new_vhost():
-    """A RabbitMQ vhost of its own, so no other running stack competes for its queues."""
-    name = f"mct-e2e-{uuid.uuid4().hex[:8]}"
-    requests.put(f"{MANAGEMENT}/vhosts/{quote(name, safe='')}", auth=AUTH, timeout=10).raise_for_status()
-    requests.put(f"{MANAGEMENT}/permissions/{quote(name, safe='')}/guest", auth=AUTH, timeout=10,
-                 json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
-    try:
-        yield name
-    finally:
-        requests.delete(f"{MANAGEMENT}/vhosts/{quote(name, safe='')}", auth=AUTH, timeout=10)
+from tests.whole_system import JWT_SECRET, new_vhost, running_stack
 
 
 @pytest.fixture(scope="session")
@@ -77,27 +59,6 @@ def every_message_follows_the_contract(vhost, request):
     assert not problems, "messages off the AsyncAPI contract:\n" + "\n".join(sorted(set(problems))[:50])
 
 
-@contextmanager
-def running_stack(postgres_database, vhost: str, root):
-    """Every service as its own process on `vhost` and fresh databases, the catalogue seeded; stopped after."""
-    env = {f"{service.upper()}_DATABASE_URL": postgres_database(service) for service in WITH_DATABASE}
-    env.update({
-        "AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{quote(vhost, safe='')}",
-        "MOTCUA_VAR_DIR": str(root),
-        "OUTBOX_POLL_SECONDS": "0.5",
-        "LOOKUP_RATE_PER_MINUTE": "1000",
-        "JWT_SECRET": JWT_SECRET,
-        "CARRIER_SIMULATOR_STEP_SECONDS": "0",  # the tests drive the carrier
-        "CARRIER_SIMULATOR_RETRY_SECONDS": "0.2",
-        "MOTCUA_RETRY_DELAYS_SECONDS": "1,2,4",  # a failing message reaches the dead letters in seconds
-    })
-    ports = {service: free_port() for service in START_ORDER}
-    with LocalStack(env, ports, root / "log") as running:
-        running.seed()
-        running.start(START_ORDER)
-        yield running
-
-
 @pytest.fixture(scope="session")
 def stack(postgres_database, vhost, tmp_path_factory, request):
     request.session.stash[SHARED_STACK_RAN] = True
@@ -135,3 +96,4 @@ def token():
                            timedelta(hours=1), now=issued)[0]
 
     return make
+

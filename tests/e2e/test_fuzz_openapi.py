@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import new_vhost, running_stack
+from tests.whole_system import new_vhost, running_stack
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 CITY = "000.00.00.H24"

@@ -14,7 +14,9 @@ from nameko.rpc import rpc
 
 from motcua.dependencies import WorkerContext
 from motcua.errors import NotFound, ValidationFailed
-from motcua_contracts.catalog import ProcedurePageSchema, ProcedureSearchSchema, ProcedureVersionSchema
+from motcua_contracts.catalog import (
+    AgencySchema, FieldOfWorkSchema, ProcedurePageSchema, ProcedureSearchSchema, ProcedureVersionSchema,
+)
 from motcua_contracts.intake import (
     NotificationPreferencesSchema, ReceiptSchema, SubmitDossierResultSchema, SubmitDossierSchema,
 )
@@ -85,6 +87,14 @@ class FakeCatalog:
         if procedure_code != PROCEDURE["procedure_code"]:
             raise NotFound(f"No published procedure {procedure_code}.")
         return PROCEDURE
+
+    @rpc
+    def list_agencies(self):
+        return AgencySchema(many=True).dump([PROCEDURE["agency"]])
+
+    @rpc
+    def list_fields(self):
+        return FieldOfWorkSchema(many=True).dump([PROCEDURE["field"]])
 
 
 class FakeIntake:
@@ -389,7 +399,7 @@ def test_unknown_api_route_is_404_in_the_error_shape(gateway, web_session):
 def test_portal_pages_render_vietnamese_and_escape_input(gateway, web_session):
     home = web_session.get("/", params={"q": "<script>alert(1)</script>"})
     assert home.status_code == 200
-    assert "Tra cứu thủ tục hành chính" in home.text and "Đăng ký khai sinh" in home.text
+    assert "Tìm thủ tục hành chính" in home.text and "Đăng ký khai sinh" in home.text
     assert "<script>alert(1)</script>" not in home.text and "&lt;script&gt;" in home.text
     procedure = web_session.get("/thu-tuc/1.001193")
     assert "Thời hạn giải quyết" in procedure.text and "Luật Hộ tịch số 60/2014/QH13" in procedure.text

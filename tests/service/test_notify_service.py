@@ -236,6 +236,7 @@ def test_an_invalid_number_is_undeliverable_without_retry_and_the_log_lists_the_
     assert [(e["channel"], e["template_id"], e["status"], e["attempts"]) for e in log] == [
         ("email", "receipt", "sent", 1), ("sms", "receipt", "undeliverable", 1)]
     assert log[0]["sent_at"] and log[1]["sent_at"] is None and "invalid_number" in log[1]["last_error"]
+    assert log[0]["template_title"] == "Mẫu 01: Giấy tiếp nhận hồ sơ và hẹn trả kết quả"  # the citizen's words
     assert not {"body", "to_address", "subject", "html"} & set(log[0])
 
 

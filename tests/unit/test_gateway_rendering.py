@@ -37,6 +37,14 @@ def test_a_pickup_window_in_vietnam_time():
     assert time_window(overnight) == "20:00 ngày 27 tháng 11 năm 2026 - 01:00 ngày 28 tháng 11 năm 2026"
 
 
+def tracking(view: dict, **state) -> str:
+    """The tracking page as the gateway renders it (GatewayService._tracking)."""
+    context = {"code": view["dossier_code"], "key": "k", "view": view, "message": None,
+               "agencies": {"000.00.00.H49": "UBND xã Thử Nghiệm"}, "notifications": [], "idempotency_key": "i",
+               "supplement_errors": {}, "general": [], "values": {}, "supplement_sent": False, **state}
+    return ENV.get_template("tracking.html").render(**context)
+
+
 def test_the_tracking_page_shows_the_waybill_and_the_delivery_in_vietnamese():
     view = {"dossier_code": "000.00.00.H49-261125-0007", "procedure_code": "1.001193", "procedure_name": "Khai sinh",
             "state": "completed", "holder_agency_code": "000.00.00.H49", "channel": "postal",
@@ -44,12 +52,27 @@ def test_the_tracking_page_shows_the_waybill_and_the_delivery_in_vietnamese():
             "return_method": "postal",
             "delivery": {"waybill": "EE123456789VN", "carrier": "Bưu điện", "state": "attempt_failed",
                          "attempts": 1, "updated_at": "2026-11-27T03:00:00+00:00"}}
-    html = ENV.get_template("tracking.html").render(code=view["dossier_code"], key="k", view=view, message=None)
+    html = tracking(view)
     assert "EE123456789VN" in html and "Giao không thành công, sẽ giao lại" in html
     assert "Qua dịch vụ bưu chính công ích" in html
+    assert "UBND xã Thử Nghiệm" in html  # the agency by its name, not its code
     returned = dict(view, return_method="counter", delivery=dict(view["delivery"], state="returned_to_sender"))
-    html = ENV.get_template("tracking.html").render(code=view["dossier_code"], key="k", view=returned, message=None)
+    html = tracking(returned)
     assert "Đã chuyển hoàn về Bộ phận Một cửa" in html and "đến nhận kết quả trực tiếp" in html
     without = dict(view, return_method=None, delivery=None)
-    html = ENV.get_template("tracking.html").render(code=view["dossier_code"], key="k", view=without, message=None)
-    assert "Mã vận đơn" not in html
+    assert "Mã vận đơn" not in tracking(without)
+
+
+def test_a_dossier_awaiting_a_supplement_asks_for_it_with_the_agencys_reason_and_a_form():
+    view = {"dossier_code": "000.00.00.H49-261125-0007", "procedure_code": "1.001193", "procedure_name": "Khai sinh",
+            "state": "awaiting_supplement", "holder_agency_code": "000.00.00.H49", "channel": "online",
+            "submitted_at": "2026-11-25T03:00:00+00:00", "appointment_date": "2026-11-26", "return_method": "counter",
+            "delivery": None, "history": [
+                {"at": "2026-11-25T04:00:00+00:00", "action": "request_supplement", "from_state": "in_progress",
+                 "to_state": "awaiting_supplement", "agency_code": "000.00.00.H49", "actor_kind": "official",
+                 "reason": "Thiếu bản sao giấy chứng sinh"}]}
+    html = tracking(view)
+    assert "Thiếu bản sao giấy chứng sinh" in html and 'action="/tra-cuu/bo-sung#bo-sung"' in html
+    refused = tracking(view, supplement_errors={"document.bo-sung": ["Tệp quá lớn: tối đa 10 MB."]})
+    assert "Lỗi: Tệp quá lớn: tối đa 10 MB." in refused and 'aria-invalid="true"' in refused
+    assert "/tra-cuu/bo-sung" not in tracking(dict(view, state="in_progress"))

@@ -6,6 +6,7 @@ log lines.
 """
 import contextvars
 import logging
+import re
 from contextlib import contextmanager
 
 from pythonjsonlogger.json import JsonFormatter
@@ -14,10 +15,17 @@ correlation_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 dossier_code_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("dossier_code", default=None)
 
 
+# A tracking key in a link's query (the receipt's, the QR code's) opens a dossier: the access log must not keep it.
+SECRET_IN_QUERY = re.compile(r"([?&](?:key|tracking_key)=)[^&\s\"]+")
+
+
 class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.correlation_id = correlation_id_var.get()
         record.dossier_code = dossier_code_var.get()
+        message = record.getMessage()
+        if "key=" in message:
+            record.msg, record.args = SECRET_IN_QUERY.sub(r"\1[redacted]", message), None
         if isinstance(record.msg, str) and record.msg.startswith("(expected) error"):
             # nameko logs a refusal we raised on purpose (a 404, a 422) with its traceback: the message says it all.
             record.exc_info = None

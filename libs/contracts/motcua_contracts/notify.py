@@ -30,6 +30,7 @@ class NotificationLogEntrySchema(StrictSchema):
     notification_id = fields.UUID(required=True)
     template_id = fields.String(required=True)
     template_version = fields.Integer(required=True)
+    template_title = fields.String(load_default=None, allow_none=True)  # the citizen's words for it
     channel = fields.String(required=True, validate=validate.OneOf(NOTIFY_CHANNELS))
     status = fields.String(required=True, validate=validate.OneOf(NOTIFICATION_STATUSES))
     attempts = fields.Integer(required=True)

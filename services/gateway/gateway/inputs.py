@@ -57,6 +57,11 @@ def search_query(args: MultiDict) -> dict:
     return {name: value for name, value in query.items() if value is not None}
 
 
+def portal_search_query(args: MultiDict) -> dict:
+    """The home page's search form: a filter left at "all" comes as an empty value, which means no filter."""
+    return search_query(MultiDict([(name, value) for name, value in args.items(multi=True) if value.strip()]))
+
+
 def idempotency_key(key: str | None) -> str | None:
     """The Idempotency-Key header (or the portal form's hidden field), when given."""
     if key is not None and not is_valid_key(key):
@@ -318,6 +323,15 @@ def portal_submission(procedure_code: str, form: MultiDict, files: MultiDict) ->
                              if form.get("return_method") == "postal" else None),
     }
     return SubmitDossierSchema().dump(load(SubmitDossierSchema(), data, "The dossier has invalid fields."))
+
+
+def portal_supplement(form: MultiDict, files: MultiDict) -> dict:
+    """The tracking page's supplement form: `note` and `document.<code>` files, in the RPC shape."""
+    attachments, errors = attachments_from_files(files)
+    if errors:
+        raise ValidationFailed("The supplement has invalid fields.", errors)
+    data = {"note": form.get(NOTE_PART, "").strip() or None, "attachments": attachments}
+    return SupplementSchema().dump(load(SupplementSchema(), data, "The supplement has invalid fields."))
 
 
 def portal_address(form: MultiDict, prefix: str) -> dict | None:

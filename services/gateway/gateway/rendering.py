@@ -4,20 +4,26 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from importlib import resources
 from typing import Any
 
+import segno
 from jinja2 import Environment, PackageLoader
+from markupsafe import Markup
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
-from motcua.errors import MotCuaError, ValidationFailed, marshmallow_fields
+from motcua.errors import MotCuaError, NotFound, ValidationFailed, marshmallow_fields
+
+from gateway.portal_errors import in_vietnamese
 
 log = logging.getLogger(__name__)
 
 VIETNAM = timezone(timedelta(hours=7), "ICT")  # no daylight saving, so a fixed offset is exact
-# Pages carry no script; inline styles only (the print CSS lives in the templates).
+# Scripts only from the gateway's own files (gateway/static: the pages work without them); inline styles only
+# (the print CSS lives in the templates).
 PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self'; "
                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",  # receipt links carry the tracking key in the query
@@ -45,6 +51,11 @@ LABELS: dict[str, dict[str, str]] = {
         "return_result": "Trả kết quả", "withdraw": "Rút hồ sơ",
     },
     "online_level": {"toan_trinh": "Toàn trình", "mot_phan": "Một phần"},
+    "notify_channel": {"sms": "Tin nhắn SMS", "email": "Thư điện tử"},
+    "notification_status": {
+        "queued": "Đang chờ gửi", "held": "Chờ gửi (ngoài giờ nhắn tin)", "sending": "Đang gửi", "sent": "Đã gửi",
+        "delivered": "Đã đến người nhận", "failed": "Gửi không thành công", "undeliverable": "Không gửi được",
+    },
     "pickup_state": {
         "booked": "Đã đặt lịch, chờ bưu điện đến nhận hồ sơ", "collected": "Bưu điện đã nhận hồ sơ",
         "handed_over": "Đã bàn giao cho Bộ phận Một cửa", "registered": "Đã tiếp nhận, có mã hồ sơ",
@@ -57,6 +68,13 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 
+ERROR_EXPLANATIONS = {
+    400: "Yêu cầu gửi lên không đọc được.", 401: "Trang này cần mã tra cứu của hồ sơ.",
+    404: "Không tìm thấy trang hoặc hồ sơ được yêu cầu.", 409: "Hồ sơ vừa được thay đổi; hãy tải lại trang.",
+    413: "Dữ liệu gửi lên vượt quá dung lượng cho phép.", 415: "Định dạng tệp không được hỗ trợ.",
+    422: "Một số thông tin chưa hợp lệ.", 429: "Quá nhiều lượt tra cứu; hãy thử lại sau ít phút.",
+    503: "Dịch vụ đang tạm gián đoạn; hãy thử lại sau ít phút.",
+}
 ERROR_TITLES = {
     400: "Yêu cầu không hợp lệ", 401: "Cần mã tra cứu", 404: "Không tìm thấy", 409: "Xung đột dữ liệu",
     413: "Dữ liệu gửi lên quá lớn", 415: "Định dạng không được hỗ trợ", 422: "Thông tin chưa hợp lệ",
@@ -112,9 +130,25 @@ def time_window(window: dict) -> str:
     return f"{start:%H:%M} {date_long(start)} - {end:%H:%M} {date_long(end)}"
 
 
+def qr_code(text: str) -> Markup:
+    """`text` (a link) as an inline SVG QR code, medium error correction: it survives a crease in the paper."""
+    return Markup(segno.make(text, error="m").svg_inline(scale=3, title="Mã QR tra cứu hồ sơ"))
+
+
 ENV = Environment(loader=PackageLoader("gateway", "templates"), autoescape=True)
 ENV.filters.update(label=label, number_vn=number_vn, vnd=vnd, date_vn=date_vn, date_long=date_long,
-                   datetime_long=datetime_long, time_window=time_window)
+                   datetime_long=datetime_long, time_window=time_window, qr_code=qr_code)
+
+STATIC_TYPES = {"favicon.svg": "image/svg+xml", "portal.js": "text/javascript; charset=utf-8"}
+
+
+def static_file(name: str) -> Response:
+    """One of the pages' own files (gateway/static); they change only with a release: cached for an hour."""
+    if name not in STATIC_TYPES:
+        raise NotFound("Trang này không tồn tại.")
+    body = resources.files("gateway").joinpath("static", name).read_bytes()
+    return Response(body, mimetype=STATIC_TYPES[name].split(";")[0], content_type=STATIC_TYPES[name],
+                    headers={**PAGE_HEADERS, "Cache-Control": "public, max-age=3600"})
 
 
 def html_response(body: str, status: int = 200, headers: dict | None = None) -> Response:
@@ -134,4 +168,8 @@ def error_page(exc: Exception) -> Response:
         log.error("unhandled error in a portal page", exc_info=exc)
         status, error = 500, MotCuaError("Something went wrong on our side.", code="internal_error")
     title = ERROR_TITLES.get(status, "Có lỗi xảy ra")
-    return render("error.html", status, title=title, error=error)
+    fields = error.fields or {}
+    problems = {name: [in_vietnamese(message) for message in messages] for name, messages in fields.items()
+                if isinstance(messages, list)}
+    return render("error.html", status, title=title, explanation=ERROR_EXPLANATIONS.get(status, "Đã có lỗi xảy ra."),
+                  problems=problems)

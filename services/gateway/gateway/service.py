@@ -10,12 +10,13 @@ status's to decide: the gateway passes the verified official with every call.
 from __future__ import annotations
 
 import secrets
+from urllib.parse import quote
 
 from werkzeug.wrappers import Request, Response
 
 from motcua.rpc import TimedRpcProxy
 from motcua.dependencies import WorkerContext
-from motcua.errors import MalformedInput, NotFound
+from motcua.errors import MalformedInput, NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from motcua.web import HealthEndpoints, MetricsPort, json_response
 
 from gateway import inputs
@@ -24,7 +25,8 @@ from gateway.clients import BrokerProbe
 from gateway.exports import csv_response, ndjson_response, on_time_csv
 from gateway.openapi import openapi_document
 from gateway.ratelimit import LookupLimiter
-from gateway.rendering import render
+from gateway.portal_errors import input_errors
+from gateway.rendering import render, static_file
 from gateway.web import NO_STORE, api, desk, page
 
 DESK_NOT_FOUND = "No dossier matches this code."
@@ -165,28 +167,42 @@ class GatewayService(HealthEndpoints):
 
     # --- Citizen portal ---------------------------------------------------------------------
 
+    @page("GET", "/tep/<name>")
+    def static(self, request: Request, name: str) -> Response:
+        return static_file(name)
+
     @page("GET", "/")
     def home(self, request: Request) -> Response:
-        query = inputs.search_query(request.args)
+        query = inputs.portal_search_query(request.args)
         return render("home.html", page=self.catalog.search_procedures(query), query=request.args.to_dict(),
-                      q=query.get("q", ""), level=query.get("level", ""))
+                      wanted=query, fields=self.catalog.list_fields(), agencies=self.catalog.list_agencies())
 
     @page("GET", "/thu-tuc/<code>")
     def procedure_page(self, request: Request, code: str) -> Response:
-        return render("procedure.html", p=self.catalog.get_procedure(code), idempotency_key=secrets.token_urlsafe(16))
+        return self._procedure_page(code)
 
     @page("POST", "/thu-tuc/<code>")
     def submit_from_portal(self, request: Request, code: str) -> Response:
         form, files = inputs.form_parts(request)
-        submission = inputs.portal_submission(code, form, files)
-        result = self.intake.submit_dossier(submission, inputs.idempotency_key(form.get("idempotency_key")))
-        return render("submitted.html", 201, NO_STORE, result=result)
+        key = inputs.idempotency_key(form.get("idempotency_key"))
+        submission = None
+        try:
+            submission = inputs.portal_submission(code, form, files)
+            result = self.intake.submit_dossier(submission, key)
+        except (ValidationFailed, PayloadTooLarge, UnsupportedMediaType) as refused:
+            # Next to the inputs, with what was typed kept (files cannot be: a browser never refills them).
+            errors, general = input_errors(refused.fields or {}, _document_codes(submission))
+            return self._procedure_page(code, refused.http_status, errors=errors, general=general, values=form)
+        receipt = f"/dossiers/{quote(result['dossier_code'])}/receipt?key={quote(result['tracking_key'])}"
+        return render("submitted.html", 201, NO_STORE, result=result, receipt=receipt)
 
     @page("GET,POST", "/tra-cuu")
     def tracking_page(self, request: Request) -> Response:
-        if request.method == "GET":
-            return render("tracking.html", code="", key="", view=None, message=None)
-        code, key = request.form.get("code", "").strip(), request.form.get("key", "").strip()
+        # POST keeps the key out of the address bar; GET with both is the receipt's QR code.
+        source = request.form if request.method == "POST" else request.args
+        code, key = source.get("code", "").strip(), source.get("key", "").strip()
+        if request.method == "GET" and not key:
+            return render("tracking.html", code=code, key="", view=None, message=None)
         if not code or not key:
             return render("tracking.html", 400, code=code, key="", view=None,
                           message="Hãy nhập mã hồ sơ và mã tra cứu.")
@@ -195,7 +211,25 @@ class GatewayService(HealthEndpoints):
         except NotFound:
             return render("tracking.html", 404, NO_STORE, code=code, key="", view=None,
                           message="Không tìm thấy hồ sơ với mã hồ sơ và mã tra cứu này.")
-        return render("tracking.html", headers=NO_STORE, code=code, key=key, view=view, message=None)
+        return self._tracking(view, key)
+
+    @page("POST", "/tra-cuu/bo-sung")
+    def supplement_from_portal(self, request: Request) -> Response:
+        """The citizen's supplement from the tracking page: the files and a note, with the code and key."""
+        form, files = inputs.form_parts(request)
+        code, key = form.get("code", "").strip(), form.get("key", "").strip()
+        idempotency_key = inputs.idempotency_key(form.get("idempotency_key"))
+        view = self._public_view(request, code, key)  # an unknown code or a wrong key: the 404 page
+        supplement = None
+        try:
+            supplement = inputs.portal_supplement(form, files)
+            with self.lookups.guard(request):
+                self.intake.submit_supplement(inputs.dossier_code(code), key, supplement, idempotency_key)
+        except (ValidationFailed, PayloadTooLarge, UnsupportedMediaType) as refused:
+            errors, general = input_errors(refused.fields or {}, _document_codes(supplement))
+            return self._tracking(view, key, refused.http_status, supplement_errors=errors, general=general,
+                                  values=form)
+        return self._tracking(self._public_view(request, code, key), key, supplement_sent=True)
 
     @page("POST", "/buu-chinh/dat-lich")
     def book_pickup_from_portal(self, request: Request) -> Response:
@@ -233,7 +267,10 @@ class GatewayService(HealthEndpoints):
 
     @page("GET", "/dossiers/<code>/receipt")
     def receipt_page(self, request: Request, code: str) -> Response:
-        return render("receipt.html", headers=NO_STORE, r=self._receipt(request, code))
+        receipt = self._receipt(request, code)
+        tracking_link = (f"{request.host_url}tra-cuu?code={quote(receipt['dossier_code'])}"
+                         f"&key={quote(inputs.tracking_key(request))}")
+        return render("receipt.html", headers=NO_STORE, r=receipt, tracking_link=tracking_link)
 
     @page("GET,POST", "/<path:rest>", fallback=True)
     def page_not_found(self, request: Request, rest: str) -> Response:
@@ -249,7 +286,28 @@ class GatewayService(HealthEndpoints):
         with self.lookups.guard(request):
             return self.postal.get_pickup(inputs.pickup_id(pickup_id), key)
 
+    def _procedure_page(self, code: str, status: int = 200, **form_state) -> Response:
+        """The procedure's page; after a refusal, `form_state` holds the errors and what was typed."""
+        # A fresh key per rendered form: a double click sends one dossier, a corrected form a new one.
+        state = {"errors": {}, "general": [], "values": {}, **form_state}
+        return render("procedure.html", status, NO_STORE if form_state else None, p=self.catalog.get_procedure(code),
+                      idempotency_key=secrets.token_urlsafe(16), **state)
+
+    def _tracking(self, view: dict, key: str, status: int = 200, **supplement_state) -> Response:
+        """The dossier's page for its citizen: the agencies by name, and the notifications sent."""
+        agencies = {agency["code"]: agency["name"] for agency in self.catalog.list_agencies()}
+        notifications = self.notify.notification_log(view["dossier_code"])
+        state = {"supplement_errors": {}, "general": [], "values": {}, "supplement_sent": False, **supplement_state}
+        return render("tracking.html", status, NO_STORE, code=view["dossier_code"], key=key, view=view,
+                      message=None, agencies=agencies, notifications=notifications,
+                      idempotency_key=secrets.token_urlsafe(16), **state)
+
     def _receipt(self, request: Request, code: str) -> dict:
         key = inputs.tracking_key(request)
         with self.lookups.guard(request):
             return self.intake.get_receipt(inputs.dossier_code(code), key)
+
+
+def _document_codes(sent: dict | None) -> list[str]:
+    """The document code of each file sent, in order: a refusal names a file by its position."""
+    return [attachment["document_code"] for attachment in (sent or {}).get("attachments", [])]

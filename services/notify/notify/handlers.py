@@ -160,7 +160,10 @@ def notification_log(db: Db, dossier_code: object) -> list[dict]:
         raise ValidationFailed("The dossier code must be a string.", {"dossier_code": ["Not a string."]})
     with db.unit_of_work() as uow:
         rows = repository.log_for(uow.session, dossier_code)
-    return NotificationLogEntrySchema(many=True).dump(rows)
+    # A template since retired from the code keeps its rows, without a title.
+    titles = {template_id: spec.title for template_id, spec in templates.TEMPLATES.items()}
+    return NotificationLogEntrySchema(many=True).dump(
+        [dict(row, template_title=titles.get(row["template_id"])) for row in rows])
 
 
 def set_preferences(db: Db, dossier_code: object, tracking_key: object, prefs: object) -> dict:

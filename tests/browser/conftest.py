@@ -1,0 +1,79 @@
+"""The browser tests: Debian's chromium driven by Playwright against the whole system.
+
+They run in a pytest process of their own, without eventlet (`make test` runs them with
+`--confcutdir=tests/browser`, and tests/conftest.py leaves this folder out of the main run):
+Playwright's driver never stops under eventlet's monkey-patching, so a run would hang at its end.
+"""
+import os
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from motcua.stack import create_postgres_database, drop_postgres_database
+from motcua.migrations import upgrade
+from tests.browser.visitor import DESKTOP, PHONE, Visitor
+from tests.whole_system import new_vhost, running_stack
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    """The whole system on a vhost and databases of its own, the catalogue seeded; stopped and dropped after."""
+    created = []
+
+    def create_database(service: str) -> str:
+        name, url = create_postgres_database("mct", f"web{service}")
+        created.append(name)
+        upgrade(service, url)
+        return url
+
+    try:
+        with new_vhost() as vhost, running_stack(create_database, vhost, tmp_path_factory.mktemp("stack")) as running:
+            yield running
+    finally:
+        for name in created:
+            drop_postgres_database(name)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium (CHROMIUM), headless; never a browser Playwright downloads."""
+    with sync_playwright() as playwright:
+        # --no-sandbox: the suite runs as root in a container, where chromium's sandbox cannot start.
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Each phase's report on the test item, so a fixture can tell whether its test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+def close_after(opened: Visitor, request) -> None:
+    """Close a visitor; when its test failed, keep a screenshot of where the page was."""
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        opened.screenshot("FAILED-" + request.node.name.replace("/", "_"))
+    opened.close()
+
+
+@pytest.fixture(params=["desktop", "phone"])
+def visitor(browser, request):
+    """A citizen's or an official's browser, on a desktop or on a phone screen (`visitor.screen`)."""
+    opened = Visitor(browser, DESKTOP if request.param == "desktop" else PHONE)
+    opened.screen = request.param
+    yield opened
+    close_after(opened, request)
+
+
+@pytest.fixture
+def citizen(browser, request):
+    """A citizen's browser on a desktop screen."""
+    opened = Visitor(browser)
+    yield opened
+    close_after(opened, request)
