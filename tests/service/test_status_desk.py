@@ -204,6 +204,9 @@ def test_the_detail_shows_the_whole_history_apologies_and_paused_days_to_those_w
     detail = rpc.desk_get(receptionist, code)  # A held it before: may see it
     assert (detail["dossier_code"], detail["state"], detail["holder_agency_code"]) == (code, "in_progress", AGENCY_B)
     assert (detail["step"], detail["step_role"]) == (1, "handler") and detail["paused_working_days"] == 0
+    assert detail["available_actions"] == []  # A no longer holds it
+    assert rpc.desk_get(official(AGENCY_B, "handler"), code)["available_actions"] == [
+        "assign", "transfer", "request_supplement", "request_payment"]
     assert [(h["action"], h["actor"]["kind"], h["actor"]["id"]) for h in detail["history"]] == [
         ("register", "system", None), ("accept", "official", receptionist["subject"]),
         ("transfer", "official", f"can-bo-handler@{AGENCY_A}")]

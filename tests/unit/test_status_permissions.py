@@ -65,3 +65,22 @@ def test_roles_add_up_but_a_city_admin_token_acts_on_nothing():
     with pytest.raises(Forbidden, match="city_admin"):
         check_action(admin_handler, "transfer", CODE, OWN, True)
     assert can_see(admin_handler, False)
+
+
+def test_the_desk_offers_exactly_what_the_official_may_start_from_the_dossiers_state():
+    from status.domain import DESK_SOURCES
+    from status.domain.permissions import available_actions
+
+    receptionist = Official.of("cb-1", "000.00.51.H24", ["receptionist"])
+    approver = Official.of("cb-2", "000.00.51.H24", ["approver"])
+    assert available_actions(receptionist, "000.00.51.H24", DESK_SOURCES, "submitted") == [
+        "accept", "refuse", "withdraw"]
+    assert available_actions(approver, "000.00.51.H24", DESK_SOURCES, "in_progress") == [
+        "assign", "transfer", "complete", "stop"]
+    assert available_actions(approver, "000.00.12.H24", DESK_SOURCES, "in_progress") == []  # not the holder
+    assert available_actions(Official.of("a", "000.00.51.H24", ["city_admin"]), "000.00.51.H24", DESK_SOURCES,
+                             "submitted") == []
+    # Whatever the desk offers, check_action lets the official do.
+    for state in ("submitted", "received", "in_progress", "awaiting_supplement", "completed"):
+        for action in available_actions(receptionist, "000.00.51.H24", DESK_SOURCES, state):
+            check_action(receptionist, action, "c", "000.00.51.H24", True)

@@ -91,6 +91,8 @@ class ApologySchema(StrictSchema):
 
 class DeskDossierDetailSchema(DeskDossierSchema):
     history = fields.List(fields.Nested(DeskHistoryEntrySchema), required=True)
+    # What the official asking may do now (role, holding agency, state): the desk offers exactly these.
+    available_actions = fields.List(fields.String(validate=validate.OneOf(DESK_ACTIONS)), load_default=list)
     apologies = fields.List(fields.Nested(ApologySchema), required=True)
     paused_working_days = fields.Integer(required=True)
     return_method = fields.String(load_default=None, allow_none=True)

@@ -38,7 +38,7 @@ from motcua_contracts.desk import (
 )
 from motcua_contracts.status import ActionOutcomeSchema, DossierActionSchema, PublicDossierViewSchema
 from status import repository
-from status.domain import RULES, Actor, Change, Command, Dossier, departments, permissions, register
+from status.domain import DESK_SOURCES, RULES, Actor, Change, Command, Dossier, departments, permissions, register
 from status.domain.deadlines import is_overdue
 from status.domain.delivery import delivered_reason, follow, reached, returned_reason
 from status.domain.desk import APOLOGY_TEMPLATE, warning
@@ -215,6 +215,8 @@ def desk_get(db: Db, clock: TimeSource, settings: StatusSettings, official: obje
         "apologies": [{"template": APOLOGY_TEMPLATE, **apology} for apology in apologies],
         "paused_working_days": dossier.paused_working_days(now), "return_method": dossier.return_method,
         "delivery": _delivery_summary(delivery),
+        "available_actions": permissions.available_actions(who, dossier.holder_agency_code, DESK_SOURCES,
+                                                           dossier.state),
     })
 
 

@@ -1,10 +1,10 @@
 """The dossier lifecycle as plain Python: no nameko, no SQLAlchemy."""
 from status.domain.lifecycle import (
-    REGISTER_EVENT, RULES, SYSTEM, Actor, Change, ClockPause, Command, Dossier, Event, HistoryEntry, Rule,
-    given_name, register,
+    DESK_SOURCES, REGISTER_EVENT, RULES, SYSTEM, Actor, Change, ClockPause, Command, Dossier, Event, HistoryEntry,
+    Rule, given_name, register,
 )
 
 __all__ = [
-    "REGISTER_EVENT", "RULES", "SYSTEM", "Actor", "Change", "ClockPause", "Command", "Dossier", "Event",
+    "DESK_SOURCES", "REGISTER_EVENT", "RULES", "SYSTEM", "Actor", "Change", "ClockPause", "Command", "Dossier", "Event",
     "HistoryEntry", "Rule", "given_name", "register",
 ]

@@ -52,6 +52,9 @@ RULES: Mapping[str, Rule] = MappingProxyType({
     "return_result": _rule({DossierState.COMPLETED}, DossierState.RETURNED, "dossier_returned"),
     "withdraw": _rule({DossierState.SUBMITTED, *_OPEN}, DossierState.WITHDRAWN, "dossier_withdrawn"),
 })
+# What an official may start at the desk, from which states (receive_supplement is the citizen's).
+DESK_SOURCES: Mapping[str, frozenset[DossierState]] = MappingProxyType(
+    {action: rule.sources for action, rule in RULES.items() if action != "receive_supplement"})
 REGISTER_EVENT = "dossier_registered"
 # A carrier takes part in one action: handing the result over at the citizen's door.
 CARRIER_ACTIONS = frozenset({"return_result"})

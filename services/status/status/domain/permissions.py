@@ -46,6 +46,16 @@ def allowed_actions(official: Official) -> frozenset[str]:
     return frozenset().union(*(ROLE_ACTIONS[role] for role in official.roles))
 
 
+def available_actions(official: Official, holder_agency_code: str, sources: Mapping[str, Iterable[str]],
+                      state: str) -> list[str]:
+    """The desk actions this official may take on a dossier in `state` held by `holder_agency_code` now, in the
+    lifecycle's order; `sources` maps each desk action to the states it starts from (status.domain.lifecycle)."""
+    if official.agency_code != holder_agency_code:
+        return []
+    mine = allowed_actions(official)
+    return [action for action, states in sources.items() if action in mine and state in states]
+
+
 def can_see(official: Official, agency_has_held: bool) -> bool:
     """`agency_has_held`: the official's agency holds the dossier now or held it before."""
     return official.city_admin or agency_has_held
