@@ -5,6 +5,7 @@ each service's database, loads the seeded catalogue, starts every service as its
 process (and the carrier simulator in place of the post office), prints the portal
 address, and stops everything on Ctrl-C.
 """
+import json
 import os
 import secrets
 import shutil
@@ -51,6 +52,32 @@ def local_signing_secret(root: Path) -> str:
     return path.read_text().strip()
 
 
+# One official per role for the local run: the commune of the seeded catalogue, and the city.
+LOCAL_OFFICIALS = (("tiepnhan.vinhbao", "Một cửa UBND xã Vĩnh Bảo", "000.00.51.H24", "receptionist"),
+                   ("xuly.vinhbao", "Cán bộ xử lý UBND xã Vĩnh Bảo", "000.00.51.H24", "handler"),
+                   ("pheduyet.vinhbao", "Lãnh đạo UBND xã Vĩnh Bảo", "000.00.51.H24", "approver"),
+                   ("quantri.thanhpho", "Quản trị thành phố", "000.00.00.H24", "city_admin"))
+
+
+def local_officials(root: Path) -> tuple[Path, list[tuple[str, str, str]]]:
+    """The built-in sign-in's officials for this machine: made once under var/ with random passwords (kept beside
+    it, readable by this user only); (the accounts file, [(username, password, role)])."""
+    from gateway.accounts import hash_password
+
+    accounts, passwords = root / "officials.json", root / "officials-passwords.json"
+    if not accounts.exists():
+        root.mkdir(parents=True, exist_ok=True)
+        chosen = {username: secrets.token_urlsafe(9) for username, *_ in LOCAL_OFFICIALS}
+        passwords.write_text(json.dumps(chosen))
+        passwords.chmod(0o600)
+        accounts.write_text(json.dumps({"officials": [
+            {"username": username, "name": name, "agency_code": agency, "roles": [role],
+             "password_hash": hash_password(chosen[username])} for username, name, agency, role in LOCAL_OFFICIALS]},
+            ensure_ascii=False))
+    chosen = json.loads(passwords.read_text())
+    return accounts, [(username, chosen[username], role) for username, _, _, role in LOCAL_OFFICIALS]
+
+
 def start_mail_sink(root: Path) -> subprocess.Popen | None:
     """Without a mail server configured, catch notify's e-mails in var/log/mail.log."""
     if os.environ.get("NOTIFY_SMTP_HOST"):
@@ -71,6 +98,10 @@ def main() -> None:
            "CARRIER_SIMULATOR_STEP_SECONDS": os.environ.get("CARRIER_SIMULATOR_STEP_SECONDS", CARRIER_STEP_SECONDS)}
     if not os.environ.get("JWT_SECRET") and not os.environ.get("JWT_PUBLIC_KEY"):
         env["JWT_SECRET"] = local_signing_secret(root)
+    officials: list[tuple[str, str, str]] = []
+    if not os.environ.get("GATEWAY_OFFICIALS_FILE"):
+        accounts, officials = local_officials(root)
+        env["GATEWAY_OFFICIALS_FILE"] = str(accounts)
     stack = LocalStack(env, ports, root / "log")
     stop_requested = False
 
@@ -96,8 +127,13 @@ def main() -> None:
               f"one step every {env['CARRIER_SIMULATOR_STEP_SECONDS']} s. To move one now:\n"
               f"  curl -X POST -H 'Authorization: Bearer {stack.carrier_api_key}' "
               f"{stack.url('carrier_simulator')}/v1/orders/<waybill>/advance\n")
+        if officials:
+            print(f"Officials sign in at http://localhost:{ports['gateway']}/can-bo/dang-nhap as:")
+            for username, password, role in officials:
+                print(f"  {username:<18} {password:<14} ({role})")
+            print()
         if "JWT_SECRET" in env:
-            print("An official's token for the desk (here: the receptionist of UBND xã Vĩnh Bảo):\n"
+            print("An official's token for the desk API (here: the receptionist of UBND xã Vĩnh Bảo):\n"
                   f"  JWT_SECRET=$(cat {root / 'local-jwt-secret'}) .venv/bin/python -m gateway.tokens issue "
                   "--subject le-tan-01 --agency 000.00.51.H24 --role receptionist\n")
         while not stop_requested:

@@ -4,11 +4,13 @@ They run in a pytest process of their own, without eventlet (`make test` runs th
 `--confcutdir=tests/browser`, and tests/conftest.py leaves this folder out of the main run):
 Playwright's driver never stops under eventlet's monkey-patching, so a run would hang at its end.
 """
+import json
 import os
 
 import pytest
 from playwright.sync_api import sync_playwright
 
+from gateway.accounts import hash_password
 from motcua.stack import create_postgres_database, drop_postgres_database
 from motcua.migrations import upgrade
 from tests.browser.visitor import DESKTOP, PHONE, Visitor
@@ -17,9 +19,23 @@ from tests.whole_system import new_vhost, running_stack
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
+COMMUNE = "000.00.51.H24"  # UBND xã Vĩnh Bảo
+# The officials the built-in sign-in knows in these tests: (username, password, agency, roles).
+OFFICIALS = [("tiepnhan.vinhbao", "mot-cua-tiep-nhan-2026", COMMUNE, ["receptionist"]),
+             ("xuly.vinhbao", "mot-cua-xu-ly-2026", COMMUNE, ["handler"]),
+             ("pheduyet.vinhbao", "mot-cua-phe-duyet-2026", COMMUNE, ["approver"]),
+             ("quantri.thanhpho", "mot-cua-quan-tri-2026", "000.00.00.H24", ["city_admin"])]
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    """The whole system on a vhost and databases of its own, the catalogue seeded; stopped and dropped after."""
+    """The whole system on a vhost and databases of its own, the catalogue seeded, the officials of OFFICIALS able
+    to sign in; stopped and dropped after."""
+    root = tmp_path_factory.mktemp("stack")
+    officials_file = root / "officials.json"
+    officials_file.write_text(json.dumps({"officials": [
+        {"username": username, "name": username, "agency_code": agency, "roles": roles,
+         "password_hash": hash_password(password)} for username, password, agency, roles in OFFICIALS]}))
     created = []
 
     def create_database(service: str) -> str:
@@ -29,7 +45,8 @@ def stack(tmp_path_factory):
         return url
 
     try:
-        with new_vhost() as vhost, running_stack(create_database, vhost, tmp_path_factory.mktemp("stack")) as running:
+        with new_vhost() as vhost, running_stack(create_database, vhost, root,
+                                                 {"GATEWAY_OFFICIALS_FILE": str(officials_file)}) as running:
             yield running
     finally:
         for name in created:

@@ -75,6 +75,15 @@ def test_the_local_run_starts_everything_serves_a_citizen_and_stops_on_ctrl_c(ow
             time.sleep(0.5)
         assert code in mail_log.read_text(errors="replace"), "the receipt e-mail never reached the local sink"
         assert (tmp_path / "var" / "local-jwt-secret").exists()
+        # The seeded receptionist signs in at the desk and sees the commune's dossier.
+        passwords = json.loads((tmp_path / "var" / "officials-passwords.json").read_text())
+        signed_in = requests.post(f"{base}/can-bo/dang-nhap", timeout=30, allow_redirects=False,
+                                  data={"username": "tiepnhan.vinhbao", "password": passwords["tiepnhan.vinhbao"]})
+        assert signed_in.status_code == 303, signed_in.text
+        session = signed_in.cookies.get("__Host-motcua-session")
+        work_list = requests.get(f"{base}/can-bo/ho-so", timeout=30,
+                                 headers={"Cookie": f"__Host-motcua-session={session}"})
+        assert work_list.status_code == 200 and code in work_list.text
         # Meanwhile the simulated post office collected the pickup and handed it over: a dossier, by post.
         deadline, view = time.monotonic() + 60, {}
         while time.monotonic() < deadline and view.get("state") != "registered":

@@ -15,7 +15,9 @@ from gateway.openapi import openapi_document
 from gateway.service import GatewayService
 from gateway.web import GatewayHttp
 
-PORTAL_PAGES = {"/", "/thu-tuc/{code}", "/tra-cuu", "/buu-chinh/tra-cuu", "/buu-chinh/dat-lich"}  # pages, not API
+# Pages and their files, not API: the citizen's portal and the officials' desk in a browser.
+PORTAL_PAGES = {"/", "/thu-tuc/{code}", "/tra-cuu", "/tra-cuu/bo-sung", "/buu-chinh/tra-cuu", "/buu-chinh/dat-lich",
+                "/tep/{name}", "/can-bo/dang-nhap", "/can-bo/dang-xuat", "/can-bo/ho-so", "/can-bo/ho-so/{code}"}
 
 
 def routes() -> dict[str, set[str]]:

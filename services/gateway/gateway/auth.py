@@ -25,6 +25,7 @@ from werkzeug.wrappers import Request
 from motcua.errors import ServiceUnavailable, Unauthorized
 from motcua_contracts.desk import OfficialSchema
 
+from gateway.accounts import AccountBook
 from gateway.web import MISSING_TOKEN, text_setting
 
 log = logging.getLogger(__name__)
@@ -86,8 +87,9 @@ def _asymmetric_keys(private_pem: str | None, public_pem: str | None) -> TokenKe
 
 
 def issue_token(keys: TokenKeys, subject: str, agency_code: str, roles: list[str], ttl: timedelta,
-                now: datetime | None = None) -> tuple[str, dict]:
-    """A signed token and its claims; ValueError names what is wrong with the official."""
+                now: datetime | None = None, csrf: str | None = None) -> tuple[str, dict]:
+    """A signed token and its claims; ValueError names what is wrong with the official. A sign-in session's
+    token also carries `csrf`, the value its pages' forms must send back (gateway.desk_pages)."""
     if keys.signing_key is None:
         raise AuthConfigError("Issuing tokens needs JWT_SECRET or JWT_PRIVATE_KEY.")
     if ttl <= timedelta(0):
@@ -95,6 +97,8 @@ def issue_token(keys: TokenKeys, subject: str, agency_code: str, roles: list[str
     issued = int((now or datetime.now(timezone.utc)).timestamp())
     claims = {"iss": ISSUER, "sub": subject, "agency": agency_code, "roles": list(dict.fromkeys(roles)),
               "jti": str(uuid.uuid4()), "iat": issued, "exp": issued + int(ttl.total_seconds())}
+    if csrf is not None:
+        claims["csrf"] = csrf
     errors = OfficialSchema().validate(_official(claims))
     if errors:
         raise ValueError(f"Not a valid official: {errors}")
@@ -107,10 +111,15 @@ class TokenRefused(Unauthorized):
 
 def verify_token(token: str, keys: TokenKeys) -> dict:
     """The official (`OfficialSchema` dump) whose token this is, or `TokenRefused`."""
+    return verify_claims(token, keys)[0]
+
+
+def verify_claims(token: str, keys: TokenKeys) -> tuple[dict, dict]:
+    """(the official as `verify_token` gives it, every claim of the token), or `TokenRefused`."""
     try:
         claims = jwt.decode(token, keys.verifying_key, algorithms=[keys.algorithm], issuer=ISSUER,
                             leeway=LEEWAY_SECONDS, options={"require": REQUIRED_CLAIMS})
-        return OfficialSchema().dump(OfficialSchema().load(_official(claims)))
+        return OfficialSchema().dump(OfficialSchema().load(_official(claims))), claims
     except jwt.ExpiredSignatureError:
         raise TokenRefused("The token has expired; ask for a new one.", code="token_expired") from None
     except (jwt.InvalidTokenError, ValidationError, TypeError, ValueError, OverflowError, OSError):
@@ -133,8 +142,11 @@ def bearer_token(request: Request) -> str:
 
 
 class Officials:
-    def __init__(self, keys: TokenKeys | None):
+    def __init__(self, keys: TokenKeys | None, accounts: AccountBook | None = None,
+                 session_ttl: timedelta = timedelta(hours=8)):
         self.keys = keys
+        self.accounts = accounts  # the built-in sign-in's officials; None: no built-in sign-in
+        self.session_ttl = session_ttl
 
     def verify(self, request: Request) -> dict:
         """The verified official of this request, as status wants it with every desk call."""
@@ -152,7 +164,10 @@ class OfficialAuth(DependencyProvider):
         keys = keys_from_config(lambda name: text_setting(config, name))
         if keys is None:
             log.warning("no JWT key configured: the officials' routes answer 503 auth_not_configured")
-        self.officials = Officials(keys)
+        accounts_file = text_setting(config, "GATEWAY_OFFICIALS_FILE")
+        accounts = AccountBook.from_file(accounts_file) if accounts_file else None
+        hours = float(text_setting(config, "GATEWAY_SESSION_HOURS") or 8)
+        self.officials = Officials(keys, accounts, timedelta(hours=hours))
 
     def get_dependency(self, worker_ctx) -> Officials:
         return self.officials

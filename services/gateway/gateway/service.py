@@ -12,14 +12,19 @@ from __future__ import annotations
 import secrets
 from urllib.parse import quote
 
+from werkzeug.datastructures import MultiDict
+from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from motcua.rpc import TimedRpcProxy
 from motcua.dependencies import WorkerContext
-from motcua.errors import MalformedInput, NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from motcua.errors import (
+    Conflict, Forbidden, MalformedInput, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
+    ValidationFailed,
+)
 from motcua.web import HealthEndpoints, MetricsPort, json_response
 
-from gateway import inputs
+from gateway import desk_pages, inputs
 from gateway.auth import OfficialAuth
 from gateway.clients import BrokerProbe
 from gateway.exports import csv_response, ndjson_response, on_time_csv
@@ -265,6 +270,70 @@ class GatewayService(HealthEndpoints):
                           message="Không tìm thấy lịch nhận hồ sơ với mã đặt lịch và mã tra cứu này.")
         return render("pickup_tracking.html", headers=NO_STORE, pickup=pickup, key=key, view=view, message=None)
 
+    # --- Officials' desk in a browser: a sign-in session in a cookie; status applies the permissions ------
+
+    @page("GET,POST", "/can-bo/dang-nhap")
+    def sign_in_page(self, request: Request) -> Response:
+        accounts = self.officials.accounts
+        if accounts is None or self.officials.keys is None:
+            return render("desk_sign_in.html", 503, username="", message="Đăng nhập cho cán bộ chưa được cấu hình.")
+        if request.method == "GET":
+            return render("desk_sign_in.html", username="", message=None)
+        username = request.form.get("username", "").strip()
+        try:
+            with self.lookups.guard(request):  # guessing passwords is charged like guessing tracking keys
+                account = accounts.sign_in(username, request.form.get("password", ""))
+                if account is None:
+                    raise NotFound("No official has this username and password.")
+        except NotFound:
+            return render("desk_sign_in.html", 401, NO_STORE, username=username,
+                          message="Tên đăng nhập hoặc mật khẩu không đúng.")
+        return desk_pages.start_session(self.officials, account)
+
+    @page("POST", "/can-bo/dang-xuat")
+    def sign_out(self, request: Request) -> Response:
+        signed_in = desk_pages.session(request, self.officials)
+        if signed_in is not None:
+            official, claims = signed_in
+            desk_pages.check_csrf(request.form, claims)
+            self.status.revoke_token(official["token_id"], official["expires_at"])
+        return desk_pages.end_session()
+
+    @page("GET", "/can-bo/ho-so")
+    def desk_list_page(self, request: Request) -> Response:
+        if (signed_in := desk_pages.session(request, self.officials)) is None:
+            return redirect(desk_pages.SIGN_IN, 303)
+        official, claims = signed_in
+        query = inputs.desk_query(MultiDict([(name, value) for name, value in request.args.items(multi=True)
+                                             if value.strip()]))
+        try:
+            page = self.status.desk_list(official, query)
+        except Unauthorized:  # signed out elsewhere (revoked) or expired: sign in again
+            return desk_pages.end_session()
+        return render("desk_list.html", headers=NO_STORE, official=official, csrf=claims["csrf"], page=page,
+                      wanted=request.args.to_dict(), agencies=self._agency_names())
+
+    @page("GET,POST", "/can-bo/ho-so/<code>")
+    def desk_dossier_page(self, request: Request, code: str) -> Response:
+        if (signed_in := desk_pages.session(request, self.officials)) is None:
+            return redirect(desk_pages.SIGN_IN, 303)
+        official, claims = signed_in
+        code = inputs.dossier_code(code, DESK_NOT_FOUND)
+        if request.method == "GET":
+            try:
+                return self._desk_dossier(official, claims, code, done=request.args.get("xong"))
+            except Unauthorized:  # signed out elsewhere (revoked) or expired: sign in again
+                return desk_pages.end_session()
+        form, files = inputs.form_parts(request)
+        desk_pages.check_csrf(form, claims)
+        key = inputs.required_idempotency_key(form.get("idempotency_key"))
+        try:
+            self.status.desk_action(official, code, desk_pages.action_from_form(form, files), key)
+        except (ValidationFailed, Conflict, Forbidden, PayloadTooLarge, UnsupportedMediaType) as refused:
+            return self._desk_dossier(official, claims, code, refused.http_status, refused=refused,
+                                      action=form.get("action"))
+        return redirect(f"/can-bo/ho-so/{quote(code)}?xong={quote(form.get('action', ''))}", 303)
+
     @page("GET", "/dossiers/<code>/receipt")
     def receipt_page(self, request: Request, code: str) -> Response:
         receipt = self._receipt(request, code)
@@ -295,12 +364,23 @@ class GatewayService(HealthEndpoints):
 
     def _tracking(self, view: dict, key: str, status: int = 200, **supplement_state) -> Response:
         """The dossier's page for its citizen: the agencies by name, and the notifications sent."""
-        agencies = {agency["code"]: agency["name"] for agency in self.catalog.list_agencies()}
+        agencies = self._agency_names()
         notifications = self.notify.notification_log(view["dossier_code"])
         state = {"supplement_errors": {}, "general": [], "values": {}, "supplement_sent": False, **supplement_state}
         return render("tracking.html", status, NO_STORE, code=view["dossier_code"], key=key, view=view,
                       message=None, agencies=agencies, notifications=notifications,
                       idempotency_key=secrets.token_urlsafe(16), **state)
+
+    def _agency_names(self) -> dict[str, str]:
+        return {agency["code"]: agency["name"] for agency in self.catalog.list_agencies()}
+
+    def _desk_dossier(self, official: dict, claims: dict, code: str, status: int = 200, **outcome) -> Response:
+        """One dossier at the desk: its facts, history, notifications, and a form per action the official may take."""
+        detail = self.status.desk_get(official, code)
+        return render("desk_dossier.html", status, NO_STORE, official=official, csrf=claims["csrf"], d=detail,
+                      agencies=self._agency_names(), notifications=self.notify.notification_log(code),
+                      idempotency_key=secrets.token_urlsafe(16), **{"refused": None, "action": None, "done": None,
+                                                                     **outcome})
 
     def _receipt(self, request: Request, code: str) -> dict:
         key = inputs.tracking_key(request)

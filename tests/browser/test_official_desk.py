@@ -1,0 +1,101 @@
+"""The officials' desk in Debian's chromium: an official signs in with the built-in accounts, finds the citizen's
+dossier in the agency's work list, works it with the forms the role allows, and signs out; a signed-out session
+opens nothing, and a form posted without the session's CSRF value changes nothing."""
+import uuid
+
+import requests
+
+from motcua.samples import sample_submission
+from tests.browser.conftest import COMMUNE, OFFICIALS
+
+BIRTH = "1.001193"
+
+
+def sign_in(visitor, base: str, username: str, password: str) -> None:
+    visitor.open(base + "/can-bo/dang-nhap")
+    visitor.page.get_by_label("Tên đăng nhập").fill(username)
+    visitor.page.get_by_label("Mật khẩu").fill(password)
+    visitor.page.get_by_role("button", name="Đăng nhập").click()
+
+
+def password_of(username: str) -> str:
+    return next(password for name, password, _, _ in OFFICIALS if name == username)
+
+
+def submitted_dossier(api: str) -> str:
+    definition = requests.get(f"{api}/procedures/{BIRTH}", timeout=30).json()
+    result = requests.post(f"{api}/dossiers", json=sample_submission(definition), timeout=30,
+                           headers={"Idempotency-Key": uuid.uuid4().hex})
+    assert result.status_code == 201, result.text
+    return result.json()["dossier_code"]
+
+
+def test_an_official_signs_in_works_a_dossier_with_the_forms_of_the_role_and_signs_out(stack, citizen):
+    base, api = stack.url("gateway"), stack.url("gateway", "/api/v1")
+    code = submitted_dossier(api)
+    page = citizen.page
+
+    sign_in(citizen, base, "tiepnhan.vinhbao", "not-the-password")
+    assert "Tên đăng nhập hoặc mật khẩu không đúng" in page.inner_text("main")
+    assert citizen.check() == []
+    sign_in(citizen, base, "tiepnhan.vinhbao", password_of("tiepnhan.vinhbao"))
+    page.wait_for_url("**/can-bo/ho-so")
+    cookie = next(cookie for cookie in citizen.context.cookies() if cookie["name"] == "__Host-motcua-session")
+    assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Strict"
+    assert citizen.check() == []
+    citizen.screenshot("desk-1-work-list")
+
+    page.get_by_role("link", name=code).click()
+    page.wait_for_url(f"**/can-bo/ho-so/{code}")
+    forms = page.locator("form[aria-label]").evaluate_all("forms => forms.map(form => form.getAttribute('aria-label'))")
+    assert forms == ["Tiếp nhận hồ sơ", "Từ chối tiếp nhận", "Rút hồ sơ"]  # a receptionist, a new dossier
+    assert citizen.check() == []
+    citizen.screenshot("desk-2-dossier")
+    page.get_by_role("button", name="Tiếp nhận hồ sơ").click()
+    page.wait_for_selector("text=Đã thực hiện: Tiếp nhận hồ sơ")
+    assert "Đã tiếp nhận" in page.inner_text("main")
+
+    # A form posted with another CSRF value (as from another site's page) changes nothing.
+    with page.expect_navigation():
+        page.evaluate("""() => {
+            const form = document.querySelector("form[aria-label='Yêu cầu bổ sung']");
+            form.querySelector("input[name=csrf]").value = "forged";
+            form.querySelector("textarea[name=missing_items]").value = "Giấy tờ giả";
+            form.submit();
+        }""")
+    assert citizen.last.status == 403
+    citizen.open(f"{base}/can-bo/ho-so/{code}")
+    assert "Giấy tờ giả" not in page.inner_text("main") and "Đã tiếp nhận" in page.inner_text("main")
+
+    page.get_by_label("Giấy tờ cần bổ sung").fill("Bản sao giấy chứng sinh\nGiấy xác nhận cư trú")
+    page.locator("form[aria-label='Yêu cầu bổ sung']").get_by_role("button").click()
+    page.wait_for_selector("text=Đã thực hiện: Yêu cầu bổ sung")
+    assert "Chờ bổ sung hồ sơ" in page.inner_text("main")
+    assert citizen.check() == []
+    citizen.screenshot("desk-3-supplement-requested")
+
+    page.get_by_role("button", name="Đăng xuất").click()
+    page.wait_for_url("**/can-bo/dang-nhap")
+    assert not [cookie for cookie in citizen.context.cookies() if cookie["name"] == "__Host-motcua-session"]
+    # The token of the ended session, replayed, is revoked: it opens nothing.
+    replayed = requests.get(f"{base}/can-bo/ho-so", cookies={cookie["name"]: cookie["value"]}, timeout=30,
+                            allow_redirects=False)
+    assert replayed.status_code == 303 and replayed.headers["Location"].endswith("/can-bo/dang-nhap")
+
+
+def test_the_desk_pages_are_titled_labelled_and_clean_for_every_role(stack, visitor):
+    base, api = stack.url("gateway"), stack.url("gateway", "/api/v1")
+    code = submitted_dossier(api)
+    problems = {}
+    for username, password, agency, _ in OFFICIALS:
+        visitor.context.clear_cookies()
+        sign_in(visitor, base, username, password)
+        visitor.page.wait_for_url("**/can-bo/ho-so")
+        if found := visitor.check():
+            problems[f"{username} list"] = found
+        visitor.open(f"{base}/can-bo/ho-so/{code}")
+        if found := visitor.check():
+            problems[f"{username} dossier"] = found
+        visitor.screenshot(f"desk-{username}-{visitor.screen}")
+        assert (visitor.last.status == 200) == (agency in (COMMUNE, "000.00.00.H24")), username
+    assert problems == {}
