@@ -2,6 +2,7 @@
 dossier in the agency's work list, works it with the forms the role allows, and signs out; a signed-out session
 opens nothing, and a form posted without the session's CSRF value changes nothing."""
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import requests
 
@@ -9,6 +10,7 @@ from motcua.samples import sample_submission
 from tests.browser.conftest import COMMUNE, OFFICIALS
 
 BIRTH = "1.001193"
+VIETNAM = timezone(timedelta(hours=7))
 
 
 def sign_in(visitor, base: str, username: str, password: str) -> None:
@@ -99,3 +101,38 @@ def test_the_desk_pages_are_titled_labelled_and_clean_for_every_role(stack, visi
         visitor.screenshot(f"desk-{username}-{visitor.screen}")
         assert (visitor.last.status == 200) == (agency in (COMMUNE, "000.00.00.H24")), username
     assert problems == {}
+
+
+def test_the_city_admin_reads_the_on_time_report_by_agency_and_downloads_it_for_excel(stack, citizen):
+    base, api = stack.url("gateway"), stack.url("gateway", "/api/v1")
+    submitted_dossier(api)
+    page = citizen.page
+    sign_in(citizen, base, "quantri.thanhpho", password_of("quantri.thanhpho"))
+    page.wait_for_url("**/can-bo/ho-so")
+    page.get_by_role("link", name="Báo cáo").click()
+    today = datetime.now(VIETNAM).date()
+    page.get_by_label("Từ ngày").fill((today - timedelta(days=30)).isoformat())
+    page.get_by_label("Đến ngày").fill(today.isoformat())
+    page.get_by_label("Theo").select_option("agency")
+    page.get_by_role("button", name="Xem báo cáo").click()
+    page.wait_for_selector("text=Tải về tệp CSV")
+    row = page.locator("tr", has_text="Ủy ban nhân dân xã Vĩnh Bảo")
+    assert int(row.locator("td").nth(1).inner_text()) >= 1  # received in the period
+    assert citizen.check() == []
+    citizen.screenshot("desk-4-report")
+    with page.expect_download() as downloading:
+        page.get_by_role("link", name="Tải về tệp CSV (mở bằng Excel)").click()
+    download = downloading.value
+    content = open(download.path(), "rb").read()
+    assert content.startswith(b"\xef\xbb\xbf") and "Cơ quan" in content.decode("utf-8-sig").splitlines()[0]
+    assert download.suggested_filename.endswith("_agency.csv")
+
+
+def test_the_report_is_the_city_admins_only(stack, citizen):
+    base = stack.url("gateway")
+    sign_in(citizen, base, "tiepnhan.vinhbao", password_of("tiepnhan.vinhbao"))
+    citizen.page.wait_for_url("**/can-bo/ho-so")
+    assert citizen.page.get_by_role("link", name="Báo cáo").count() == 0
+    today = datetime.now(VIETNAM).date().isoformat()
+    citizen.open(f"{base}/can-bo/bao-cao?from={today}&to={today}&group_by=agency")
+    assert citizen.last.status == 403

@@ -17,7 +17,7 @@ from gateway.web import GatewayHttp
 
 # Pages and their files, not API: the citizen's portal and the officials' desk in a browser.
 PORTAL_PAGES = {"/", "/thu-tuc/{code}", "/tra-cuu", "/tra-cuu/bo-sung", "/buu-chinh/tra-cuu", "/buu-chinh/dat-lich",
-                "/tep/{name}", "/can-bo/dang-nhap", "/can-bo/dang-xuat", "/can-bo/ho-so", "/can-bo/ho-so/{code}"}
+                "/tep/{name}", "/can-bo/dang-nhap", "/can-bo/dang-xuat", "/can-bo/ho-so", "/can-bo/ho-so/{code}", "/can-bo/bao-cao"}
 
 
 def routes() -> dict[str, set[str]]:

@@ -334,6 +334,25 @@ class GatewayService(HealthEndpoints):
                                       action=form.get("action"))
         return redirect(f"/can-bo/ho-so/{quote(code)}?xong={quote(form.get('action', ''))}", 303)
 
+    @page("GET", "/can-bo/bao-cao")
+    def report_page(self, request: Request) -> Response:
+        """The city admin's on-time report for a period, by agency, procedure or the city; `format=csv` downloads it."""
+        if (signed_in := desk_pages.session(request, self.officials)) is None:
+            return redirect(desk_pages.SIGN_IN, 303)
+        official, claims = signed_in
+        page_state = {"official": official, "csrf": claims["csrf"], "agencies": self._agency_names(),
+                      "wanted": request.args.to_dict(), "report": None}
+        if "from" not in request.args:
+            return render("desk_report.html", headers=NO_STORE, **page_state)
+        query = inputs.report_query(request.args)
+        try:
+            report = self.status.report_on_time(official, query)
+        except Unauthorized:
+            return desk_pages.end_session()
+        if request.args.get("format") == "csv":
+            return csv_response(on_time_csv(report), f"on-time_{query['from']}_{query['to']}_{query['group_by']}.csv")
+        return render("desk_report.html", headers=NO_STORE, **{**page_state, "report": report})
+
     @page("GET", "/dossiers/<code>/receipt")
     def receipt_page(self, request: Request, code: str) -> Response:
         receipt = self._receipt(request, code)
