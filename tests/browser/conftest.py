@@ -56,9 +56,12 @@ def stack(tmp_path_factory):
 @pytest.fixture(scope="session")
 def browser():
     """Debian's chromium (CHROMIUM), headless; never a browser Playwright downloads."""
+    # The browser keeps the machine's clock when the suite runs at another instant (scripts/at_instant.py): chromium
+    # does not load pages under libfaketime, and a citizen's clock is never the server's anyway.
+    real_clock = {name: value for name, value in os.environ.items() if not name.startswith(("FAKETIME", "LD_PRELOAD"))}
     with sync_playwright() as playwright:
         # --no-sandbox: the suite runs as root in a container, where chromium's sandbox cannot start.
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"], env=real_clock)
         yield launched
         launched.close()
 
