@@ -9,7 +9,6 @@ bearer token, and status checks its revocation on every call: signing out revoke
 """
 from __future__ import annotations
 
-import base64
 import hmac
 import secrets
 from datetime import datetime, timezone
@@ -23,7 +22,7 @@ from motcua_contracts.desk import DeskActionSchema
 
 from gateway.accounts import Official as Account
 from gateway.auth import Officials, TokenRefused, issue_token, verify_claims
-from gateway.inputs import load
+from gateway.inputs import file_payload, load
 
 SESSION_COOKIE = "__Host-motcua-session"
 DESK_HOME = "/can-bo/ho-so"
@@ -78,6 +77,5 @@ def action_from_form(form: MultiDict, files: MultiDict) -> dict:
             command[name] = form[name].strip()
     result = files.get("result_document")
     if result is not None and result.filename:
-        command["result_document"] = {"filename": result.filename,
-                                      "content_base64": base64.b64encode(result.read()).decode("ascii")}
+        command["result_document"] = file_payload(result.filename, result.read())
     return DeskActionSchema().dump(load(DeskActionSchema(), command, "The action has invalid fields."))

@@ -57,9 +57,9 @@ def search_query(args: MultiDict) -> dict:
     return {name: value for name, value in query.items() if value is not None}
 
 
-def portal_search_query(args: MultiDict) -> dict:
-    """The home page's search form: a filter left at "all" comes as an empty value, which means no filter."""
-    return search_query(MultiDict([(name, value) for name, value in args.items(multi=True) if value.strip()]))
+def filled(args: MultiDict) -> MultiDict:
+    """A page's filter form without its empty values: a filter left at "all" comes empty, which means no filter."""
+    return MultiDict([(name, value) for name, value in args.items(multi=True) if value.strip()])
 
 
 def idempotency_key(key: str | None) -> str | None:
@@ -270,8 +270,7 @@ def multipart_action(form: MultiDict, files: MultiDict) -> dict:
         if name != RESULT_DOCUMENT_PART or RESULT_DOCUMENT_PART in command:
             errors[name] = ["Unknown part, or sent twice."]
         elif upload.filename or content:  # a browser's empty file input sends neither
-            command[RESULT_DOCUMENT_PART] = {"filename": upload.filename or "",
-                                             "content_base64": base64.b64encode(content).decode("ascii")}
+            command[RESULT_DOCUMENT_PART] = file_payload(upload.filename, content)
     if errors:
         raise ValidationFailed(message, errors)
     return command
@@ -300,12 +299,13 @@ def attachments_from_files(files: MultiDict) -> tuple[list[dict], dict[str, list
         elif not upload.filename and not content:
             continue  # a browser's empty file input
         else:
-            attachments.append({
-                "document_code": code,
-                "filename": upload.filename or "",
-                "content_base64": base64.b64encode(content).decode("ascii"),
-            })
+            attachments.append({"document_code": code, **file_payload(upload.filename, content)})
     return attachments, errors
+
+
+def file_payload(filename: str | None, content: bytes) -> dict:
+    """A file as the RPCs carry it: its name and its bytes as base64."""
+    return {"filename": filename or "", "content_base64": base64.b64encode(content).decode("ascii")}
 
 
 def portal_submission(procedure_code: str, form: MultiDict, files: MultiDict) -> dict:
@@ -326,11 +326,9 @@ def portal_submission(procedure_code: str, form: MultiDict, files: MultiDict) ->
 
 
 def portal_supplement(form: MultiDict, files: MultiDict) -> dict:
-    """The tracking page's supplement form: `note` and `document.<code>` files, in the RPC shape."""
-    attachments, errors = attachments_from_files(files)
-    if errors:
-        raise ValidationFailed("The supplement has invalid fields.", errors)
-    data = {"note": form.get(NOTE_PART, "").strip() or None, "attachments": attachments}
+    """The tracking page's supplement form (its other fields are the page's: code, key, idempotency key):
+    `note` and `document.<code>` files, read as the API's multipart supplement."""
+    data = multipart_supplement(MultiDict({NOTE_PART: form.get(NOTE_PART, "").strip()}), files)
     return SupplementSchema().dump(load(SupplementSchema(), data, "The supplement has invalid fields."))
 
 

@@ -140,14 +140,15 @@ ENV.filters.update(label=label, number_vn=number_vn, vnd=vnd, date_vn=date_vn, d
                    datetime_long=datetime_long, time_window=time_window, qr_code=qr_code)
 
 STATIC_TYPES = {"favicon.svg": "image/svg+xml", "portal.js": "text/javascript; charset=utf-8"}
+# Read once at start-up: they change only with a release.
+STATIC_FILES = {name: resources.files("gateway").joinpath("static", name).read_bytes() for name in STATIC_TYPES}
 
 
 def static_file(name: str) -> Response:
-    """One of the pages' own files (gateway/static); they change only with a release: cached for an hour."""
-    if name not in STATIC_TYPES:
+    """One of the pages' own files (gateway/static), cached by browsers for an hour."""
+    if name not in STATIC_FILES:
         raise NotFound("Trang này không tồn tại.")
-    body = resources.files("gateway").joinpath("static", name).read_bytes()
-    return Response(body, mimetype=STATIC_TYPES[name].split(";")[0], content_type=STATIC_TYPES[name],
+    return Response(STATIC_FILES[name], mimetype=STATIC_TYPES[name].split(";")[0], content_type=STATIC_TYPES[name],
                     headers={**PAGE_HEADERS, "Cache-Control": "public, max-age=3600"})
 
 

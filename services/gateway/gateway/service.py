@@ -12,7 +12,6 @@ from __future__ import annotations
 import secrets
 from urllib.parse import quote
 
-from werkzeug.datastructures import MultiDict
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
@@ -178,7 +177,7 @@ class GatewayService(HealthEndpoints):
 
     @page("GET", "/")
     def home(self, request: Request) -> Response:
-        query = inputs.portal_search_query(request.args)
+        query = inputs.search_query(inputs.filled(request.args))
         return render("home.html", page=self.catalog.search_procedures(query), query=request.args.to_dict(),
                       wanted=query, fields=self.catalog.list_fields(), agencies=self.catalog.list_agencies())
 
@@ -304,8 +303,7 @@ class GatewayService(HealthEndpoints):
         if (signed_in := desk_pages.session(request, self.officials)) is None:
             return redirect(desk_pages.SIGN_IN, 303)
         official, claims = signed_in
-        query = inputs.desk_query(MultiDict([(name, value) for name, value in request.args.items(multi=True)
-                                             if value.strip()]))
+        query = inputs.desk_query(inputs.filled(request.args))
         try:
             page = self.status.desk_list(official, query)
         except Unauthorized:  # signed out elsewhere (revoked) or expired: sign in again
