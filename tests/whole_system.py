@@ -31,9 +31,11 @@ def new_vhost():
 
 
 @contextmanager
-def running_stack(create_database: Callable[[str], str], vhost: str, root: Path, settings: dict | None = None):
+def running_stack(create_database: Callable[[str], str], vhost: str, root: Path, settings: dict | None = None,
+                  ports: dict[str, int] | None = None):
     """Every service as its own process on `vhost` and the databases `create_database(service)` makes (a URL),
-    the catalogue seeded, with `settings` besides the test settings; stopped after."""
+    the catalogue seeded, with `settings` besides the test settings, on `ports` where given (a setting may need
+    to name one) and free ports otherwise; stopped after."""
     env = {f"{service.upper()}_DATABASE_URL": create_database(service) for service in WITH_DATABASE}
     env.update({
         "AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{quote(vhost, safe='')}",
@@ -46,7 +48,7 @@ def running_stack(create_database: Callable[[str], str], vhost: str, root: Path,
         "MOTCUA_RETRY_DELAYS_SECONDS": "1,2,4",  # a failing message reaches the dead letters in seconds
         **(settings or {}),
     })
-    ports = {service: free_port() for service in START_ORDER}
+    ports = {service: free_port() for service in START_ORDER} | (ports or {})
     with LocalStack(env, ports, root / "log") as running:
         running.seed()
         running.start(START_ORDER)

@@ -11,9 +11,10 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from gateway.accounts import hash_password
-from motcua.stack import create_postgres_database, drop_postgres_database
+from motcua.stack import create_postgres_database, drop_postgres_database, free_port
 from motcua.migrations import upgrade
 from tests.browser.visitor import DESKTOP, PHONE, Visitor
+from tests.fakes.identity_provider import FakeIdentityProvider
 from tests.whole_system import new_vhost, running_stack
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -27,10 +28,29 @@ OFFICIALS = [("tiepnhan.vinhbao", "mot-cua-tiep-nhan-2026", COMMUNE, ["reception
              ("quantri.thanhpho", "mot-cua-quan-tri-2026", "000.00.00.H24", ["city_admin"])]
 
 
+# The officials the city's identity provider knows: username -> the claims of their ID token.
+PROVIDER_OFFICIALS = {"xuly.sso.vinhbao": {"preferred_username": "xuly.sso.vinhbao", "name": "Trần Văn Minh",
+                                           "agency_code": COMMUNE,
+                                           "realm_access": {"roles": ["offline_access", "handler"]}},
+                      "moi.vao.vinhbao": {"preferred_username": "moi.vao.vinhbao", "agency_code": COMMUNE,
+                                          "realm_access": {"roles": ["offline_access"]}}}  # no role in Mot Cua yet
+
+
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory):
+def identity_provider():
+    """The city's OpenID Connect provider, at `localhost`: another site than the gateway's 127.0.0.1."""
+    with FakeIdentityProvider({}, PROVIDER_OFFICIALS) as provider:
+        yield provider
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, identity_provider):
     """The whole system on a vhost and databases of its own, the catalogue seeded, the officials of OFFICIALS able
-    to sign in; stopped and dropped after."""
+    to sign in with a password and those of PROVIDER_OFFICIALS through the identity provider; stopped and dropped
+    after."""
+    gateway_port = free_port()
+    redirect = f"http://127.0.0.1:{gateway_port}/can-bo/dang-nhap/oidc/ve"
+    identity_provider.clients["motcua-desk"] = ("desk-client-secret", [redirect])
     root = tmp_path_factory.mktemp("stack")
     officials_file = root / "officials.json"
     officials_file.write_text(json.dumps({"officials": [
@@ -45,8 +65,11 @@ def stack(tmp_path_factory):
         return url
 
     try:
-        with new_vhost() as vhost, running_stack(create_database, vhost, root,
-                                                 {"GATEWAY_OFFICIALS_FILE": str(officials_file)}) as running:
+        settings = {"GATEWAY_OFFICIALS_FILE": str(officials_file), "GATEWAY_OIDC_ISSUER": identity_provider.issuer,
+                    "GATEWAY_OIDC_CLIENT_ID": "motcua-desk", "GATEWAY_OIDC_CLIENT_SECRET": "desk-client-secret",
+                    "GATEWAY_OIDC_REDIRECT_URL": redirect, "GATEWAY_OIDC_ROLES_CLAIM": "realm_access.roles"}
+        with new_vhost() as vhost, running_stack(create_database, vhost, root, settings,
+                                                 {"gateway": gateway_port}) as running:
             yield running
     finally:
         for name in created:
@@ -94,6 +117,14 @@ def visitor(browser, request):
 @pytest.fixture
 def citizen(browser, request):
     """A citizen's browser on a desktop screen."""
+    opened = Visitor(browser)
+    yield opened
+    close_after(opened, request)
+
+
+@pytest.fixture
+def official(browser, request):
+    """An official's browser on a desktop screen, beside the citizen's."""
     opened = Visitor(browser)
     yield opened
     close_after(opened, request)

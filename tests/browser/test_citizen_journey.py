@@ -1,10 +1,8 @@
 """A citizen's whole journey in Debian's chromium against the running system: find a procedure typed without
 diacritics, fill its form and attach the files, submit (a double click files one dossier), print the receipt on A4
 with its QR code, track the dossier, send the supplement the agency asks for, and see the result and the
-notifications. The agency's side goes through the desk API with officials' tokens."""
-import json
+notifications. The commune's officials work it at the desk pages, in a browser of their own."""
 import re
-import uuid
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
@@ -14,6 +12,7 @@ import segno
 
 from gateway.auth import issue_token, keys_from_config
 from motcua.samples import SAMPLE_PDF, form_value
+from tests.browser.desk import sign_in, take_action
 from tests.browser.visitor import ARTIFACTS
 from tests.whole_system import JWT_SECRET
 
@@ -21,18 +20,11 @@ BIRTH = "1.001193"  # Thủ tục đăng ký khai sinh, at UBND xã Vĩnh Bảo
 COMMUNE = "000.00.51.H24"
 
 
-def bearer(agency: str, *roles: str) -> dict:
+def city_admin_bearer() -> dict:
     keys = keys_from_config({"JWT_SECRET": JWT_SECRET}.get)
-    token, _ = issue_token(keys, f"official-{uuid.uuid4().hex[:6]}", agency, list(roles), timedelta(hours=1),
+    token, _ = issue_token(keys, "quantri.thanhpho", "000.00.00.H24", ["city_admin"], timedelta(hours=1),
                            now=datetime.now(timezone.utc))
     return {"Authorization": f"Bearer {token}"}
-
-
-def desk_action(api: str, code: str, headers: dict, **command) -> dict:
-    response = requests.post(f"{api}/desk/dossiers/{code}/actions", json=command, timeout=30,
-                             headers={**headers, "Idempotency-Key": uuid.uuid4().hex})
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def wait_for_state(api: str, code: str, key: str, state: str, seconds: float = 30) -> None:
@@ -81,10 +73,11 @@ def dossiers_of(api: str, admin: dict) -> set[str]:
     return {item["dossier_code"] for item in listed["items"]}
 
 
-def test_a_citizen_files_prints_tracks_supplements_and_sees_the_result(stack, citizen, files):
+def test_a_citizen_files_prints_tracks_supplements_and_sees_the_result_worked_at_the_desk(stack, citizen, official,
+                                                                                          files):
     base, api = stack.url("gateway"), stack.url("gateway", "/api/v1")
     page = citizen.page
-    admin = bearer("000.00.00.H24", "city_admin")
+    admin = city_admin_bearer()  # to count the dossiers filed
     before = dossiers_of(api, admin)
 
     # Found by typing without diacritics, with the keyboard alone.
@@ -143,11 +136,19 @@ def test_a_citizen_files_prints_tracks_supplements_and_sees_the_result(stack, ci
     assert COMMUNE not in text.replace(code, "")  # the agency by its name, not its code
     assert citizen.check() == []
 
-    # The agency accepts it and asks for a supplement; the citizen sends it from the tracking page.
-    receptionist, handler = bearer(COMMUNE, "receptionist"), bearer(COMMUNE, "handler")
-    desk_action(api, code, receptionist, action="accept")
-    desk_action(api, code, handler, action="request_supplement", missing_items=["Bản sao giấy chứng sinh"],
-                reason="Thiếu bản sao giấy chứng sinh có chứng thực")
+    # At the commune's desk, in another browser: the receptionist accepts it, the handler asks for a supplement.
+    sign_in(official, base, "tiepnhan.vinhbao")
+    official.open(f"{base}/can-bo/ho-so/{code}")
+    take_action(official, "Tiếp nhận hồ sơ")
+    sign_in(official, base, "xuly.vinhbao")
+    official.open(f"{base}/can-bo/ho-so/{code}")
+    official.page.get_by_label("Giấy tờ cần bổ sung").fill("Bản sao giấy chứng sinh")
+    official.page.get_by_label("Nội dung yêu cầu gửi người nộp").fill("Thiếu bản sao giấy chứng sinh có chứng thực")
+    take_action(official, "Yêu cầu bổ sung")
+    assert official.check() == []
+    official.screenshot("journey-desk-1-supplement-requested")
+
+    # The citizen sends it from the tracking page.
     citizen.open(tracking_link)
     assert "Thiếu bản sao giấy chứng sinh có chứng thực" in page.inner_text("main")
     page.get_by_label("Tệp bổ sung").set_input_files(files("giay-chung-sinh.pdf"))
@@ -158,15 +159,24 @@ def test_a_citizen_files_prints_tracks_supplements_and_sees_the_result(stack, ci
     assert citizen.check() == []
     wait_for_state(api, code, key, "in_progress")
 
-    # Completed with a result file: the citizen sees it, and what was sent to them.
-    approver = bearer(COMMUNE, "approver")
-    detail = requests.get(f"{api}/desk/dossiers/{code}", headers=approver, timeout=30).json()
-    completed = requests.post(
-        f"{api}/desk/dossiers/{code}/actions", timeout=30,
-        files={"result_document": ("trich-luc-khai-sinh.pdf", SAMPLE_PDF, "application/pdf")},
-        data={"command": json.dumps({"action": "complete", "expected_version": detail["version"]})},
-        headers={**approver, "Idempotency-Key": uuid.uuid4().hex})
-    assert completed.status_code == 200, completed.text
+    # The approver completes it with the result file from the dossier page.
+    sign_in(official, base, "pheduyet.vinhbao")
+    official.open(f"{base}/can-bo/ho-so/{code}")
+    assert "Đang giải quyết" in official.page.inner_text("main")
+    # The citizen's files, the supplement's among them, open from the page: the very bytes the citizen sent.
+    supplement_file = official.page.locator("tr", has_text="(bổ sung)").get_by_role("link", name="giay-chung-sinh.pdf")
+    opened = official.context.request.get(base + supplement_file.get_attribute("href"))
+    assert opened.status == 200 and opened.headers["content-type"] == "application/pdf"
+    assert opened.body() == SAMPLE_PDF
+    filed_with_the_dossier = official.page.locator("table", has_text="Giấy tờ").get_by_role("link").count()
+    assert filed_with_the_dossier == 1 + sum(document["mandatory"] for document in definition["documents"])
+    official.page.get_by_label("Tệp kết quả").set_input_files(files("trich-luc-khai-sinh.pdf"))
+    take_action(official, "Có kết quả")
+    assert "Đã có kết quả" in official.page.inner_text("main")
+    assert official.check() == []
+    official.screenshot("journey-desk-2-completed")
+
+    # The citizen sees it completed, and what was sent to them.
     deadline = datetime.now() + timedelta(seconds=30)
     while datetime.now() < deadline:
         citizen.open(tracking_link)

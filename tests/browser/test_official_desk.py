@@ -8,20 +8,10 @@ import requests
 
 from motcua.samples import sample_submission
 from tests.browser.conftest import COMMUNE, OFFICIALS
+from tests.browser.desk import sign_in, take_action
 
 BIRTH = "1.001193"
 VIETNAM = timezone(timedelta(hours=7))
-
-
-def sign_in(visitor, base: str, username: str, password: str) -> None:
-    visitor.open(base + "/can-bo/dang-nhap")
-    visitor.page.get_by_label("Tên đăng nhập").fill(username)
-    visitor.page.get_by_label("Mật khẩu").fill(password)
-    visitor.page.get_by_role("button", name="Đăng nhập").click()
-
-
-def password_of(username: str) -> str:
-    return next(password for name, password, _, _ in OFFICIALS if name == username)
 
 
 def submitted_dossier(api: str) -> str:
@@ -40,7 +30,7 @@ def test_an_official_signs_in_works_a_dossier_with_the_forms_of_the_role_and_sig
     sign_in(citizen, base, "tiepnhan.vinhbao", "not-the-password")
     assert "Tên đăng nhập hoặc mật khẩu không đúng" in page.inner_text("main")
     assert citizen.check() == []
-    sign_in(citizen, base, "tiepnhan.vinhbao", password_of("tiepnhan.vinhbao"))
+    sign_in(citizen, base, "tiepnhan.vinhbao")
     page.wait_for_url("**/can-bo/ho-so")
     cookie = next(cookie for cookie in citizen.context.cookies() if cookie["name"] == "__Host-motcua-session")
     assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Strict"
@@ -70,8 +60,7 @@ def test_an_official_signs_in_works_a_dossier_with_the_forms_of_the_role_and_sig
     assert "Giấy tờ giả" not in page.inner_text("main") and "Đã tiếp nhận" in page.inner_text("main")
 
     page.get_by_label("Giấy tờ cần bổ sung").fill("Bản sao giấy chứng sinh\nGiấy xác nhận cư trú")
-    page.locator("form[aria-label='Yêu cầu bổ sung']").get_by_role("button").click()
-    page.wait_for_selector("text=Đã thực hiện: Yêu cầu bổ sung")
+    take_action(citizen, "Yêu cầu bổ sung")
     assert "Chờ bổ sung hồ sơ" in page.inner_text("main")
     assert citizen.check() == []
     citizen.screenshot("desk-3-supplement-requested")
@@ -107,7 +96,7 @@ def test_the_city_admin_reads_the_on_time_report_by_agency_and_downloads_it_for_
     base, api = stack.url("gateway"), stack.url("gateway", "/api/v1")
     submitted_dossier(api)
     page = citizen.page
-    sign_in(citizen, base, "quantri.thanhpho", password_of("quantri.thanhpho"))
+    sign_in(citizen, base, "quantri.thanhpho")
     page.wait_for_url("**/can-bo/ho-so")
     page.get_by_role("link", name="Báo cáo").click()
     today = datetime.now(VIETNAM).date()
@@ -130,9 +119,53 @@ def test_the_city_admin_reads_the_on_time_report_by_agency_and_downloads_it_for_
 
 def test_the_report_is_the_city_admins_only(stack, citizen):
     base = stack.url("gateway")
-    sign_in(citizen, base, "tiepnhan.vinhbao", password_of("tiepnhan.vinhbao"))
+    sign_in(citizen, base, "tiepnhan.vinhbao")
     citizen.page.wait_for_url("**/can-bo/ho-so")
     assert citizen.page.get_by_role("link", name="Báo cáo").count() == 0
     today = datetime.now(VIETNAM).date().isoformat()
     citizen.open(f"{base}/can-bo/bao-cao?from={today}&to={today}&group_by=agency")
     assert citizen.last.status == 403
+
+
+def test_an_official_signs_in_through_the_city_identity_provider_and_out_through_it(stack, identity_provider,
+                                                                                   citizen):
+    base = stack.url("gateway")
+    page = citizen.page
+    citizen.open(base + "/can-bo/dang-nhap")
+    assert citizen.check() == []
+    page.get_by_role("link", name="Đăng nhập bằng tài khoản công vụ của thành phố").click()
+    page.wait_for_url(f"{identity_provider.issuer}/authorize?**")  # the city's provider, another site
+    page.get_by_label("Tài khoản công vụ").fill("xuly.sso.vinhbao")
+    page.get_by_role("button", name="Đăng nhập").click()
+
+    page.wait_for_url("**/can-bo/ho-so")  # the session cookie (SameSite=Strict) went with the work list's request
+    assert "xuly.sso.vinhbao" in page.inner_text("header") and "Ủy ban nhân dân xã Vĩnh Bảo" in page.inner_text("header")
+    cookies = {cookie["name"]: cookie for cookie in citizen.context.cookies()}
+    assert cookies["__Host-motcua-session"]["sameSite"] == "Strict" and "__Host-motcua-sign-in" not in cookies
+    assert citizen.check() == []
+    citizen.screenshot("desk-5-signed-in-through-the-provider")
+
+    page.get_by_role("button", name="Đăng xuất").click()
+    page.wait_for_url("**/can-bo/dang-nhap")
+    assert identity_provider.logouts[-1]["post_logout_redirect_uri"] == f"{base}/can-bo/dang-nhap"
+    assert "__Host-motcua-session" not in {cookie["name"] for cookie in citizen.context.cookies()}
+
+
+def test_an_official_the_provider_knows_without_a_role_here_or_who_cancels_is_not_signed_in(stack, identity_provider,
+                                                                                           citizen):
+    page = citizen.page
+    citizen.open(stack.url("gateway", "/can-bo/dang-nhap"))
+    page.get_by_role("link", name="Đăng nhập bằng tài khoản công vụ của thành phố").click()
+    page.wait_for_url(f"{identity_provider.issuer}/authorize?**")
+    page.get_by_role("button", name="Hủy").click()
+    page.wait_for_url("**/can-bo/dang-nhap/oidc/ve?**")
+    assert citizen.last.status == 401 and "không thành công" in page.inner_text("main")
+    assert citizen.check() == []
+
+    page.get_by_role("link", name="Đăng nhập bằng tài khoản công vụ của thành phố").click()
+    page.get_by_label("Tài khoản công vụ").fill("moi.vao.vinhbao")
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url("**/can-bo/dang-nhap/oidc/ve?**")
+    assert citizen.last.status == 403 and "chưa được giao cơ quan hoặc vai trò" in page.inner_text("main")
+    assert "__Host-motcua-session" not in {cookie["name"] for cookie in citizen.context.cookies()}
+    assert citizen.check() == []

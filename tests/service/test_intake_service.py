@@ -424,6 +424,31 @@ def test_a_document_the_procedure_does_not_list_is_refused_by_name_and_nothing_i
     assert len(rows(config["DATABASE_URL"], "outbox_message")) == 1
 
 
+def test_the_desk_reads_the_files_filed_with_the_dossier_and_its_supplement(intake, catalog, config):
+    dossier = submit(intake, body())
+    code = dossier["dossier_code"]
+    result = supplement(intake, code, dossier["tracking_key"], SUPPLEMENT)
+    other = submit(intake, body())["dossier_code"]
+    sent = {a["filename"]: base64.b64decode(a["content_base64"])
+            for a in body()["attachments"] + SUPPLEMENT["attachments"]}
+    with ClusterRpcProxy(config, timeout=10) as cluster:
+        listed = cluster.intake.list_attachments(code)
+        assert [(a["filename"], a["supplement_id"]) for a in listed] == [
+            ("to-khai.pdf", None), ("giay-chung-sinh.png", None), ("cccd.jpg", None),
+            ("giay-chung-sinh-ro.png", result["supplement_id"]), ("xac-nhan-noi-sinh.pdf", result["supplement_id"])]
+        assert {a["submitted_at"] for a in listed} == {"2026-11-27T16:30:00+07:00"}
+        for attachment in listed:
+            read = cluster.intake.read_attachment(code, attachment["id"])
+            assert base64.b64decode(read.pop("content_base64")) == sent[attachment["filename"]] and read == attachment
+        others_file = cluster.intake.list_attachments(other)[0]["id"]
+        for dossier_code, attachment_id in ((code, others_file), (code, str(uuid.uuid4())),
+                                            (f"{AGENCY}-261127-0099", others_file)):
+            with pytest.raises(NotFound):  # across RPC as itself
+                cluster.intake.read_attachment(dossier_code, attachment_id)
+        with pytest.raises(NotFound):
+            cluster.intake.list_attachments(f"{AGENCY}-261127-0099")
+
+
 # --- the postal channel (Decision 45/2016/QD-TTg) ----------------------------------------------
 
 ADDRESS = {"province": "Thành phố Hải Phòng", "commune": "Xã Vĩnh Bảo", "street": "Thôn Nam Tiến, số 4"}

@@ -2,6 +2,9 @@
 and forms (gateway.desk_pages)."""
 import io
 import json
+import subprocess
+import sys
+from functools import partial
 
 import pytest
 from werkzeug.datastructures import FileStorage, MultiDict
@@ -57,3 +60,25 @@ def test_an_action_form_becomes_the_apis_command():
     with pytest.raises(ValidationFailed) as refused:
         action_from_form(MultiDict({"action": "transfer", "to_agency_code": "not-an-agency"}), MultiDict())
     assert "to_agency_code" in refused.value.fields
+
+
+def test_the_accounts_tool_adds_and_replaces_an_official_with_only_the_hash_kept(tmp_path):
+    path = tmp_path / "officials" / "officials.json"
+    run = partial(subprocess.run, capture_output=True, text=True, timeout=60)
+    tool = [sys.executable, "-m", "gateway.accounts", "add", str(path)]
+    added = run([*tool, "xuly.vinhbao", "--name", "Trần Văn Minh", "--agency", "000.00.51.H24", "--role", "handler"],
+                input="mot-cua-xu-ly-2026\n")
+    assert added.returncode == 0, added.stderr
+    replaced = run([*tool, "xuly.vinhbao", "--name", "Trần Văn Minh", "--agency", "000.00.51.H24", "--role",
+                    "handler", "--role", "approver"], input="mat-khau-moi-2027\n")
+    assert replaced.returncode == 0, replaced.stderr
+    book = AccountBook.from_file(path)
+    assert book.sign_in("xuly.vinhbao", "mot-cua-xu-ly-2026") is None
+    assert book.sign_in("xuly.vinhbao", "mat-khau-moi-2027").roles == ("handler", "approver")
+    assert "mat-khau-moi-2027" not in path.read_text() and path.stat().st_mode & 0o077 == 0
+
+    refused = run([*tool, "khach", "--name", "Khách", "--agency", "H24", "--role", "handler"], input="mot-cua-2026-x\n")
+    short = run([*tool, "khach", "--name", "Khách", "--agency", "000.00.51.H24", "--role", "handler"], input="ngan\n")
+    assert refused.returncode != 0 and "agency_code" in refused.stderr
+    assert short.returncode != 0 and [entry["username"] for entry in json.loads(path.read_text())["officials"]] == [
+        "xuly.vinhbao"]

@@ -461,6 +461,14 @@ def test_a_pickup_id_is_a_uuid_or_400():
     assert "pickup" in missing.value.message
 
 
+def test_an_attachment_id_is_a_uuid_or_400():
+    assert inputs.attachment_id("7D1B2C3A-0000-4000-8000-000000000001") == "7d1b2c3a-0000-4000-8000-000000000001"
+    for malformed in ("../../etc", "", "7d1b2c3a-0000-4000-8000-00000000000"):
+        with pytest.raises(MalformedInput) as refused:
+            inputs.attachment_id(malformed)
+        assert refused.value.fields == {"attachment_id": ["Must be a UUID."]}
+
+
 def test_the_portal_booking_form_reads_the_day_and_hours_in_vietnam_time():
     loaded = inputs.portal_booking(MultiDict(PORTAL_BOOKING))
     assert loaded["window"] == {"start": "2026-11-27T08:00:00+07:00", "end": "2026-11-27T11:30:00+07:00"}

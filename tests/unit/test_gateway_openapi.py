@@ -17,7 +17,9 @@ from gateway.web import GatewayHttp
 
 # Pages and their files, not API: the citizen's portal and the officials' desk in a browser.
 PORTAL_PAGES = {"/", "/thu-tuc/{code}", "/tra-cuu", "/tra-cuu/bo-sung", "/buu-chinh/tra-cuu", "/buu-chinh/dat-lich",
-                "/tep/{name}", "/can-bo/dang-nhap", "/can-bo/dang-xuat", "/can-bo/ho-so", "/can-bo/ho-so/{code}", "/can-bo/bao-cao"}
+                "/tep/{name}", "/can-bo/dang-nhap", "/can-bo/dang-nhap/oidc", "/can-bo/dang-nhap/oidc/ve",
+                "/can-bo/dang-xuat", "/can-bo/ho-so", "/can-bo/ho-so/{code}", "/can-bo/bao-cao",
+                "/can-bo/ho-so/{code}/giay-to/{attachment_id}"}
 
 
 def routes() -> dict[str, set[str]]:
@@ -97,7 +99,9 @@ def test_exactly_the_officials_routes_need_the_bearer_token():
                for operation in operations.values() if operation.get("security") == [{"officialToken": []}]}
     assert secured == bearer == {"/api/v1/desk/dossiers", "/api/v1/desk/dossiers/{code}",
                                  "/api/v1/desk/dossiers/{code}/actions",
-                                 "/api/v1/desk/dossiers/{code}/notifications", "/api/v1/reports/on-time",
+                                 "/api/v1/desk/dossiers/{code}/notifications",
+                                 "/api/v1/desk/dossiers/{code}/attachments",
+                                 "/api/v1/desk/dossiers/{code}/attachments/{attachment_id}", "/api/v1/reports/on-time",
                                  "/api/v1/reports/national-export"}
     scheme = document["components"]["securitySchemes"]["officialToken"]
     assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")

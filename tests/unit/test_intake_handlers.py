@@ -1,5 +1,11 @@
 """intake's use cases (intake.handlers) on SQLite, with a stand-in catalogue and no broker: a submission is
-filed once per key, its receipt opens only with its tracking key, and the settings passed in bound it."""
+filed once per key, its receipt opens only with its tracking key, the settings passed in bound it, and the
+desk reads the files filed, the dossier's and its supplements'."""
+import base64
+import hashlib
+import uuid
+from datetime import timezone
+
 import pytest
 
 from intake import handlers
@@ -8,7 +14,8 @@ from intake.models import metadata
 from intake.settings import IntakeSettings
 from motcua.errors import Conflict, NotFound, PayloadTooLarge, ServiceUnavailable
 from motcua.storage import LocalDiskStore
-from tests.service.test_intake_service import AGENCY, BIRTH, RECEIVED_AT, body
+from motcua_contracts.intake import AttachmentContentSchema, DossierAttachmentSchema
+from tests.service.test_intake_service import AGENCY, BIRTH, RECEIVED_AT, SUPPLEMENT, body
 from tests.support import LocalDatabase, PinnedClock
 
 
@@ -70,3 +77,73 @@ def test_a_catalogue_that_is_away_files_nothing(ports):
     with pytest.raises(ServiceUnavailable):
         submit(ports, Catalogue(ServiceUnavailable("The catalogue is not running; try again shortly.")), body())
     assert ports[0].published() == []
+
+
+# --- the desk reads the files filed: no tracking key, the gateway asks once status has let the official in ----------
+
+@pytest.fixture
+def filed(tmp_path):
+    """A dossier of three files and a supplement of two filed five days later, on a UTC clock as the service's."""
+    db = LocalDatabase(f"sqlite:///{tmp_path}/intake.db", metadata, "intake", create=True)
+    clock, store = PinnedClock(RECEIVED_AT.astimezone(timezone.utc)), LocalDiskStore(tmp_path / "attachments")
+    dossier = handlers.submit_dossier(db, clock, Catalogue(), store, IntakeSettings(), body())
+    clock.advance(5 * 24 * 3600)
+    supplemented = handlers.submit_supplement(db, clock, store, IntakeSettings(), dossier["dossier_code"],
+                                              dossier["tracking_key"], SUPPLEMENT)
+    return db, store, dossier["dossier_code"], supplemented["supplement_id"]
+
+
+def test_the_files_are_listed_the_dossiers_first_then_the_supplements_under_their_documents_names(filed):
+    db, _, code, supplement_id = filed
+    listed = handlers.list_attachments(db, code)
+    assert DossierAttachmentSchema(many=True).load(listed)
+    names = {doc["code"]: doc["name"] for doc in BIRTH["documents"]}
+    assert [(a["document_code"], a["document_name"], a["filename"], a["supplement_id"], a["submitted_at"])
+            for a in listed] == [
+        ("to-khai", names["to-khai"], "to-khai.pdf", None, "2026-11-27T16:30:00+07:00"),
+        ("giay-chung-sinh", names["giay-chung-sinh"], "giay-chung-sinh.png", None, "2026-11-27T16:30:00+07:00"),
+        ("giay-to-tuy-than", names["giay-to-tuy-than"], "cccd.jpg", None, "2026-11-27T16:30:00+07:00"),
+        ("giay-chung-sinh", names["giay-chung-sinh"], "giay-chung-sinh-ro.png", supplement_id,
+         "2026-12-02T16:30:00+07:00"),
+        ("bo-sung", "Tài liệu bổ sung", "xac-nhan-noi-sinh.pdf", supplement_id, "2026-12-02T16:30:00+07:00")]
+    sent = {a["filename"]: base64.b64decode(a["content_base64"])
+            for a in body()["attachments"] + SUPPLEMENT["attachments"]}
+    assert [(a["content_type"], a["size_bytes"], a["sha256"]) for a in listed] == [
+        (content_type, len(sent[a["filename"]]), hashlib.sha256(sent[a["filename"]]).hexdigest())
+        for a, content_type in zip(listed, ("application/pdf", "image/png", "image/jpeg", "image/png",
+                                            "application/pdf"))]
+
+
+def test_a_file_is_read_with_its_exact_bytes_and_the_listings_metadata(filed):
+    db, store, code, _ = filed
+    for listed in handlers.list_attachments(db, code):
+        read = handlers.read_attachment(db, store, code, listed["id"])
+        assert AttachmentContentSchema().load(read)
+        content = base64.b64decode(read.pop("content_base64"), validate=True)
+        assert read == listed
+        assert hashlib.sha256(content).hexdigest() == listed["sha256"]
+
+
+def test_an_unknown_dossier_an_unknown_file_and_another_dossiers_file_are_not_found(filed):
+    db, store, code, _ = filed
+    other = handlers.submit_dossier(db, PinnedClock(RECEIVED_AT.astimezone(timezone.utc)), Catalogue(), store,
+                                    IntakeSettings(), body())["dossier_code"]
+    others_file = handlers.list_attachments(db, other)[0]["id"]
+    with pytest.raises(NotFound) as unknown:
+        handlers.list_attachments(db, f"{AGENCY}-261127-0099")
+    assert list(unknown.value.fields) == ["dossier_code"]
+    for dossier_code, attachment_id in ((code, others_file), (code, str(uuid.uuid4())), (f"{AGENCY}-261127-0099",
+                                        others_file), (code, None), (None, others_file)):
+        with pytest.raises(NotFound) as refused:
+            handlers.read_attachment(db, store, dossier_code, attachment_id)
+        assert list(refused.value.fields) == ["attachment_id"]
+    assert handlers.read_attachment(db, store, other, others_file)["id"] == others_file
+
+
+def test_a_dossier_without_files_lists_none(tmp_path):
+    db = LocalDatabase(f"sqlite:///{tmp_path}/intake.db", metadata, "intake", create=True)
+    store = LocalDiskStore(tmp_path / "attachments")
+    catalogue = Catalogue({**BIRTH, "documents": [dict(doc, mandatory=False) for doc in BIRTH["documents"]]})
+    dossier = handlers.submit_dossier(db, PinnedClock(RECEIVED_AT.astimezone(timezone.utc)), catalogue, store,
+                                      IntakeSettings(), body(attachments=[]))
+    assert handlers.list_attachments(db, dossier["dossier_code"]) == []

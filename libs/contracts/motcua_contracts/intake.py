@@ -1,4 +1,4 @@
-"""Intake shapes: submitting a dossier, its receipt, and `dossier_submitted`."""
+"""Intake shapes: submitting a dossier, its receipt, `dossier_submitted`, and the filed attachments for the desk."""
 from marshmallow import fields, validate
 
 from motcua_contracts.base import StrictSchema
@@ -139,3 +139,23 @@ class SupplementSubmittedSchema(StrictSchema):
     submitted_at = fields.AwareDateTime(required=True)
     note = fields.String(load_default=None, allow_none=True)
     attachments = fields.List(fields.Nested(AttachmentRefSchema), required=True)
+
+
+class DossierAttachmentSchema(StrictSchema):
+    """A file the citizen filed, with the dossier or in a supplement, as intake lists it for the desk."""
+
+    id = fields.String(required=True)
+    document_code = fields.String(required=True)
+    document_name = fields.String(required=True)  # as the dossier's pinned procedure version names it
+    filename = fields.String(required=True)
+    content_type = fields.String(required=True)  # detected from the bytes at intake, not from the name
+    size_bytes = fields.Integer(required=True)
+    sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    supplement_id = fields.String(load_default=None, allow_none=True)  # null: filed with the dossier
+    submitted_at = fields.AwareDateTime(required=True)
+
+
+class AttachmentContentSchema(DossierAttachmentSchema):
+    """One filed attachment with its bytes (base64 over RPC)."""
+
+    content_base64 = fields.String(required=True)

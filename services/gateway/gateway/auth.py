@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -26,6 +27,7 @@ from motcua.errors import ServiceUnavailable, Unauthorized
 from motcua_contracts.desk import OfficialSchema
 
 from gateway.accounts import AccountBook
+from gateway.oidc import IdentityProvider, OidcSettings
 from gateway.web import MISSING_TOKEN, text_setting
 
 log = logging.getLogger(__name__)
@@ -87,9 +89,10 @@ def _asymmetric_keys(private_pem: str | None, public_pem: str | None) -> TokenKe
 
 
 def issue_token(keys: TokenKeys, subject: str, agency_code: str, roles: list[str], ttl: timedelta,
-                now: datetime | None = None, csrf: str | None = None) -> tuple[str, dict]:
+                now: datetime | None = None, session_claims: Mapping[str, Any] | None = None) -> tuple[str, dict]:
     """A signed token and its claims; ValueError names what is wrong with the official. A sign-in session's
-    token also carries `csrf`, the value its pages' forms must send back (gateway.desk_pages)."""
+    token also carries `session_claims`: `csrf`, the value its pages' forms must send back, and `sso` when the
+    official signed in through the city's identity provider (gateway.desk_pages)."""
     if keys.signing_key is None:
         raise AuthConfigError("Issuing tokens needs JWT_SECRET or JWT_PRIVATE_KEY.")
     if ttl <= timedelta(0):
@@ -97,8 +100,7 @@ def issue_token(keys: TokenKeys, subject: str, agency_code: str, roles: list[str
     issued = int((now or datetime.now(timezone.utc)).timestamp())
     claims = {"iss": ISSUER, "sub": subject, "agency": agency_code, "roles": list(dict.fromkeys(roles)),
               "jti": str(uuid.uuid4()), "iat": issued, "exp": issued + int(ttl.total_seconds())}
-    if csrf is not None:
-        claims["csrf"] = csrf
+    claims.update({name: value for name, value in (session_claims or {}).items() if name not in claims})
     errors = OfficialSchema().validate(_official(claims))
     if errors:
         raise ValueError(f"Not a valid official: {errors}")
@@ -143,10 +145,11 @@ def bearer_token(request: Request) -> str:
 
 class Officials:
     def __init__(self, keys: TokenKeys | None, accounts: AccountBook | None = None,
-                 session_ttl: timedelta = timedelta(hours=8)):
+                 session_ttl: timedelta = timedelta(hours=8), provider: IdentityProvider | None = None):
         self.keys = keys
         self.accounts = accounts  # the built-in sign-in's officials; None: no built-in sign-in
         self.session_ttl = session_ttl
+        self.provider = provider  # the city's OpenID Connect provider; None: no sign-in through it
 
     def verify(self, request: Request) -> dict:
         """The verified official of this request, as status wants it with every desk call."""
@@ -165,9 +168,18 @@ class OfficialAuth(DependencyProvider):
         if keys is None:
             log.warning("no JWT key configured: the officials' routes answer 503 auth_not_configured")
         accounts_file = text_setting(config, "GATEWAY_OFFICIALS_FILE")
-        accounts = AccountBook.from_file(accounts_file) if accounts_file else None
+        accounts = None
+        if accounts_file and Path(accounts_file).exists():
+            accounts = AccountBook.from_file(accounts_file)
+        elif accounts_file:  # e.g. the optional Kubernetes Secret not created: officials sign in elsewhere
+            log.warning("GATEWAY_OFFICIALS_FILE %s does not exist: no built-in sign-in", accounts_file)
         hours = float(text_setting(config, "GATEWAY_SESSION_HOURS") or 8)
-        self.officials = Officials(keys, accounts, timedelta(hours=hours))
+        provider_settings = OidcSettings.from_config(lambda name: text_setting(config, name))
+        if provider_settings is not None and (keys is None or keys.signing_key is None):
+            raise AuthConfigError("Sign-in through GATEWAY_OIDC_ISSUER needs JWT_SECRET or JWT_PRIVATE_KEY: "
+                                  "the gateway signs the session it starts.")
+        provider = IdentityProvider(provider_settings) if provider_settings else None
+        self.officials = Officials(keys, accounts, timedelta(hours=hours), provider)
 
     def get_dependency(self, worker_ctx) -> Officials:
         return self.officials

@@ -96,10 +96,19 @@ def dossier_code(code: str, not_found: str = "No dossier matches this code and t
 
 def pickup_id(value: str) -> str:
     """A pickup id is a UUID; anything else is refused before any RPC."""
+    return _uuid(value, "pickup_id", "Not a pickup id.")
+
+
+def attachment_id(value: str) -> str:
+    """An attachment id is a UUID; anything else is refused before any RPC."""
+    return _uuid(value, "attachment_id", "Not an attachment id.")
+
+
+def _uuid(value: str, field: str, message: str) -> str:
     try:
         return str(uuid.UUID(value))
     except ValueError:
-        raise MalformedInput("Not a pickup id.", {"pickup_id": ["Must be a UUID."]}) from None
+        raise MalformedInput(message, {field: ["Must be a UUID."]}) from None
 
 
 def pickup_quote_query(args: MultiDict) -> dict:

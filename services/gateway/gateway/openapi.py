@@ -13,8 +13,8 @@ from motcua.schema_docs import decimal_as_string, text_without_control_character
 from motcua_contracts.catalog import ProcedurePageSchema, ProcedureSearchSchema, ProcedureVersionSchema
 from motcua_contracts.desk import DeskActionSchema, DeskDossierDetailSchema, DeskPageSchema, DeskQuerySchema
 from motcua_contracts.intake import (
-    NotificationPreferencesSchema, ReceiptSchema, SubmitDossierResultSchema, SubmitDossierSchema,
-    SupplementResultSchema, SupplementSchema,
+    DossierAttachmentSchema, NotificationPreferencesSchema, ReceiptSchema, SubmitDossierResultSchema,
+    SubmitDossierSchema, SupplementResultSchema, SupplementSchema,
 )
 from motcua_contracts.notify import NotificationLogEntrySchema
 from motcua_contracts.postal import BookPickupResultSchema, BookPickupSchema, PickupQuoteSchema, PickupViewSchema
@@ -57,14 +57,15 @@ class MultipartActionSchema(DeskActionSchema):
 
 
 ERRORS = {
-    "MalformedInput": "Malformed JSON, an invalid or missing header, or a pickup id that is not a UUID "
-                      "(field-level messages say which).",
+    "MalformedInput": "Malformed JSON, an invalid or missing header, or a pickup or attachment id that is not a "
+                      "UUID (field-level messages say which).",
     "Unauthorized": "The tracking key is missing (field `key`).",
     "TokenRefused": "No official's token (`missing_token`), or it is invalid (`invalid_token`), expired "
                     "(`token_expired`) or revoked.",
     "Forbidden": "The official's roles or agency do not allow this.",
     "NotFound": "Nothing matches (for a dossier: the code, or the code with this tracking key; for a pickup: "
-                "the id with this tracking key; for a booking or a quote: the procedure).",
+                "the id with this tracking key; for an attachment: the id among the dossier's files; for a "
+                "booking or a quote: the procedure).",
     "Conflict": "The Idempotency-Key was used before with a different body.",
     "PayloadTooLarge": "The body is larger than the server accepts (GATEWAY_MAX_BODY_MB).",
     "UnsupportedMediaType": "The Content-Type is not accepted here.",
@@ -84,6 +85,8 @@ HEADERS = {"TokenRefused": {"headers": {"WWW-Authenticate": {
 
 CODE = {"in": "path", "name": "code", "required": True, "schema": {"type": "string"}}
 PICKUP_ID = {"in": "path", "name": "pickup_id", "required": True, "schema": {"type": "string", "format": "uuid"}}
+ATTACHMENT_ID = {"in": "path", "name": "attachment_id", "required": True,
+                 "schema": {"type": "string", "format": "uuid"}}
 TRACKING_KEY = [
     {"in": "header", "name": "X-Tracking-Key", "schema": {"type": "string"},
      "description": "The dossier's tracking key (preferred over the query parameter: it stays out of logs)."},
@@ -171,6 +174,26 @@ def _desk_paths(spec: APISpec) -> None:
         **secured, "summary": "The dossier's notification log, for an official who may see the dossier",
         "parameters": [CODE],
         "responses": {"200": NOTIFICATION_LOG, **token_errors, **_errors("NotFound")},
+    }})
+    spec.path("/api/v1/desk/dossiers/{code}/attachments", operations={"get": {
+        **secured, "summary": "The files the citizen filed, with the dossier and in supplements, for an official who "
+                              "may see the dossier",
+        "parameters": [CODE],
+        "responses": {"200": _json({"type": "array", "items": DossierAttachmentSchema},
+                                   "In the order they were filed; `supplement_id` is null for the dossier's own."),
+                      **token_errors, **_errors("NotFound")},
+    }})
+    spec.path("/api/v1/desk/dossiers/{code}/attachments/{attachment_id}", operations={"get": {
+        **secured, "summary": "One file the citizen filed, as the file",
+        "description": "Content-Type is the one detected from the file's content when it was filed; PDFs and PNG "
+                       "or JPEG images come `inline`, other types as `attachment`, with the filed name in "
+                       "`filename*` (RFC 5987).",
+        "parameters": [CODE, ATTACHMENT_ID],
+        "responses": {"200": {
+            "description": "The file's bytes.", "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+            "headers": {"Content-Disposition": {"description": "`inline` or `attachment`, with `filename` and "
+                                                               "`filename*`.", "schema": {"type": "string"}}}},
+            **token_errors, **_errors("MalformedInput", "NotFound")},
     }})
     spec.path("/api/v1/desk/dossiers/{code}/actions", operations={"post": {
         **secured, "summary": "Act on a dossier: accept, refuse, assign, transfer, request a supplement, ...",

@@ -9,6 +9,7 @@ status's to decide: the gateway passes the verified official with every call.
 """
 from __future__ import annotations
 
+import logging
 import secrets
 from urllib.parse import quote
 
@@ -24,14 +25,18 @@ from motcua.errors import (
 from motcua.web import HealthEndpoints, MetricsPort, json_response
 
 from gateway import desk_pages, inputs
+from gateway.attachments import attachment_response
 from gateway.auth import OfficialAuth
 from gateway.clients import BrokerProbe
 from gateway.exports import csv_response, ndjson_response, on_time_csv
+from gateway.oidc import SignInFailed, official_from_claims
 from gateway.openapi import openapi_document
 from gateway.ratelimit import LookupLimiter
 from gateway.portal_errors import input_errors
 from gateway.rendering import render, static_file
 from gateway.web import NO_STORE, api, desk, page
+
+log = logging.getLogger(__name__)
 
 DESK_NOT_FOUND = "No dossier matches this code."
 
@@ -136,6 +141,17 @@ class GatewayService(HealthEndpoints):
         code = inputs.dossier_code(code, DESK_NOT_FOUND)
         self.status.desk_get(official, code)  # status decides whether this official may see the dossier
         return json_response(self.notify.notification_log(code), headers=NO_STORE)
+
+    @desk("GET", "/api/v1/desk/dossiers/<code>/attachments")
+    def desk_attachments(self, request: Request, code: str) -> Response:
+        official = self.officials.verify(request)
+        code = inputs.dossier_code(code, DESK_NOT_FOUND)
+        self.status.desk_get(official, code)  # status decides whether this official may see the dossier
+        return json_response(self.intake.list_attachments(code), headers=NO_STORE)
+
+    @desk("GET", "/api/v1/desk/dossiers/<code>/attachments/<attachment_id>")
+    def desk_attachment(self, request: Request, code: str, attachment_id: str) -> Response:
+        return self._desk_attachment(self.officials.verify(request), code, attachment_id)
 
     @desk("POST", "/api/v1/desk/dossiers/<code>/actions")
     def desk_action(self, request: Request, code: str) -> Response:
@@ -274,10 +290,12 @@ class GatewayService(HealthEndpoints):
     @page("GET,POST", "/can-bo/dang-nhap")
     def sign_in_page(self, request: Request) -> Response:
         accounts = self.officials.accounts
-        if accounts is None or self.officials.keys is None:
-            return render("desk_sign_in.html", 503, username="", message="Đăng nhập cho cán bộ chưa được cấu hình.")
+        if self.officials.keys is None or (accounts is None and self.officials.provider is None):
+            return self._sign_in_page(503, message="Đăng nhập cho cán bộ chưa được cấu hình.")
         if request.method == "GET":
-            return render("desk_sign_in.html", username="", message=None)
+            return self._sign_in_page()
+        if accounts is None:
+            return self._sign_in_page(400, message="Hãy đăng nhập bằng tài khoản công vụ của thành phố.")
         username = request.form.get("username", "").strip()
         try:
             with self.lookups.guard(request):  # guessing passwords is charged like guessing tracking keys
@@ -285,18 +303,46 @@ class GatewayService(HealthEndpoints):
                 if account is None:
                     raise NotFound("No official has this username and password.")
         except NotFound:
-            return render("desk_sign_in.html", 401, NO_STORE, username=username,
-                          message="Tên đăng nhập hoặc mật khẩu không đúng.")
+            return self._sign_in_page(401, username=username, message="Tên đăng nhập hoặc mật khẩu không đúng.")
         return desk_pages.start_session(self.officials, account)
+
+    @page("GET", "/can-bo/dang-nhap/oidc")
+    def provider_sign_in(self, request: Request) -> Response:
+        """To the city's identity provider (gateway.oidc)."""
+        if self.officials.provider is None or self.officials.keys is None:
+            raise NotFound("Trang này không tồn tại.")
+        return desk_pages.start_provider_sign_in(self.officials)
+
+    @page("GET", "/can-bo/dang-nhap/oidc/ve")
+    def provider_sign_in_callback(self, request: Request) -> Response:
+        """Back from the identity provider: the code exchanged, the ID token verified, the session started."""
+        provider = self.officials.provider
+        if provider is None or self.officials.keys is None:
+            raise NotFound("Trang này không tồn tại.")
+        pending = desk_pages.pending_sign_in(request, self.officials)
+        if pending is None:
+            return self._sign_in_page(400, message="Lượt đăng nhập này đã hết hạn hoặc không bắt đầu từ trình duyệt "
+                                                   "này; hãy đăng nhập lại.")
+        try:
+            official = official_from_claims(provider.finish(pending, request.args), provider.settings)
+        except SignInFailed as failed:
+            log.info("sign-in through the identity provider failed: %s", failed.code)
+            return self._sign_in_page(401, message="Đăng nhập bằng tài khoản công vụ không thành công; hãy thử lại.")
+        except Forbidden:
+            return self._sign_in_page(403, message="Tài khoản công vụ này chưa được giao cơ quan hoặc vai trò trong "
+                                                   "hệ thống Một cửa; hãy liên hệ quản trị hệ thống của đơn vị.")
+        log.info("official %s of %s signed in through the identity provider", official.username, official.agency_code)
+        return desk_pages.start_session(self.officials, official)
 
     @page("POST", "/can-bo/dang-xuat")
     def sign_out(self, request: Request) -> Response:
         signed_in = desk_pages.session(request, self.officials)
-        if signed_in is not None:
-            official, claims = signed_in
-            desk_pages.check_csrf(request.form, claims)
-            self.status.revoke_token(official["token_id"], official["expires_at"])
-        return desk_pages.end_session()
+        if signed_in is None:
+            return desk_pages.end_session()
+        official, claims = signed_in
+        desk_pages.check_csrf(request.form, claims)
+        self.status.revoke_token(official["token_id"], official["expires_at"])
+        return desk_pages.end_session(claims, self.officials)
 
     @page("GET", "/can-bo/ho-so")
     def desk_list_page(self, request: Request) -> Response:
@@ -331,6 +377,16 @@ class GatewayService(HealthEndpoints):
             return self._desk_dossier(official, claims, code, refused.http_status, refused=refused,
                                       action=form.get("action"))
         return redirect(f"/can-bo/ho-so/{quote(code)}?xong={quote(form.get('action', ''))}", 303)
+
+    @page("GET", "/can-bo/ho-so/<code>/giay-to/<attachment_id>")
+    def desk_attachment_page(self, request: Request, code: str, attachment_id: str) -> Response:
+        """A file the citizen filed, opened from the dossier's page: the API's answer, for the session's official."""
+        if (signed_in := desk_pages.session(request, self.officials)) is None:
+            return redirect(desk_pages.SIGN_IN, 303)
+        try:
+            return self._desk_attachment(signed_in[0], code, attachment_id)
+        except Unauthorized:  # signed out elsewhere (revoked) or expired: sign in again
+            return desk_pages.end_session()
 
     @page("GET", "/can-bo/bao-cao")
     def report_page(self, request: Request) -> Response:
@@ -388,16 +444,29 @@ class GatewayService(HealthEndpoints):
                       message=None, agencies=agencies, notifications=notifications,
                       idempotency_key=secrets.token_urlsafe(16), **state)
 
+    def _sign_in_page(self, status: int = 200, username: str = "", message: str | None = None) -> Response:
+        return render("desk_sign_in.html", status, NO_STORE if status != 200 else None, username=username,
+                      message=message, with_password=self.officials.accounts is not None,
+                      with_provider=self.officials.provider is not None)
+
     def _agency_names(self) -> dict[str, str]:
         return {agency["code"]: agency["name"] for agency in self.catalog.list_agencies()}
 
     def _desk_dossier(self, official: dict, claims: dict, code: str, status: int = 200, **outcome) -> Response:
-        """One dossier at the desk: its facts, history, notifications, and a form per action the official may take."""
+        """One dossier at the desk: its facts, the files filed, history, notifications, and a form per action the
+        official may take."""
         detail = self.status.desk_get(official, code)
         return render("desk_dossier.html", status, NO_STORE, official=official, csrf=claims["csrf"], d=detail,
+                      attachments=self.intake.list_attachments(code),
                       agencies=self._agency_names(), notifications=self.notify.notification_log(code),
                       idempotency_key=secrets.token_urlsafe(16), **{"refused": None, "action": None, "done": None,
                                                                      **outcome})
+
+    def _desk_attachment(self, official: dict, code: str, attachment_id: str) -> Response:
+        """A file the citizen filed, as the file, once status has let the official see its dossier."""
+        code, attachment_id = inputs.dossier_code(code, DESK_NOT_FOUND), inputs.attachment_id(attachment_id)
+        self.status.desk_get(official, code)
+        return attachment_response(self.intake.read_attachment(code, attachment_id))
 
     def _receipt(self, request: Request, code: str) -> dict:
         key = inputs.tracking_key(request)

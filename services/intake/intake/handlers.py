@@ -6,6 +6,7 @@ which only delegates) and in a unit test on SQLite with a stand-in catalogue.
 """
 from __future__ import annotations
 
+import base64
 import logging
 import uuid
 from datetime import date
@@ -25,7 +26,8 @@ from motcua.storage import AttachmentStore
 from motcua.tracking import key_matches, new_tracking_key, reissued_tracking_key, request_hash, sha256_hex
 from motcua_contracts.catalog import ProcedureVersionSchema
 from motcua_contracts.intake import (
-    ReceiptSchema, SubmitDossierResultSchema, SubmitDossierSchema, SupplementResultSchema, SupplementSchema,
+    AttachmentContentSchema, DossierAttachmentSchema, ReceiptSchema, SubmitDossierResultSchema, SubmitDossierSchema,
+    SupplementResultSchema, SupplementSchema,
 )
 
 from intake import repository
@@ -33,6 +35,7 @@ from intake.domain.attachments import Attachment
 from intake.domain.dossier import (
     Prepared, dossier_code, prepare, published_on, receipt, submitted_event, unknown_procedure,
 )
+from intake.domain.filed import filed_attachments
 from intake.domain.handover import prepare_handover
 from intake.domain.supplement import check_supplement, supplement_event, supplement_result
 from intake.domain.tracking import unseal
@@ -73,6 +76,40 @@ def submit_supplement(db: Db, clock: TimeSource, attachments: AttachmentStore, s
     """
     with refusals_counted(REFUSED):
         return _supplement(db, clock, attachments, settings, dossier_code, tracking_key, supplement, idempotency_key)
+
+
+def list_attachments(db: Db, dossier_code: object) -> list[dict]:
+    """DossierAttachmentSchema dumps of every file filed for the dossier, with it or in a supplement.
+
+    No tracking key: only the gateway's desk asks, once status has let the official see the dossier.
+    NotFound for an unknown dossier.
+    """
+    with db.unit_of_work() as uow:
+        found = repository.find_dossier(uow.session, dossier_code) if isinstance(dossier_code, str) else None
+        if found is None:
+            raise NotFound("No dossier has this code.", {"dossier_code": ["No dossier has this code."]})
+        rows = repository.find_attachments(uow.session, found.code)
+        documents = repository.find_version(uow.session, found.procedure_code, found.procedure_version)["documents"]
+    return DossierAttachmentSchema(many=True).dump(filed_attachments(documents, rows))
+
+
+def read_attachment(db: Db, attachments: AttachmentStore, dossier_code: object, attachment_id: object) -> dict:
+    """One file of the dossier with its bytes (AttachmentContentSchema dump), for the desk as list_attachments.
+
+    NotFound when the dossier has no file with this id: an unknown dossier, an unknown id, or another
+    dossier's file.
+    """
+    with db.unit_of_work() as uow:
+        row = (repository.find_attachment(uow.session, dossier_code, attachment_id)
+               if isinstance(dossier_code, str) and isinstance(attachment_id, str) else None)
+        if row is None:
+            raise NotFound("This dossier has no attachment with this id.",
+                           {"attachment_id": ["This dossier has no attachment with this id."]})
+        documents = repository.find_version(uow.session, row["procedure_code"], row["procedure_version"])["documents"]
+    with attachments.open(row["storage_key"]) as blob:
+        content = blob.read()
+    [listed] = filed_attachments(documents, [row])
+    return AttachmentContentSchema().dump({**listed, "content_base64": base64.b64encode(content).decode("ascii")})
 
 
 def keep_published_version(db: Db, envelope: dict) -> None:

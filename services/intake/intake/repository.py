@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from motcua.db import procedure_in_force, utcnow
+from motcua.db import UTCDateTime, procedure_in_force, utcnow
 
 from intake.models import attachment, code_sequence, dossier, idempotency_record, procedure_version, supplement
 
@@ -74,6 +74,27 @@ def add_attachments(session: Session, dossier_code: str, rows: list[dict],
 
 def find_dossier(session: Session, code: str) -> sa.Row | None:
     return session.execute(sa.select(dossier).where(dossier.c.code == code)).first()
+
+
+def find_attachments(session: Session, dossier_code: str) -> list[sa.RowMapping]:
+    """The dossier's files, each with `submitted_at` (the supplement's that brought it, else the dossier's)."""
+    return session.execute(_filed(dossier_code)).mappings().all()
+
+
+def find_attachment(session: Session, dossier_code: str, attachment_id: str) -> sa.RowMapping | None:
+    """One file of the dossier as `find_attachments` gives it, with the dossier's procedure version; None when
+    the dossier has no file with this id (a file of another dossier included)."""
+    statement = _filed(dossier_code).add_columns(dossier.c.procedure_code, dossier.c.procedure_version)
+    return session.execute(statement.where(attachment.c.id == attachment_id)).mappings().first()
+
+
+def _filed(dossier_code: str) -> sa.Select:
+    # UTCDateTime: SQLite (the single-machine run) gives the time back without its offset.
+    submitted_at = sa.type_coerce(sa.func.coalesce(supplement.c.submitted_at, dossier.c.submitted_at), UTCDateTime)
+    return (sa.select(attachment, submitted_at.label("submitted_at"))
+            .join(dossier, dossier.c.code == attachment.c.dossier_code)
+            .outerjoin(supplement, supplement.c.id == attachment.c.supplement_id)
+            .where(attachment.c.dossier_code == dossier_code))
 
 
 def find_code_by_pickup(session: Session, pickup_id: str) -> str | None:

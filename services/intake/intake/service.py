@@ -40,6 +40,14 @@ class IntakeService(OpsEndpoints):
         return handlers.submit_supplement(self.db, self.clock, self.attachments, self.settings, dossier_code,
                                           tracking_key, supplement, idempotency_key)
 
+    @rpc
+    def list_attachments(self, dossier_code: str) -> list[dict]:
+        return handlers.list_attachments(self.db, dossier_code)
+
+    @rpc
+    def read_attachment(self, dossier_code: str, attachment_id: str) -> dict:
+        return handlers.read_attachment(self.db, self.attachments, dossier_code, attachment_id)
+
     @event_handler("catalog", "procedure_published")
     def on_procedure_published(self, envelope: dict) -> None:
         handlers.keep_published_version(self.db, envelope)
