@@ -7,6 +7,8 @@ import jsonschema
 import pytest
 import yaml
 
+from gateway.oidc import OidcSettings
+
 ROOT = Path(__file__).resolve().parents[2]
 APP_SERVICES = ("catalog", "intake", "status", "notify", "postal", "gateway")
 
@@ -96,3 +98,15 @@ def test_postal_and_the_carrier_simulator_share_one_key_and_secret_from_env(comp
 def test_entrypoint_execs_the_service_so_it_receives_sigterm():
     script = (ROOT / "deploy/docker/entrypoint.sh").read_text()
     assert 'exec python -m motcua.serve "$SERVICE"' in script
+
+
+def test_the_gateway_reads_officials_from_a_mounted_accounts_file_and_the_provider_from_env(compose):
+    gateway = compose["services"]["gateway"]
+    env = gateway["environment"]
+    source, target, mode = gateway["volumes"][0].rsplit(":", 2)
+    assert mode == "ro" and env["GATEWAY_OFFICIALS_FILE"].startswith(target + "/") and source.startswith("${")
+    provider = {name: value for name, value in env.items() if name.startswith("GATEWAY_OIDC_")}
+    assert provider and all(re.fullmatch(r"\$\{GATEWAY_OIDC_[A-Z_]+:-[^}]*\}", value) for value in provider.values())
+    # Unset in .env, the provider is off: the defaults alone configure no sign-in through it.
+    defaults = {name: value.split(":-", 1)[1].rstrip("}") for name, value in provider.items()}
+    assert OidcSettings.from_config(lambda name: defaults.get(name)) is None

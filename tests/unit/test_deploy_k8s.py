@@ -14,6 +14,8 @@ import jsonschema
 import pytest
 import yaml
 
+from gateway.oidc import OidcSettings
+
 ROOT = Path(__file__).resolve().parents[2]
 CRDS = Path(__file__).resolve().parents[1] / "data/crds"
 KUSTOMIZATIONS = ("deploy/k8s/base", "deploy/k8s/overlays/production")
@@ -256,3 +258,22 @@ def test_production_overlay_pins_images_and_raises_the_floor():
         assert images == {f"registry.example.org/motcua/{name}:1.0.0"}
     hpas = of_kind(prod, "HorizontalPodAutoscaler")
     assert hpas["gateway"]["spec"]["minReplicas"] == hpas["intake"]["spec"]["minReplicas"] == 3
+
+
+def test_officials_sign_in_through_the_provider_at_the_ingress_host_or_with_an_optional_accounts_secret():
+    docs = render("deploy/k8s/base")
+    config = of_kind(docs, "ConfigMap")["motcua-config"]["data"]
+    settings = OidcSettings.from_config(config.get)  # valid as the gateway reads it: https, a client, a redirect
+    [ingress] = of_kind(docs, "Ingress").values()
+    [rule] = ingress["spec"]["rules"]
+    assert settings.redirect_url == f"https://{rule['host']}/can-bo/dang-nhap/oidc/ve"
+    pod = of_kind(docs, "Deployment")["gateway"]["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    mounts = {m["name"]: m for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["officials"]["secret"] | {"defaultMode": None} == {
+        "secretName": "motcua-officials", "optional": True, "defaultMode": None}
+    assert volumes["officials"]["secret"]["defaultMode"] & 0o007 == 0  # no one outside the pod's group reads it
+    assert mounts["officials"]["readOnly"] and env["GATEWAY_OFFICIALS_FILE"].startswith(
+        mounts["officials"]["mountPath"] + "/")

@@ -4,6 +4,7 @@ import json
 import sys
 import time
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import jwt
 import pytest
@@ -13,7 +14,7 @@ from motcua.errors import ServiceUnavailable
 
 from gateway import tokens
 from gateway.auth import (
-    AuthConfigError, Officials, TokenKeys, TokenRefused, issue_token, keys_from_config, verify_token,
+    AuthConfigError, OfficialAuth, Officials, TokenKeys, TokenRefused, issue_token, keys_from_config, verify_token,
 )
 from gateway.web import GatewayHttp
 
@@ -250,3 +251,24 @@ def test_issue_refuses_a_bad_agency(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         tokens.main(["issue", "--subject", "ttb", "--agency", "H49", "--role", "handler"])
     assert "agency_code" in capsys.readouterr().err
+
+
+def officials_configured(**config) -> Officials:
+    provider = OfficialAuth()
+    provider.container = SimpleNamespace(config=config)
+    provider.setup()
+    return provider.get_dependency(None)
+
+
+def test_the_sign_in_settings_are_read_once_and_a_missing_accounts_file_means_no_built_in_sign_in(tmp_path,
+                                                                                                 asymmetric):
+    oidc = {"GATEWAY_OIDC_ISSUER": "https://sso.example.gov.vn/realms/motcua", "GATEWAY_OIDC_CLIENT_ID": "motcua-desk",
+            "GATEWAY_OIDC_REDIRECT_URL": "https://motcua.example.gov.vn/can-bo/dang-nhap/oidc/ve"}
+    officials = officials_configured(JWT_SECRET="s" * 32, GATEWAY_OFFICIALS_FILE=str(tmp_path / "none.json"),
+                                     GATEWAY_SESSION_HOURS="4", **oidc)
+    assert officials.accounts is None and officials.session_ttl == timedelta(hours=4)
+    assert officials.provider.settings.client_id == "motcua-desk"
+    # The gateway signs the sessions it starts: a public key alone cannot.
+    _, public = asymmetric["rsa"]
+    with pytest.raises(AuthConfigError, match="GATEWAY_OIDC_ISSUER"):
+        officials_configured(JWT_PUBLIC_KEY=public, **oidc)
