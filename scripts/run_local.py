@@ -64,9 +64,10 @@ def local_officials(root: Path) -> tuple[Path, list[tuple[str, str, str]]]:
     it, readable by this user only); (the accounts file, [(username, password, role)])."""
     from gateway.accounts import hash_password
 
-    accounts, passwords = root / "officials.json", root / "officials-passwords.json"
+    # The folder docker compose mounts too: the same officials sign in there.
+    accounts, passwords = root / "officials" / "officials.json", root / "officials-passwords.json"
     if not accounts.exists():
-        root.mkdir(parents=True, exist_ok=True)
+        accounts.parent.mkdir(parents=True, exist_ok=True)
         chosen = {username: secrets.token_urlsafe(9) for username, *_ in LOCAL_OFFICIALS}
         passwords.write_text(json.dumps(chosen))
         passwords.chmod(0o600)
