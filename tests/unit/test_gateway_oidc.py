@@ -211,7 +211,7 @@ def test_the_pending_sign_in_lives_in_a_lax_cookie_that_is_no_session_and_no_ses
         verify_claims(kept, KEYS)  # the pending sign-in's cookie opens no desk page
 
     official = SignedInOfficial("tiepnhan.vinhbao", "Nguyễn Thị Lan", COMMUNE, ("receptionist",))
-    session = start_session(officials, official)
+    session = start_session(officials, official, through_provider=True)
     assert session.status_code == 200 and 'http-equiv="refresh"' in session.get_data(as_text=True)
     session_cookie = cookies_set(session)[SESSION_COOKIE]
     assert "SameSite=Strict" in session_cookie

@@ -32,11 +32,16 @@ MIN_PASSWORD_LENGTH = 12
 
 
 @dataclass(frozen=True)
-class Official:
+class SignedInOfficial:
+    """An official as the desk's session starts from, whether signed in here or through the identity provider."""
     username: str
     name: str
     agency_code: str
     roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Official(SignedInOfficial):
     password_hash: str
 
 

@@ -27,10 +27,10 @@ from werkzeug.wrappers import Request, Response
 from motcua.errors import Forbidden
 from motcua_contracts.desk import DeskActionSchema
 
-from gateway.accounts import Official as Account
+from gateway.accounts import SignedInOfficial
 from gateway.auth import Officials, TokenRefused, issue_token, verify_claims
 from gateway.inputs import file_payload, load
-from gateway.oidc import IdentityProvider, PendingSignIn, SignedInOfficial
+from gateway.oidc import IdentityProvider, PendingSignIn
 from gateway.rendering import render
 from gateway.web import NO_STORE
 
@@ -43,9 +43,9 @@ DESK_HOME = "/can-bo/ho-so"
 SIGN_IN = "/can-bo/dang-nhap"
 
 
-def start_session(officials: Officials, account: Account | SignedInOfficial, now: datetime | None = None) -> Response:
+def start_session(officials: Officials, account: SignedInOfficial, now: datetime | None = None,
+                  through_provider: bool = False) -> Response:
     """Signed in: the session cookie, and on to the work list."""
-    through_provider = isinstance(account, SignedInOfficial)
     session_claims = {"csrf": secrets.token_urlsafe(24), **({"sso": True} if through_provider else {})}
     token, claims = issue_token(officials.keys, account.username, account.agency_code, list(account.roles),
                                 officials.session_ttl, now or datetime.now(timezone.utc), session_claims)

@@ -31,6 +31,8 @@ import requests
 from motcua.errors import Forbidden, MalformedInput, ServiceUnavailable, Unauthorized
 from motcua_contracts.desk import ROLES
 
+from gateway.accounts import SignedInOfficial
+
 log = logging.getLogger(__name__)
 
 SCOPE = "openid profile"
@@ -88,14 +90,6 @@ class PendingSignIn:
     state: str
     nonce: str
     code_verifier: str
-
-
-@dataclass(frozen=True)
-class SignedInOfficial:
-    username: str
-    name: str
-    agency_code: str
-    roles: tuple[str, ...]
 
 
 class IdentityProvider:

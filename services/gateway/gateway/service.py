@@ -137,16 +137,12 @@ class GatewayService(HealthEndpoints):
 
     @desk("GET", "/api/v1/desk/dossiers/<code>/notifications")
     def desk_notifications(self, request: Request, code: str) -> Response:
-        official = self.officials.verify(request)
-        code = inputs.dossier_code(code, DESK_NOT_FOUND)
-        self.status.desk_get(official, code)  # status decides whether this official may see the dossier
+        code = self._seen_by(self.officials.verify(request), code)
         return json_response(self.notify.notification_log(code), headers=NO_STORE)
 
     @desk("GET", "/api/v1/desk/dossiers/<code>/attachments")
     def desk_attachments(self, request: Request, code: str) -> Response:
-        official = self.officials.verify(request)
-        code = inputs.dossier_code(code, DESK_NOT_FOUND)
-        self.status.desk_get(official, code)  # status decides whether this official may see the dossier
+        code = self._seen_by(self.officials.verify(request), code)
         return json_response(self.intake.list_attachments(code), headers=NO_STORE)
 
     @desk("GET", "/api/v1/desk/dossiers/<code>/attachments/<attachment_id>")
@@ -332,7 +328,7 @@ class GatewayService(HealthEndpoints):
             return self._sign_in_page(403, message="Tài khoản công vụ này chưa được giao cơ quan hoặc vai trò trong "
                                                    "hệ thống Một cửa; hãy liên hệ quản trị hệ thống của đơn vị.")
         log.info("official %s of %s signed in through the identity provider", official.username, official.agency_code)
-        return desk_pages.start_session(self.officials, official)
+        return desk_pages.start_session(self.officials, official, through_provider=True)
 
     @page("POST", "/can-bo/dang-xuat")
     def sign_out(self, request: Request) -> Response:
@@ -465,8 +461,13 @@ class GatewayService(HealthEndpoints):
     def _desk_attachment(self, official: dict, code: str, attachment_id: str) -> Response:
         """A file the citizen filed, as the file, once status has let the official see its dossier."""
         code, attachment_id = inputs.dossier_code(code, DESK_NOT_FOUND), inputs.attachment_id(attachment_id)
+        return attachment_response(self.intake.read_attachment(self._seen_by(official, code), attachment_id))
+
+    def _seen_by(self, official: dict, code: str) -> str:
+        """The dossier's code, once status has let this official see the dossier (else its 404 or 403)."""
+        code = inputs.dossier_code(code, DESK_NOT_FOUND)
         self.status.desk_get(official, code)
-        return attachment_response(self.intake.read_attachment(code, attachment_id))
+        return code
 
     def _receipt(self, request: Request, code: str) -> dict:
         key = inputs.tracking_key(request)
