@@ -395,3 +395,4 @@ def test_revoke_calls_status_and_the_revoked_token_is_then_refused(gateway, rabb
     refused = web_session.get("/api/v1/desk/dossiers", headers=headers)
     assert_error(refused, 401, "unauthorized")  # status's refusal, with the gateway's challenge
     assert refused.headers["WWW-Authenticate"] == 'Bearer realm="motcua", error="invalid_token"'
+

@@ -5,6 +5,7 @@ status's rule (proven against the real status elsewhere): the fake lets in the a
 import base64
 import json
 import re
+from datetime import datetime, timedelta, timezone
 from html import unescape
 from urllib.parse import quote
 
@@ -19,9 +20,11 @@ from motcua_contracts.desk import DeskDossierDetailSchema, OfficialSchema
 from motcua_contracts.intake import DossierAttachmentSchema
 
 from gateway.accounts import hash_password
+from gateway.auth import issue_token
+from gateway.desk_pages import SESSION_COOKIE
 from tests.conftest import truncate_all
 from tests.service.conftest import start_gateway
-from tests.service.test_gateway_desk import SECRET, assert_error, bearer, contract
+from tests.service.test_gateway_desk import KEYS, SECRET, assert_error, bearer, contract
 from tests.service.test_intake_service import (
     AGENCY, BIRTH, FakeCatalog, body, started_intake, supplement_body,
 )
@@ -30,7 +33,6 @@ from tests.unit.test_intake_samples import tiny_jpeg, tiny_pdf
 OTHER_AGENCY = "000.00.00.H50"  # never held the dossier: status answers 404, as for a dossier that does not exist
 BARRED_AGENCY = "000.00.00.H51"  # status answers 403: the gateway passes whatever status answers
 PASSWORD = "mot-cua-2026-thu"
-SESSION_COOKIE = "__Host-motcua-session"
 SUPPLEMENT = supplement_body(("bo-sung", "Xác nhận nơi sinh.pdf", tiny_pdf()),
                              ("giay-to-tuy-than", "cccd-mat-sau.jpg", tiny_jpeg()))
 
@@ -107,8 +109,8 @@ def filed(container_factory, rabbit_config, web_config, metrics_config, database
 
 def sent_content(filename: str) -> bytes:
     """The bytes the citizen sent under `filename`, with the dossier or the supplement."""
-    return next(base64.b64decode(a["content_base64"]) for a in body()["attachments"] + SUPPLEMENT["attachments"]
-                if a["filename"] == filename)
+    return next(base64.b64decode(sent["content_base64"]) for sent in body()["attachments"] + SUPPLEMENT["attachments"]
+                if sent["filename"] == filename)
 
 
 def test_an_official_of_the_holding_agency_lists_the_files_and_gets_each_ones_exact_bytes(filed, web_session):
@@ -118,7 +120,7 @@ def test_an_official_of_the_holding_agency_lists_the_files_and_gets_each_ones_ex
     assert listed.status_code == 200, listed.text
     assert listed.headers["Cache-Control"] == "no-store"
     assert listed.json() == files and DossierAttachmentSchema(many=True).load(files)
-    assert [(f["filename"], f["supplement_id"] is not None) for f in files] == [
+    assert [(listed_file["filename"], listed_file["supplement_id"] is not None) for listed_file in files] == [
         ("to-khai.pdf", False), ("giay-chung-sinh.png", False), ("cccd.jpg", False),
         ("cccd-mat-sau.jpg", True), ("Xác nhận nơi sinh.pdf", True)]
     assert desk_gets == [(official, code)]
@@ -131,7 +133,7 @@ def test_an_official_of_the_holding_agency_lists_the_files_and_gets_each_ones_ex
         assert response.headers["Cache-Control"] == "no-store"
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["Content-Disposition"].startswith("inline; ")  # PDF, PNG, JPEG: shown in the tab
-    supplemented = next(f for f in files if f["document_code"] == "bo-sung")
+    supplemented = next(listed for listed in files if listed["document_code"] == "bo-sung")
     disposition = web_session.get(f"/api/v1/desk/dossiers/{code}/attachments/{supplemented['id']}",
                                   headers=headers).headers["Content-Disposition"]
     assert disposition == ("inline; filename=\"Xac nhan noi sinh.pdf\"; "
@@ -190,7 +192,7 @@ def test_the_dossiers_page_lists_the_files_and_its_links_serve_them_to_the_signe
     names = {doc["code"]: doc["name"] for doc in BIRTH["documents"]}
     rows = re.findall(r"<tr><td>(.*?)</td>\s*<td><a href=\"([^\"]+)\">([^<]+)</a></td>\s*<td>([^<]+)</td>", section)
     assert [(href, filename) for _, href, filename in (row[:3] for row in rows)] == [
-        (f"/can-bo/ho-so/{code}/giay-to/{f['id']}", f["filename"]) for f in files]
+        (f"/can-bo/ho-so/{code}/giay-to/{listed['id']}", listed["filename"]) for listed in files]
     assert [re.sub(r"<[^>]+>", "", name) for name, *_ in rows] == [
         names["to-khai"], names["giay-chung-sinh"], names["giay-to-tuy-than"],
         f"{names['giay-to-tuy-than']} (bổ sung)", "Tài liệu bổ sung (bổ sung)"]
@@ -220,3 +222,15 @@ def test_the_files_page_route_wants_a_session_and_refuses_as_status_and_intake_d
     assert web_session.get(f"{url}/{others[0]['id']}", headers=session).status_code == 404
     malformed = web_session.get(f"{url}/not-a-uuid", headers=session)
     assert malformed.status_code == 400 and malformed.headers["Content-Type"].startswith("text/html")
+
+
+def test_an_expired_session_opens_no_desk_page_and_sends_the_official_to_sign_in_again(filed, web_session):
+    code, _, _ = filed
+    now = datetime.now(timezone.utc)
+    expired, _ = issue_token(KEYS, "tiepnhan", AGENCY, ["receptionist"], timedelta(hours=8), now - timedelta(hours=9),
+                             {"csrf": "c" * 32})
+    current, _ = issue_token(KEYS, "tiepnhan", AGENCY, ["receptionist"], timedelta(hours=8), now, {"csrf": "c" * 32})
+    refused = web_session.get(f"/can-bo/ho-so/{code}", cookies={SESSION_COOKIE: expired}, allow_redirects=False)
+    assert refused.status_code == 303 and refused.headers["Location"] == "/can-bo/dang-nhap" and desk_gets == []
+    opened = web_session.get(f"/can-bo/ho-so/{code}", cookies={SESSION_COOKIE: current}, allow_redirects=False)
+    assert opened.status_code == 200 and [asked for _, asked in desk_gets] == [code]

@@ -24,7 +24,7 @@ def test_the_dossiers_files_come_first_in_the_document_lists_order_then_each_sup
     rows = [row("bo-sung", "xac-nhan.pdf", SUPPLEMENTED_AT, "sup-1"), row("giay-chung-sinh", "gcs.pdf"),
             row("giay-chung-sinh", "gcs-ro.pdf", SUPPLEMENTED_AT, "sup-1"), row("to-khai", "to-khai.pdf")]
     listed = filed_attachments(DOCUMENTS, rows)
-    assert [(a["document_name"], a["filename"], a["supplement_id"]) for a in listed] == [
+    assert [(filed["document_name"], filed["filename"], filed["supplement_id"]) for filed in listed] == [
         ("Tờ khai đăng ký khai sinh", "to-khai.pdf", None), ("Giấy chứng sinh", "gcs.pdf", None),
         ("Giấy chứng sinh", "gcs-ro.pdf", "sup-1"), ("Tài liệu bổ sung", "xac-nhan.pdf", "sup-1")]
 
