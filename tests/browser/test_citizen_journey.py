@@ -3,7 +3,7 @@ diacritics, fill its form and attach the files, submit (a double click files one
 with its QR code, track the dossier, send the supplement the agency asks for, and see the result and the
 notifications. The commune's officials work it at the desk pages, in a browser of their own."""
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from urllib.parse import quote
 
 import pytest
@@ -139,6 +139,18 @@ def test_a_citizen_files_prints_tracks_supplements_and_sees_the_result_worked_at
     # At the commune's desk, in another browser: the receptionist accepts it, the handler asks for a supplement.
     sign_in(official, base, "tiepnhan.vinhbao")
     official.open(f"{base}/can-bo/ho-so/{code}")
+    # What the citizen filed is on the page: who, the form's answers under its labels, the files.
+    desk_text = official.page.inner_text("main")
+    assert "Nguyễn Thị Hoa" in desk_text and "hoa.nguyen@example.org" in desk_text
+    for asked in definition["form_fields"]:
+        if asked["required"] and asked["type"] in ("text", "date"):
+            value = form_value(asked)
+            expected = date.fromisoformat(value).strftime("%d/%m/%Y") if asked["type"] == "date" else value
+            row = official.page.locator("tr").filter(
+                has=official.page.get_by_role("rowheader", name=asked["label"], exact=True))
+            assert row.locator("td").inner_text().strip() == expected, asked["label"]
+    assert official.check() == []
+    official.screenshot("journey-desk-0-filed")
     take_action(official, "Tiếp nhận hồ sơ")
     sign_in(official, base, "xuly.vinhbao")
     official.open(f"{base}/can-bo/ho-so/{code}")

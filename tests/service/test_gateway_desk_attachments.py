@@ -17,7 +17,7 @@ from motcua.errors import Forbidden, NotFound
 from motcua.stack import free_port
 from motcua_contracts.catalog import AgencySchema
 from motcua_contracts.desk import DeskDossierDetailSchema, OfficialSchema
-from motcua_contracts.intake import DossierAttachmentSchema
+from motcua_contracts.intake import FiledDossierSchema
 
 from gateway.accounts import hash_password
 from gateway.auth import issue_token
@@ -103,7 +103,7 @@ def filed(container_factory, rabbit_config, web_config, metrics_config, database
         first = cluster.intake.submit_dossier(body())
         cluster.intake.submit_supplement(first["dossier_code"], first["tracking_key"], SUPPLEMENT)
         second = cluster.intake.submit_dossier(body())["dossier_code"]
-        files = cluster.intake.list_attachments(first["dossier_code"])
+        files = cluster.intake.get_filed_dossier(first["dossier_code"])["attachments"]
     return first["dossier_code"], files, second
 
 
@@ -116,10 +116,14 @@ def sent_content(filename: str) -> bytes:
 def test_an_official_of_the_holding_agency_lists_the_files_and_gets_each_ones_exact_bytes(filed, web_session):
     code, files, _ = filed
     headers, official = bearer("receptionist", agency=AGENCY)
-    listed = web_session.get(f"/api/v1/desk/dossiers/{code}/attachments", headers=headers)
+    listed = web_session.get(f"/api/v1/desk/dossiers/{code}/filed", headers=headers)
     assert listed.status_code == 200, listed.text
     assert listed.headers["Cache-Control"] == "no-store"
-    assert listed.json() == files and DossierAttachmentSchema(many=True).load(files)
+    filed_dossier = FiledDossierSchema().load(listed.json())
+    assert listed.json()["attachments"] == files
+    assert filed_dossier["applicant"] == body()["applicant"] and filed_dossier["dossier_code"] == code
+    answers = {answer["name"]: answer["value"] for answer in filed_dossier["form"]}
+    assert answers == {**body()["form"], "applicant_phone": "0912345678"}  # as intake keeps it: digits only
     assert [(listed_file["filename"], listed_file["supplement_id"] is not None) for listed_file in files] == [
         ("to-khai.pdf", False), ("giay-chung-sinh.png", False), ("cccd.jpg", False),
         ("cccd-mat-sau.jpg", True), ("Xác nhận nơi sinh.pdf", True)]
@@ -142,15 +146,15 @@ def test_an_official_of_the_holding_agency_lists_the_files_and_gets_each_ones_ex
 
 def test_an_official_status_does_not_let_in_gets_its_answer_and_never_the_file(filed, web_session):
     code, files, _ = filed
-    url = f"/api/v1/desk/dossiers/{code}/attachments"
+    url, filed_url = f"/api/v1/desk/dossiers/{code}/attachments", f"/api/v1/desk/dossiers/{code}/filed"
     other, _ = bearer("receptionist", agency=OTHER_AGENCY)
-    for path in (url, f"{url}/{files[0]['id']}", f"{url}/00000000-0000-4000-8000-000000000000"):
+    for path in (filed_url, f"{url}/{files[0]['id']}", f"{url}/00000000-0000-4000-8000-000000000000"):
         # status's 404 (its message), not intake's: the file is never read for this official
         assert assert_error(web_session.get(path, headers=other), 404, "not_found")["message"] == f"No dossier {code}."
     barred, _ = bearer("city_admin", agency=BARRED_AGENCY)
-    for path in (url, f"{url}/{files[0]['id']}"):
+    for path in (filed_url, f"{url}/{files[0]['id']}"):
         assert_error(web_session.get(path, headers=barred), 403, "forbidden")
-    for path in (url, f"{url}/{files[0]['id']}"):
+    for path in (filed_url, f"{url}/{files[0]['id']}"):
         missing = web_session.get(path)
         assert_error(missing, 401, "missing_token")
         assert missing.headers["WWW-Authenticate"] == 'Bearer realm="motcua"'
@@ -161,7 +165,7 @@ def test_an_unknown_or_another_dossiers_file_is_404_and_a_malformed_id_400_befor
     code, _, second = filed
     headers, _ = bearer("handler", agency=AGENCY)
     url = f"/api/v1/desk/dossiers/{code}/attachments"
-    others = web_session.get(f"/api/v1/desk/dossiers/{second}/attachments", headers=headers).json()
+    others = web_session.get(f"/api/v1/desk/dossiers/{second}/filed", headers=headers).json()["attachments"]
     for attachment_id in ("7c1e0d9a-4b7f-4f55-9d1e-3b2a1c0d9e8f", others[0]["id"]):
         error = assert_error(web_session.get(f"{url}/{attachment_id}", headers=headers), 404, "not_found")
         assert list(error["fields"]) == ["attachment_id"]
@@ -169,7 +173,7 @@ def test_an_unknown_or_another_dossiers_file_is_404_and_a_malformed_id_400_befor
     for malformed in ("not-a-uuid", "1234", "7c1e0d9a-4b7f-4f55-9d1e-3b2a1c0d9e8"):
         error = assert_error(web_session.get(f"{url}/{malformed}", headers=headers), 400, "malformed_input")
         assert error["fields"] == {"attachment_id": ["Must be a UUID."]}
-    assert_error(web_session.get("/api/v1/desk/dossiers/not-a-code/attachments", headers=headers), 404, "not_found")
+    assert_error(web_session.get("/api/v1/desk/dossiers/not-a-code/filed", headers=headers), 404, "not_found")
     assert len(desk_gets) == asked
 
 
@@ -218,7 +222,8 @@ def test_the_files_page_route_wants_a_session_and_refuses_as_status_and_intake_d
     assert refused.status_code == 404 and refused.headers["Content-Type"].startswith("text/html")
     assert refused.content != sent_content(files[0]["filename"])
     session = sign_in(web_session, "tiepnhan")
-    others = web_session.get(f"/api/v1/desk/dossiers/{second}/attachments", headers=bearer(agency=AGENCY)[0]).json()
+    others = web_session.get(f"/api/v1/desk/dossiers/{second}/filed",
+                             headers=bearer(agency=AGENCY)[0]).json()["attachments"]
     assert web_session.get(f"{url}/{others[0]['id']}", headers=session).status_code == 404
     malformed = web_session.get(f"{url}/not-a-uuid", headers=session)
     assert malformed.status_code == 400 and malformed.headers["Content-Type"].startswith("text/html")

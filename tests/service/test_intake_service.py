@@ -432,7 +432,7 @@ def test_the_desk_reads_the_files_filed_with_the_dossier_and_its_supplement(inta
     sent = {a["filename"]: base64.b64decode(a["content_base64"])
             for a in body()["attachments"] + SUPPLEMENT["attachments"]}
     with ClusterRpcProxy(config, timeout=10) as cluster:
-        listed = cluster.intake.list_attachments(code)
+        listed = cluster.intake.get_filed_dossier(code)["attachments"]
         assert [(a["filename"], a["supplement_id"]) for a in listed] == [
             ("to-khai.pdf", None), ("giay-chung-sinh.png", None), ("cccd.jpg", None),
             ("giay-chung-sinh-ro.png", result["supplement_id"]), ("xac-nhan-noi-sinh.pdf", result["supplement_id"])]
@@ -440,13 +440,13 @@ def test_the_desk_reads_the_files_filed_with_the_dossier_and_its_supplement(inta
         for attachment in listed:
             read = cluster.intake.read_attachment(code, attachment["id"])
             assert base64.b64decode(read.pop("content_base64")) == sent[attachment["filename"]] and read == attachment
-        others_file = cluster.intake.list_attachments(other)[0]["id"]
+        others_file = cluster.intake.get_filed_dossier(other)["attachments"][0]["id"]
         for dossier_code, attachment_id in ((code, others_file), (code, str(uuid.uuid4())),
                                             (f"{AGENCY}-261127-0099", others_file)):
             with pytest.raises(NotFound):  # across RPC as itself
                 cluster.intake.read_attachment(dossier_code, attachment_id)
         with pytest.raises(NotFound):
-            cluster.intake.list_attachments(f"{AGENCY}-261127-0099")
+            cluster.intake.get_filed_dossier(f"{AGENCY}-261127-0099")["attachments"]
 
 
 # --- the postal channel (Decision 45/2016/QD-TTg) ----------------------------------------------

@@ -100,7 +100,7 @@ def test_exactly_the_officials_routes_need_the_bearer_token():
     assert secured == bearer == {"/api/v1/desk/dossiers", "/api/v1/desk/dossiers/{code}",
                                  "/api/v1/desk/dossiers/{code}/actions",
                                  "/api/v1/desk/dossiers/{code}/notifications",
-                                 "/api/v1/desk/dossiers/{code}/attachments",
+                                 "/api/v1/desk/dossiers/{code}/filed",
                                  "/api/v1/desk/dossiers/{code}/attachments/{attachment_id}", "/api/v1/reports/on-time",
                                  "/api/v1/reports/national-export"}
     scheme = document["components"]["securitySchemes"]["officialToken"]

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 from motcua.calendar import TIMEZONE
 from motcua_contracts.intake import DossierAttachmentSchema
 
-from intake.domain.filed import filed_attachments
+from intake.domain.filed import filed_answers, filed_attachments
 from tests.unit.test_intake_samples import birth_registration
 
 DOCUMENTS = birth_registration()["documents"]  # to-khai, giay-chung-sinh, uy-quyen
@@ -43,3 +43,12 @@ def test_the_pinned_versions_name_wins_over_the_extra_document_of_the_same_code(
                               "accepted_types": ["pdf"], "max_size_mb": None}]
     [listed] = filed_attachments(documents, [row("bo-sung", "khac.pdf")])
     assert listed["document_name"] == "Giấy tờ khác theo yêu cầu"
+
+
+def test_the_answers_follow_the_form_under_its_labels_and_an_unlisted_one_is_shown_under_its_name():
+    form_fields = [{"name": "ho_ten", "label": "Họ, chữ đệm và tên", "type": "text"},
+                   {"name": "ngay_sinh", "label": "Ngày sinh", "type": "date"}]
+    answers = filed_answers(form_fields, {"ngay_sinh": "2026-11-20", "ghi_chu": "x", "ho_ten": "Nguyễn Văn An"})
+    assert answers == [{"name": "ho_ten", "label": "Họ, chữ đệm và tên", "type": "text", "value": "Nguyễn Văn An"},
+                       {"name": "ngay_sinh", "label": "Ngày sinh", "type": "date", "value": "2026-11-20"},
+                       {"name": "ghi_chu", "label": "ghi_chu", "type": "text", "value": "x"}]

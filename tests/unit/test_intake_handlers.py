@@ -14,7 +14,8 @@ from intake.models import metadata
 from intake.settings import IntakeSettings
 from motcua.errors import Conflict, NotFound, PayloadTooLarge, ServiceUnavailable
 from motcua.storage import LocalDiskStore
-from motcua_contracts.intake import AttachmentContentSchema, DossierAttachmentSchema
+from intake.domain.form_schema import load_form
+from motcua_contracts.intake import AttachmentContentSchema, DossierAttachmentSchema, FiledDossierSchema
 from tests.service.test_intake_service import AGENCY, BIRTH, RECEIVED_AT, SUPPLEMENT, body
 from tests.support import LocalDatabase, PinnedClock
 
@@ -95,7 +96,7 @@ def filed(tmp_path):
 
 def test_the_files_are_listed_the_dossiers_first_then_the_supplements_under_their_documents_names(filed):
     db, _, code, supplement_id = filed
-    listed = handlers.list_attachments(db, code)
+    listed = handlers.get_filed_dossier(db, code)["attachments"]
     assert DossierAttachmentSchema(many=True).load(listed)
     names = {doc["code"]: doc["name"] for doc in BIRTH["documents"]}
     assert [(a["document_code"], a["document_name"], a["filename"], a["supplement_id"], a["submitted_at"])
@@ -114,9 +115,22 @@ def test_the_files_are_listed_the_dossiers_first_then_the_supplements_under_thei
                                             "application/pdf"))]
 
 
+def test_the_desk_reads_the_applicant_the_form_under_the_procedures_labels_and_where_the_result_goes(filed):
+    db, _, code, _ = filed
+    filed_dossier = FiledDossierSchema().load(handlers.get_filed_dossier(db, code))
+    sent = body()
+    assert filed_dossier["applicant"] == sent["applicant"] and filed_dossier["return_method"] == sent["return_method"]
+    labels = {field["name"]: field["label"] for field in BIRTH["form_fields"]}
+    assert [answer["name"] for answer in filed_dossier["form"]] == [
+        field["name"] for field in BIRTH["form_fields"] if field["name"] in sent["form"]]  # the form's order
+    stored, _ = load_form(BIRTH["form_fields"], sent["form"])  # as filed: a phone without its spaces
+    assert {answer["name"]: (answer["label"], answer["value"]) for answer in filed_dossier["form"]} == {
+        name: (labels[name], value) for name, value in stored.items()}
+
+
 def test_a_file_is_read_with_its_exact_bytes_and_the_listings_metadata(filed):
     db, store, code, _ = filed
-    for listed in handlers.list_attachments(db, code):
+    for listed in handlers.get_filed_dossier(db, code)["attachments"]:
         read = handlers.read_attachment(db, store, code, listed["id"])
         assert AttachmentContentSchema().load(read)
         content = base64.b64decode(read.pop("content_base64"), validate=True)
@@ -128,9 +142,9 @@ def test_an_unknown_dossier_an_unknown_file_and_another_dossiers_file_are_not_fo
     db, store, code, _ = filed
     other = handlers.submit_dossier(db, PinnedClock(RECEIVED_AT.astimezone(timezone.utc)), Catalogue(), store,
                                     IntakeSettings(), body())["dossier_code"]
-    others_file = handlers.list_attachments(db, other)[0]["id"]
+    others_file = handlers.get_filed_dossier(db, other)["attachments"][0]["id"]
     with pytest.raises(NotFound) as unknown:
-        handlers.list_attachments(db, f"{AGENCY}-261127-0099")
+        handlers.get_filed_dossier(db, f"{AGENCY}-261127-0099")
     assert list(unknown.value.fields) == ["dossier_code"]
     for dossier_code, attachment_id in ((code, others_file), (code, str(uuid.uuid4())), (f"{AGENCY}-261127-0099",
                                         others_file), (code, None), (None, others_file)):
@@ -146,4 +160,4 @@ def test_a_dossier_without_files_lists_none(tmp_path):
     catalogue = Catalogue({**BIRTH, "documents": [dict(doc, mandatory=False) for doc in BIRTH["documents"]]})
     dossier = handlers.submit_dossier(db, PinnedClock(RECEIVED_AT.astimezone(timezone.utc)), catalogue, store,
                                       IntakeSettings(), body(attachments=[]))
-    assert handlers.list_attachments(db, dossier["dossier_code"]) == []
+    assert handlers.get_filed_dossier(db, dossier["dossier_code"])["attachments"] == []

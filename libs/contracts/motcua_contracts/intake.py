@@ -1,4 +1,4 @@
-"""Intake shapes: submitting a dossier, its receipt, `dossier_submitted`, and the filed attachments for the desk."""
+"""Intake shapes: submitting a dossier, its receipt, `dossier_submitted`, and the filed dossier for the desk."""
 from marshmallow import fields, validate
 
 from motcua_contracts.base import StrictSchema
@@ -153,6 +153,26 @@ class DossierAttachmentSchema(StrictSchema):
     sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
     supplement_id = fields.String(load_default=None, allow_none=True)  # null: filed with the dossier
     submitted_at = fields.AwareDateTime(required=True)
+
+
+class FiledAnswerSchema(StrictSchema):
+    """One answer of the dossier's form, under the label the pinned procedure version gives its field."""
+
+    name = fields.String(required=True)
+    label = fields.String(required=True)
+    type = fields.String(required=True)  # the field's type (FIELD_TYPES), or "text" for one the form does not list
+    value = fields.Raw(required=True, allow_none=True)
+
+
+class FiledDossierSchema(StrictSchema):
+    """What the citizen filed, as the officials' desk reads it: who, the form, where the result goes, the files."""
+
+    dossier_code = fields.String(required=True, validate=DOSSIER_CODE)
+    applicant = fields.Nested(ApplicantSchema, required=True)
+    form = fields.List(fields.Nested(FiledAnswerSchema), required=True)  # in the order of the procedure's form
+    return_method = fields.String(required=True, validate=validate.OneOf(RETURN_METHODS))
+    delivery_address = fields.Nested(AddressSchema, load_default=None, allow_none=True)
+    attachments = fields.List(fields.Nested(DossierAttachmentSchema), required=True)  # in the order filed
 
 
 class AttachmentContentSchema(DossierAttachmentSchema):

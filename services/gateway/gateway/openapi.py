@@ -13,7 +13,7 @@ from motcua.schema_docs import decimal_as_string, text_without_control_character
 from motcua_contracts.catalog import ProcedurePageSchema, ProcedureSearchSchema, ProcedureVersionSchema
 from motcua_contracts.desk import DeskActionSchema, DeskDossierDetailSchema, DeskPageSchema, DeskQuerySchema
 from motcua_contracts.intake import (
-    DossierAttachmentSchema, NotificationPreferencesSchema, ReceiptSchema, SubmitDossierResultSchema,
+    FiledDossierSchema, NotificationPreferencesSchema, ReceiptSchema, SubmitDossierResultSchema,
     SubmitDossierSchema, SupplementResultSchema, SupplementSchema,
 )
 from motcua_contracts.notify import NotificationLogEntrySchema
@@ -175,12 +175,13 @@ def _desk_paths(spec: APISpec) -> None:
         "parameters": [CODE],
         "responses": {"200": NOTIFICATION_LOG, **token_errors, **_errors("NotFound")},
     }})
-    spec.path("/api/v1/desk/dossiers/{code}/attachments", operations={"get": {
-        **secured, "summary": "The files the citizen filed, with the dossier and in supplements, for an official who "
-                              "may see the dossier",
+    spec.path("/api/v1/desk/dossiers/{code}/filed", operations={"get": {
+        **secured, "summary": "What the citizen filed: the applicant, the form's answers, where the result goes, and "
+                              "the files, with the dossier and in supplements; for an official who may see the dossier",
         "parameters": [CODE],
-        "responses": {"200": _json({"type": "array", "items": DossierAttachmentSchema},
-                                   "In the order they were filed; `supplement_id` is null for the dossier's own."),
+        "responses": {"200": _json(FiledDossierSchema, "The form's answers in the order of the procedure's form, "
+                                                       "under its labels; the files in the order they were filed, "
+                                                       "`supplement_id` null for the dossier's own."),
                       **token_errors, **_errors("NotFound")},
     }})
     spec.path("/api/v1/desk/dossiers/{code}/attachments/{attachment_id}", operations={"get": {

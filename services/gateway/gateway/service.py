@@ -140,10 +140,10 @@ class GatewayService(HealthEndpoints):
         code = self._seen_by(self.officials.verify(request), code)
         return json_response(self.notify.notification_log(code), headers=NO_STORE)
 
-    @desk("GET", "/api/v1/desk/dossiers/<code>/attachments")
-    def desk_attachments(self, request: Request, code: str) -> Response:
+    @desk("GET", "/api/v1/desk/dossiers/<code>/filed")
+    def desk_filed(self, request: Request, code: str) -> Response:
         code = self._seen_by(self.officials.verify(request), code)
-        return json_response(self.intake.list_attachments(code), headers=NO_STORE)
+        return json_response(self.intake.get_filed_dossier(code), headers=NO_STORE)
 
     @desk("GET", "/api/v1/desk/dossiers/<code>/attachments/<attachment_id>")
     def desk_attachment(self, request: Request, code: str, attachment_id: str) -> Response:
@@ -453,7 +453,7 @@ class GatewayService(HealthEndpoints):
         official may take."""
         detail = self.status.desk_get(official, code)
         return render("desk_dossier.html", status, NO_STORE, official=official, csrf=claims["csrf"], d=detail,
-                      attachments=self.intake.list_attachments(code),
+                      filed=self.intake.get_filed_dossier(code),
                       agencies=self._agency_names(), notifications=self.notify.notification_log(code),
                       idempotency_key=secrets.token_urlsafe(16), **{"refused": None, "action": None, "done": None,
                                                                      **outcome})

@@ -26,7 +26,7 @@ from motcua.storage import AttachmentStore
 from motcua.tracking import key_matches, new_tracking_key, reissued_tracking_key, request_hash, sha256_hex
 from motcua_contracts.catalog import ProcedureVersionSchema
 from motcua_contracts.intake import (
-    AttachmentContentSchema, DossierAttachmentSchema, ReceiptSchema, SubmitDossierResultSchema, SubmitDossierSchema,
+    AttachmentContentSchema, FiledDossierSchema, ReceiptSchema, SubmitDossierResultSchema, SubmitDossierSchema,
     SupplementResultSchema, SupplementSchema,
 )
 
@@ -35,7 +35,7 @@ from intake.domain.attachments import Attachment
 from intake.domain.dossier import (
     Prepared, dossier_code, prepare, published_on, receipt, submitted_event, unknown_procedure,
 )
-from intake.domain.filed import filed_attachments
+from intake.domain.filed import filed_answers, filed_attachments
 from intake.domain.handover import prepare_handover
 from intake.domain.supplement import check_supplement, supplement_event, supplement_result
 from intake.domain.tracking import unseal
@@ -78,8 +78,9 @@ def submit_supplement(db: Db, clock: TimeSource, attachments: AttachmentStore, s
         return _supplement(db, clock, attachments, settings, dossier_code, tracking_key, supplement, idempotency_key)
 
 
-def list_attachments(db: Db, dossier_code: object) -> list[dict]:
-    """DossierAttachmentSchema dumps of every file filed for the dossier, with it or in a supplement.
+def get_filed_dossier(db: Db, dossier_code: object) -> dict:
+    """FiledDossierSchema dump of what the citizen filed: the applicant, the form's answers, where the result goes,
+    and every file, with the dossier or in a supplement.
 
     No tracking key: only the gateway's desk asks, once status has let the official see the dossier.
     NotFound for an unknown dossier.
@@ -89,12 +90,15 @@ def list_attachments(db: Db, dossier_code: object) -> list[dict]:
         if found is None:
             raise NotFound("No dossier has this code.", {"dossier_code": ["No dossier has this code."]})
         rows = repository.find_attachments(uow.session, found.code)
-        documents = repository.find_version(uow.session, found.procedure_code, found.procedure_version)["documents"]
-    return DossierAttachmentSchema(many=True).dump(filed_attachments(documents, rows))
+        version = repository.find_version(uow.session, found.procedure_code, found.procedure_version)
+    return FiledDossierSchema().dump({
+        "dossier_code": found.code, "applicant": found.applicant,
+        "form": filed_answers(version["form_fields"], found.form), "return_method": found.return_method,
+        "delivery_address": found.delivery_address, "attachments": filed_attachments(version["documents"], rows)})
 
 
 def read_attachment(db: Db, attachments: AttachmentStore, dossier_code: object, attachment_id: object) -> dict:
-    """One file of the dossier with its bytes (AttachmentContentSchema dump), for the desk as list_attachments.
+    """One file of the dossier with its bytes (AttachmentContentSchema dump), for the desk as get_filed_dossier lists it.
 
     NotFound when the dossier has no file with this id: an unknown dossier, an unknown id, or another
     dossier's file.

@@ -41,8 +41,8 @@ class IntakeService(OpsEndpoints):
                                           tracking_key, supplement, idempotency_key)
 
     @rpc
-    def list_attachments(self, dossier_code: str) -> list[dict]:
-        return handlers.list_attachments(self.db, dossier_code)
+    def get_filed_dossier(self, dossier_code: str) -> dict:
+        return handlers.get_filed_dossier(self.db, dossier_code)
 
     @rpc
     def read_attachment(self, dossier_code: str, attachment_id: str) -> dict:

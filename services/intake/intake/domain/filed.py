@@ -1,5 +1,6 @@
-"""The files a citizen filed for a dossier, as the officials' desk reads them: those filed with the dossier,
-then those of each supplement, under the names of the pinned procedure version's documents."""
+"""What a citizen filed for a dossier, as the officials' desk reads it: the form's answers under the pinned procedure
+version's labels, and the files (those filed with the dossier, then those of each supplement) under its documents'
+names."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -29,3 +30,16 @@ def filed_attachments(documents: list[dict], rows: list[Mapping]) -> list[dict]:
 
     return [{**{name: row[name] for name in LISTED}, "document_name": names[row["document_code"]],
              "submitted_at": row["submitted_at"].astimezone(TIMEZONE)} for row in sorted(rows, key=filing_order)]
+
+
+def filed_answers(form_fields: list[dict], form: Mapping) -> list[dict]:
+    """FiledAnswerSchema data: the answers in the order of the version's form, each under its field's label.
+
+    Intake accepts answers to the version's fields only; one it does not list is still shown, under its name,
+    rather than hidden from the official.
+    """
+    listed = [{"name": field["name"], "label": field["label"], "type": field["type"], "value": form[field["name"]]}
+              for field in form_fields if field["name"] in form]
+    known = {field["name"] for field in form_fields}
+    return listed + [{"name": name, "label": name, "type": "text", "value": value}
+                     for name, value in form.items() if name not in known]
