@@ -1,7 +1,9 @@
 """The portal's Vietnamese formatting and the escaping of everything it shows."""
 from motcua.errors import RateLimited
 
-from gateway.rendering import ENV, date_long, datetime_long, error_page, label, number_vn, time_window, vnd
+from gateway.rendering import (
+    ENV, date_long, datetime_long, error_page, label, number_vn, time_window, vnd, working_days,
+)
 
 
 def test_numbers_money_and_dates_in_vietnamese_style():
@@ -76,3 +78,9 @@ def test_a_dossier_awaiting_a_supplement_asks_for_it_with_the_agencys_reason_and
     refused = tracking(view, supplement_errors={"document.bo-sung": ["Tệp quá lớn: tối đa 10 MB."]})
     assert "Lỗi: Tệp quá lớn: tối đa 10 MB." in refused and 'aria-invalid="true"' in refused
     assert "/tra-cuu/bo-sung" not in tracking(dict(view, state="in_progress"))
+
+
+def test_a_same_day_procedure_reads_trong_ngay_not_zero_working_days():
+    assert [working_days(days) for days in (0, "0", "0.0", 1, "2.5", 15, None)] == [
+        "Trong ngày", "Trong ngày", "Trong ngày", "1 ngày làm việc", "2,5 ngày làm việc", "15 ngày làm việc",
+        "Theo quy định của cơ quan giải quyết"]

@@ -93,6 +93,14 @@ def number_vn(value: Any) -> str:
     return whole.replace(",", ".") + (f",{fraction}" if fraction else "")
 
 
+def working_days(value: int | str | None) -> str:
+    """A procedure's time limit (a number, or the catalogue's decimal string) as the law words it: "Trong ngày" for
+    a same-day one, not "0 ngày làm việc"."""
+    if value is None:
+        return "Theo quy định của cơ quan giải quyết"
+    return "Trong ngày" if Decimal(str(value)) == 0 else f"{number_vn(value)} ngày làm việc"
+
+
 def vnd(value: int | None) -> str:
     return "Chưa xác định" if value is None else ("Miễn phí" if value == 0 else f"{number_vn(value)} đồng")
 
@@ -136,7 +144,7 @@ def qr_code(text: str) -> Markup:
 
 
 ENV = Environment(loader=PackageLoader("gateway", "templates"), autoescape=True)
-ENV.filters.update(label=label, number_vn=number_vn, vnd=vnd, date_vn=date_vn, date_long=date_long,
+ENV.filters.update(label=label, number_vn=number_vn, working_days=working_days, vnd=vnd, date_vn=date_vn, date_long=date_long,
                    datetime_long=datetime_long, time_window=time_window, qr_code=qr_code)
 
 STATIC_TYPES = {"favicon.svg": "image/svg+xml", "portal.js": "text/javascript; charset=utf-8"}
