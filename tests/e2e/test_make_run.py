@@ -2,6 +2,7 @@
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -74,6 +75,13 @@ def test_the_local_run_starts_everything_serves_a_citizen_and_stops_on_ctrl_c(ow
                                                             if mail_log.exists() else ""):
             time.sleep(0.5)
         assert code in mail_log.read_text(errors="replace"), "the receipt e-mail never reached the local sink"
+        # Its link leads to this run's portal, on the gateway's port (not the default 8000); it names the
+        # commune as the catalogue does.
+        with sqlite3.connect(tmp_path / "var" / "notify.db") as notify_db:
+            bodies = [body for (body,) in notify_db.execute(
+                "SELECT body FROM notification WHERE dossier_code = ?", (code,))]
+        assert bodies and all(f"http://localhost:{ports['gateway']}/tra-cuu?code=" in body for body in bodies)
+        assert any("tiếp nhận tại Ủy ban nhân dân xã Vĩnh Bảo" in body for body in bodies)
         assert (tmp_path / "var" / "local-jwt-secret").exists()
         # The seeded receptionist signs in at the desk and sees the commune's dossier.
         passwords = json.loads((tmp_path / "var" / "officials-passwords.json").read_text())

@@ -57,7 +57,8 @@ MOST_DOSSIERS = 400
 # What each dossier's history must hold, once each: intake's submission and the department's two decisions.
 TRANSITIONS = ("submitted", "received", "awaiting_supplement")
 ITEM_TYPES = ("dossier_registered", "dossier_received")
-TEMPLATES = ("receipt", "supplement_request")
+# The e-mails each online dossier's citizen receives: filed, received (form 01), asked to supplement (form 02).
+TEMPLATES = ("filed_online", "receipt", "supplement_request")
 SERVICES = tuple(service for service in START_ORDER if service not in PROGRAMS)
 FAULTS = (*SERVICES, "department", "rabbitmq", "postgresql")
 

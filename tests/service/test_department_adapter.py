@@ -31,7 +31,8 @@ from department_adapter.handlers.http import HttpHandler
 from tests.support import json_endpoint
 from department_adapter.journal import Journal
 from department_adapter.messages import command_id_for
-from motcua.departments import Management, vhost_of
+from motcua.config import vhost_of
+from motcua.departments import Management
 from motcua_contracts.departments import COMMANDS_EXCHANGE, WORK_EXCHANGE, department_queue
 
 AGENCY = "000.00.10.H24"

@@ -8,7 +8,8 @@ import pytest
 import requests
 from pika.exceptions import ChannelClosedByBroker
 
-from motcua.departments import Management, vhost_of
+from motcua.config import vhost_of
+from motcua.departments import Management
 from motcua_contracts.departments import COMMANDS_EXCHANGE, WORK_EXCHANGE, department_queue
 
 OURS, THEIRS = "000.00.10.H24", "000.00.11.H24"

@@ -1,7 +1,9 @@
-"""notify as a nameko service against the real RabbitMQ and PostgreSQL, a real SMTP server (aiosmtpd) and
-the fake SMS gateway: events in, messages out, exactly once, with retries that end and signed receipts.
-Then the postal channel: a pickup's notices are keyed by the pickup until the handed-over dossier is
-registered, then join its log; the result's journey by post is told step by step, once per event.
+"""notify as a nameko service against the real RabbitMQ and PostgreSQL, a real SMTP server (aiosmtpd), the
+fake SMS gateway and a stand-in catalog (its agencies' names): events in, messages out, exactly once, with
+retries that end and signed receipts. An online dossier is told filed, then received; a counter dossier is
+received at once (most tests below use one: they are about sending). Then the postal channel: a pickup's
+notices are keyed by the pickup until the handed-over dossier is registered, then join its log; the result's
+journey by post is told step by step, once per event.
 
 Time is an injected clock: quiet hours and retry backoff are crossed by moving it, not by waiting."""
 import hashlib
@@ -15,12 +17,13 @@ import pytest
 import requests
 import sqlalchemy as sa
 from kombu import Connection, Exchange, Queue
+from nameko.rpc import rpc
 from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import entrypoint_waiter, replace_dependencies
 
 from motcua.db import make_engine
 from motcua.envelope import make_envelope
-from motcua.errors import NotFound, ValidationFailed
+from motcua.errors import NotFound, ServiceUnavailable, ValidationFailed
 from motcua.webhooks import sign
 from notify.models import notification
 from notify.service import NotifyService
@@ -30,6 +33,7 @@ from tests.fakes.mailbox import Mailbox
 from tests.fakes.sms_gateway import FakeSmsGateway
 
 AGENCY = "000.00.00.H49"
+AGENCY_NAME = "Ủy ban nhân dân tỉnh Quảng Ninh"
 CODE = f"{AGENCY}-261125-0007"
 OFFICIAL = {"kind": "official", "id": "official-42", "agency_code": AGENCY}
 SECRET = "receipt-secret-for-tests"
@@ -59,6 +63,29 @@ def clock():
     return PinnedClock(DAYTIME)
 
 
+class FakeCatalog:
+    """catalog as notify sees it on the bus: only list_agencies; `away` answers as a catalog that is down."""
+
+    name = "catalog"
+    calls = 0
+    away = False
+
+    @rpc
+    def list_agencies(self):
+        FakeCatalog.calls += 1
+        if FakeCatalog.away:
+            raise ServiceUnavailable("The catalogue is restarting.")
+        return [{"code": AGENCY, "name": AGENCY_NAME, "level": "city", "parent_code": None}]
+
+
+@pytest.fixture
+def catalog(container_factory, rabbit_config):
+    FakeCatalog.calls, FakeCatalog.away = 0, False
+    container = container_factory(FakeCatalog, rabbit_config)
+    container.start()
+    return container
+
+
 @pytest.fixture
 def config(rabbit_config, web_config, database_url, smtp, gateway, monkeypatch):
     truncate_all(database_url)
@@ -72,7 +99,7 @@ def config(rabbit_config, web_config, database_url, smtp, gateway, monkeypatch):
 
 
 @pytest.fixture
-def notify(container_factory, config, clock):
+def notify(container_factory, config, clock, catalog):
     container = container_factory(NotifyService, config)
     replace_dependencies(container, clock=clock)
     container.start()
@@ -90,16 +117,17 @@ def publish(container, producer, event_type, data, envelope=None):
     return envelope
 
 
-def submit(container, phone="0912345678", mail="an@example.vn", prefs=None):
-    publish(container, "intake", "dossier_submitted", dossier_submitted(
-        dossier_code=CODE, agency_code=AGENCY, tracking_key_hash=hashlib.sha256(b"k").hexdigest(),
-        applicant={"full_name": "Nguyễn Văn An", "phone": phone, "email": mail}, notification_preferences=prefs))
+def submit(container, phone="0912345678", mail="an@example.vn", prefs=None, channel="counter", envelope=None):
+    return publish(container, "intake", "dossier_submitted", dossier_submitted(
+        dossier_code=CODE, agency_code=AGENCY, tracking_key_hash=hashlib.sha256(b"k").hexdigest(), channel=channel,
+        applicant={"full_name": "Nguyễn Văn An", "phone": phone, "email": mail}, notification_preferences=prefs),
+        envelope)
 
 
-def received(container, envelope=None):
+def received(container, envelope=None, channel="counter"):
     return publish(container, "status", "dossier_received", {
         "dossier_code": CODE, "procedure_code": "1.001193", "action": "accept", "from_state": "submitted",
-        "to_state": "received", "national_status_code": 2, "agency_code": AGENCY, "channel": "online",
+        "to_state": "received", "national_status_code": 2, "agency_code": AGENCY, "channel": channel,
         "actor": OFFICIAL, "appointment_date": date(2026, 11, 27),
     }, envelope)
 
@@ -108,7 +136,7 @@ def completed(container):
     """A notice that is not legally required (result ready): preferences and opt-out apply."""
     return publish(container, "status", "dossier_completed", {
         "dossier_code": CODE, "procedure_code": "1.001193", "action": "complete", "from_state": "in_progress",
-        "to_state": "completed", "national_status_code": 4, "agency_code": AGENCY, "channel": "online",
+        "to_state": "completed", "national_status_code": 4, "agency_code": AGENCY, "channel": "counter",
         "actor": OFFICIAL, "appointment_date": date(2026, 11, 27),
     })
 
@@ -154,6 +182,7 @@ def test_the_receipt_goes_by_email_and_sms_once_even_when_the_event_is_redeliver
     content = mail.get_body(("plain",)).get_content() + mail.get_body(("html",)).get_content()
     assert mail["To"] == "an@example.vn" and CODE in content
     assert "An" in content and "Nguyễn" not in content + mail["Subject"]  # the given name only
+    assert f"tiếp nhận tại {AGENCY_NAME}" in content  # the name catalog gives, not the code
     [request] = gateway.requests
     assert request.json["to"] == "0912345678" and CODE in request.json["text"]
     assert (sms["template_id"], sms["attempts"], sms["provider_message_id"]) == ("receipt", 1, "fake-1")
@@ -273,7 +302,7 @@ def test_a_signed_delivery_receipt_marks_the_sms_delivered_and_a_tampered_or_rep
 
 
 def test_a_status_event_before_the_contact_is_retried_until_the_contact_arrives(
-        container_factory, config, clock, database_url, smtp):
+        container_factory, config, clock, database_url, smtp, catalog):
     container = container_factory(NotifyService, {**config, "RETRY_DELAYS_SECONDS": [1, 1, 1]})
     replace_dependencies(container, clock=clock)
     container.start()
@@ -300,6 +329,47 @@ def test_the_citizen_changes_preferences_with_the_tracking_key_and_the_next_noti
             "channels": ["email"], "language": "vi", "opted_out": False}
     completed(notify)
     assert set(rows(database_url)) == {"email"}  # e-mail only, though there is a phone number
+
+
+# --- an online dossier: filed, then received -----------------------------------------------------
+
+def test_an_online_dossier_is_told_filed_at_once_then_received_after_acceptance_each_once(
+        notify, config, database_url, smtp, gateway):
+    filed = submit(notify, channel="online")
+    submit(notify, channel="online", envelope=filed)  # the broker delivers it again
+    wait_for(lambda: sum(row["status"] == "sent" for row in all_rows(database_url)) == 2)
+    notices = by_template(database_url)
+    assert set(notices) == {("filed_online", "email"), ("filed_online", "sms")}
+    for row in notices.values():
+        assert CODE in row["body"] and f"/tra-cuu?code={CODE}" in row["body"] and "trực tuyến" in row["body"]
+        assert "đã được tiếp nhận" not in row["body"]  # not form 01: the officer has not checked it yet
+    assert f"đến {AGENCY_NAME}" in notices[("filed_online", "email")]["body"]
+
+    received(notify, channel="online")
+    wait_for(lambda: sum(row["status"] == "sent" for row in all_rows(database_url)) == 4)
+    eventlet.sleep(0.3)  # a few more timer ticks: nothing else goes out
+    assert len(smtp[0].messages) == 2 and len(gateway.requests) == 2
+    assert FakeCatalog.calls == 1  # the names are kept: one call for both notices
+    with ServiceRpcProxy("notify", config, timeout=15) as rpc:
+        log = rpc.notification_log(CODE)
+    assert [(e["template_id"], e["channel"]) for e in log] == [
+        ("filed_online", "email"), ("filed_online", "sms"), ("receipt", "email"), ("receipt", "sms")]
+    assert log[0]["template_title"] == "Thông báo đã nhận hồ sơ nộp trực tuyến, chờ tiếp nhận"
+
+
+def test_a_filing_while_catalog_is_away_is_retried_and_told_with_the_agency_once_catalog_answers(
+        container_factory, config, clock, database_url, catalog):
+    container = container_factory(NotifyService, {**config, "RETRY_DELAYS_SECONDS": [1, 1, 1, 1, 1]})
+    replace_dependencies(container, clock=clock)
+    container.start()
+    FakeCatalog.away = True
+    submit(container, channel="online")
+    assert all_rows(database_url) == []  # neither the contact nor the notice: the message waits for a retry
+    FakeCatalog.away = False
+    clock.advance(5)  # notify asks catalog again 5 s after it did not answer
+    rows = wait_for(lambda: (found := by_template(database_url)) and len(found) == 2 and found)
+    assert f"đến {AGENCY_NAME}" in rows[("filed_online", "email")]["body"]
+    assert FakeCatalog.calls == 2
 
 
 # --- the postal channel ---------------------------------------------------------------------------
@@ -417,7 +487,7 @@ def test_a_dossier_registered_before_the_booking_arrives_still_collects_the_pick
 
 
 def test_a_collection_before_its_booking_is_retried_until_the_booking_arrives(
-        container_factory, config, clock, database_url):
+        container_factory, config, clock, database_url, catalog):
     container = container_factory(NotifyService, {**config, "RETRY_DELAYS_SECONDS": [1, 1, 1]})
     replace_dependencies(container, clock=clock)
     container.start()
@@ -453,7 +523,8 @@ def test_a_result_returned_to_sender_asks_the_citizen_to_collect_it_at_the_count
     delivery_event(notify, "result_returned_to_sender", "returned_to_sender", attempts=2)
     rows = by_template(database_url)
     assert set(rows) == {("result_returned_to_counter", "sms"), ("result_returned_to_counter", "email")}
-    assert f"Bộ phận Một cửa, {AGENCY}" in rows[("result_returned_to_counter", "sms")]["body"]
+    sms = rows[("result_returned_to_counter", "sms")]["body"]
+    assert f"Bộ phận Một cửa, {AGENCY_NAME}" in sms and AGENCY not in sms.replace(CODE, "")
 
 
 def test_a_pickup_notice_that_fails_for_good_is_reported_by_pickup(notify, config, database_url, gateway, clock):

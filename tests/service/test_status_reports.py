@@ -17,8 +17,13 @@ agency B
   B3 counter stopped (2.002000)                         yes     -
   B4 online  completed 1/10 (2.002000)                  no      -
   B5 online  submitted, not accepted                    no      -
+
+Fees (the national export's DanhSachLePhi): A1 online, khai sinh's two fees at the online amount (0 đồng);
+A2 counter, the same two at the counter's (0 and 8,000), and the desk asked for 8,000; B2 online, one fee.
 """
+import json
 from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -27,9 +32,10 @@ from nameko.testing.services import replace_dependencies
 
 from motcua.db import make_engine
 from motcua.errors import Forbidden, Unauthorized, ValidationFailed
+from motcua.fees import fee_schedule
 from motcua.migrations import upgrade
 from motcua_contracts.reports import NationalSyncRecordSchema
-from status.models import clock_pause, dossier, revoked_token
+from status.models import clock_pause, dossier, dossier_history
 from status.service import StatusService
 from tests.conftest import truncate_all
 from tests.support import TEST_NOW, PinnedClock
@@ -45,8 +51,22 @@ def vn(day: int, month: int = 11, hour: int = 9) -> datetime:
     return datetime(2026, month, day, hour, 0, tzinfo=VN)
 
 
+# Khai sinh's fees as the catalogue has them: on time or late, the late one 0 đồng online.
+BIRTH_FEES = [{"code": "dung-han", "name": "Lệ phí đăng ký khai sinh đúng hạn", "amount_vnd": 0,
+               "online_amount_vnd": 0, "confirmed": True},
+              {"code": "khong-dung-han", "name": "Lệ phí đăng ký khai sinh không đúng hạn", "amount_vnd": 8000,
+               "online_amount_vnd": 0, "confirmed": True}]
+RESIDENCE_FEE = {"code": "thuong-tru", "name": "Lệ phí đăng ký thường trú", "amount_vnd": 20000,
+                 "online_amount_vnd": 10000, "confirmed": True}
+
+
+def pinned(fees: list[dict], channel: str) -> str:
+    """The fee schedule as intake pins it on the dossier for its channel."""
+    return json.dumps(fee_schedule(fees, channel), ensure_ascii=False)
+
+
 def row(code, agency, channel, state, received_at, legal_due_date, procedure="1.001193", completed_at=None,
-        returned_at=None):
+        returned_at=None, fees=()):
     submitted_at = received_at or vn(20)
     return {
         "code": code, "procedure_code": procedure, "procedure_name": "Thủ tục " + procedure, "procedure_version": 1,
@@ -55,7 +75,7 @@ def row(code, agency, channel, state, received_at, legal_due_date, procedure="1.
         "submitted_at": submitted_at, "received_at": received_at, "appointment_date": legal_due_date,
         "time_limit_working_days": 5, "cutoff_hour": time(15), "supplement_requests": 0, "counted_overdue": False,
         "completed_at": completed_at, "returned_at": returned_at, "updated_at": submitted_at, "workflow": "[]",
-        "legal_due_date": legal_due_date,
+        "legal_due_date": legal_due_date, "fees": pinned(list(fees), channel),
     }
 
 
@@ -64,9 +84,10 @@ def code(agency: str, number: int) -> str:
 
 
 SEED = [
-    row(code(AGENCY_A, 1), AGENCY_A, "online", "completed", vn(2), date(2026, 11, 10), completed_at=vn(10, hour=16)),
+    row(code(AGENCY_A, 1), AGENCY_A, "online", "completed", vn(2), date(2026, 11, 10), completed_at=vn(10, hour=16),
+        fees=BIRTH_FEES),
     row(code(AGENCY_A, 2), AGENCY_A, "counter", "returned", vn(3), date(2026, 11, 10), completed_at=vn(11),
-        returned_at=vn(12)),
+        returned_at=vn(12), fees=BIRTH_FEES),
     row(code(AGENCY_A, 3), AGENCY_A, "postal", "in_progress", vn(5), date(2026, 11, 20)),
     row(code(AGENCY_A, 4), AGENCY_A, "online", "completed", vn(5), date(2026, 11, 19), completed_at=vn(18)),
     row(code(AGENCY_A, 5), AGENCY_A, "counter", "received", datetime(2026, 11, 30, 17, 30, tzinfo=UTC),
@@ -77,7 +98,8 @@ SEED = [
     row(code(AGENCY_A, 8), AGENCY_A, "online", "completed", vn(10), date(2026, 11, 25),
         completed_at=datetime(2026, 11, 30, 17, 30, tzinfo=UTC)),
     row(code(AGENCY_B, 1), AGENCY_B, "counter", "completed", vn(20, 10), date(2026, 10, 30), completed_at=vn(3)),
-    row(code(AGENCY_B, 2), AGENCY_B, "online", "in_progress", vn(2), date(2026, 11, 30), procedure="2.002000"),
+    row(code(AGENCY_B, 2), AGENCY_B, "online", "in_progress", vn(2), date(2026, 11, 30), procedure="2.002000",
+        fees=[RESIDENCE_FEE]),
     row(code(AGENCY_B, 3), AGENCY_B, "counter", "stopped", vn(4), date(2026, 11, 12), procedure="2.002000"),
     row(code(AGENCY_B, 4), AGENCY_B, "online", "completed", vn(1, 10), date(2026, 10, 8), procedure="2.002000",
         completed_at=vn(1, 10, hour=15)),
@@ -92,25 +114,38 @@ PAUSES = [
 ]
 
 
+def history(dossier_code, seq, at, action, from_state, to_state, **details):
+    return {"dossier_code": dossier_code, "seq": seq, "at": at, "action": action, "from_state": from_state,
+            "to_state": to_state, "agency_code": AGENCY_A, "actor_kind": "official", "actor_id": "xuly-1",
+            "actor_agency_code": AGENCY_A, "reason": None, "idempotency_key": f"{dossier_code}-{seq}",
+            "details": json.dumps(details), "public": True}
+
+
+# A2's desk asked for the late registration's fee, and the citizen paid it.
+HISTORY = [history(code(AGENCY_A, 2), 3, vn(4), "request_payment", "in_progress", "awaiting_payment", fee_vnd=8000),
+           history(code(AGENCY_A, 2), 4, vn(5), "record_payment", "awaiting_payment", "in_progress")]
+
+
 @pytest.fixture(scope="module", params=["postgresql", "sqlite"])
 def database_url(request, postgres_database, tmp_path_factory):
     if request.param == "postgresql":
         return postgres_database("status")
-    url = f"sqlite:///{tmp_path_factory.mktemp('reports') / 'status.db'}"
-    upgrade("status", url)
-    return url
+    return f"sqlite:///{tmp_path_factory.mktemp('reports') / 'status.db'}"
 
 
 @pytest.fixture
 def seeded(database_url):
     if database_url.startswith("postgresql"):
         truncate_all(database_url)
+    else:  # the history refuses DELETE, in a test too: SQLite starts from a new file
+        for suffix in ("", "-wal", "-shm"):
+            Path(database_url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+        upgrade("status", database_url)
     engine = make_engine(database_url)
     with engine.begin() as conn:
-        for table in (revoked_token, clock_pause, dossier):  # SQLite: emptied here
-            conn.execute(table.delete())
         conn.execute(dossier.insert(), SEED)
         conn.execute(clock_pause.insert(), PAUSES)
+        conn.execute(dossier_history.insert(), HISTORY)
     engine.dispose()
 
 
@@ -172,8 +207,12 @@ def test_the_national_export_lists_the_period_s_dossiers_in_the_portal_fields(rp
         "MaHoSo": code(AGENCY_A, 2), "MaTTHC": "1.001193", "TenTTHC": "Thủ tục 1.001193", "DonViXuLy": AGENCY_A,
         "KenhThucHien": 1, "NgayTiepNhan": "20261103090000", "NgayHenTra": "20261110235959",
         "NgayKetThucXuLy": "20261111090000", "NgayTra": "20261112090000", "TrangThaiHoSo": 10,
-        "DanhSachLePhi": [],
+        "DanhSachLePhi": [{"TenPhiLePhi": "Lệ phí đăng ký khai sinh không đúng hạn", "MaPhiLePhi": "khong-dung-han",
+                           "Gia": 8000}],  # what the desk asked for, not the on-time fee beside it
     }
+    assert by_code[code(AGENCY_A, 1)]["DanhSachLePhi"] == []  # online khai sinh is free: nothing charged
+    assert by_code[code(AGENCY_B, 2)]["DanhSachLePhi"] == [
+        {"TenPhiLePhi": "Lệ phí đăng ký thường trú", "MaPhiLePhi": "thuong-tru", "Gia": 10000}]  # the online amount
 
 
 @pytest.mark.parametrize("roles", [["receptionist"], ["handler", "approver"]])

@@ -95,6 +95,15 @@ def test_postal_and_the_carrier_simulator_share_one_key_and_secret_from_env(comp
     assert not [t for t in scraped["static_configs"][0]["targets"] if t.startswith("carrier-simulator")]
 
 
+def test_the_links_in_notices_point_at_the_gateways_published_address(compose):
+    """notify's NOTIFY_PORTAL_URL is the address compose publishes the gateway's HTTP port on."""
+    gateway = compose["services"]["gateway"]
+    container_port = gateway["environment"]["GATEWAY_HTTP_PORT"]
+    [published] = [p.split(":")[-2] for p in gateway["ports"] if p.split(":")[-1] == container_port]
+    portal = compose["services"]["notify"]["environment"]["NOTIFY_PORTAL_URL"]
+    assert portal == f"http://localhost:{published}"
+
+
 def test_entrypoint_execs_the_service_so_it_receives_sigterm():
     script = (ROOT / "deploy/docker/entrypoint.sh").read_text()
     assert 'exec python -m motcua.serve "$SERVICE"' in script

@@ -242,6 +242,19 @@ def test_the_gateway_and_the_signed_callbacks_alone_are_exposed_over_tls():
     assert config["POSTAL_CALLBACK_URL"] == "https://motcua.example.org/callbacks/carrier"
 
 
+def test_the_links_in_notices_point_at_the_ingress_host_over_tls():
+    for path in KUSTOMIZATIONS:
+        docs = render(path)
+        [ingress] = of_kind(docs, "Ingress").values()
+        [rule], [tls] = ingress["spec"]["rules"], ingress["spec"]["tls"]
+        assert rule["host"] in tls["hosts"]
+        config = of_kind(docs, "ConfigMap")["motcua-config"]["data"]
+        assert config["NOTIFY_PORTAL_URL"] == f"https://{rule['host']}", path
+        notify = of_kind(docs, "Deployment")["notify"]["spec"]["template"]["spec"]["containers"][0]
+        assert {"configMapRef": {"name": "motcua-config"}} in notify["envFrom"]
+        assert "NOTIFY_PORTAL_URL" not in {e["name"] for e in notify.get("env", [])}  # nothing overrides it
+
+
 def test_no_carrier_simulator_in_kubernetes():
     for path in KUSTOMIZATIONS:
         names = {d["metadata"]["name"] for d in render(path)}

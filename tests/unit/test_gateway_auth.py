@@ -1,9 +1,11 @@
 """Officials' tokens: the keys from configuration, issuing, and every way verification refuses."""
 import base64
+import importlib.util
 import json
 import sys
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from types import SimpleNamespace
 
 import jwt
@@ -251,6 +253,67 @@ def test_issue_refuses_a_bad_agency(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         tokens.main(["issue", "--subject", "ttb", "--agency", "H49", "--role", "handler"])
     assert "agency_code" in capsys.readouterr().err
+
+
+def make_run_script():
+    """scripts/run_local.py (`make run`), which keeps this machine's signing key under var/."""
+    spec = importlib.util.spec_from_file_location("run_local", Path(__file__).parents[2] / "scripts/run_local.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_without_a_key_issue_says_how_to_use_the_one_make_run_made(monkeypatch, capsys, tmp_path):
+    for name in ("JWT_SECRET", "JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MOTCUA_VAR_DIR", str(tmp_path))
+    secret = make_run_script().local_signing_secret(tmp_path)
+    with pytest.raises(SystemExit):
+        tokens.main(["issue", "--subject", "ttb", "--agency", AGENCY, "--role", "handler"])
+    hint = f"export JWT_SECRET=$(cat {tmp_path / tokens.LOCAL_SECRET_FILE})"
+    assert hint in capsys.readouterr().err
+    monkeypatch.setenv("JWT_SECRET", (tmp_path / tokens.LOCAL_SECRET_FILE).read_text())  # as the hint does
+    assert tokens.main(["issue", "--subject", "ttb", "--agency", AGENCY, "--role", "handler"]) == 0
+    verify_token(capsys.readouterr().out.strip(), TokenKeys("HS256", secret, secret))
+
+
+def asked_status(monkeypatch) -> list:
+    asked = []
+
+    def revoke(settings, token_id, expires_at, timeout):
+        asked.append((token_id, expires_at))
+        return {"token_id": token_id, "expires_at": expires_at}
+
+    monkeypatch.setattr(tokens, "revoke", revoke)
+    return asked
+
+
+def test_revoke_reads_the_id_and_expiry_from_the_token_itself(monkeypatch, capsys):
+    monkeypatch.setenv("JWT_SECRET", SECRET)
+    asked = asked_status(monkeypatch)
+    token, issued = issue_token(KEYS, "ttb", AGENCY, ["handler"], timedelta(hours=1))
+    assert tokens.main(["revoke", "--token", token]) == 0
+    expires = datetime.fromtimestamp(issued["exp"], timezone.utc).isoformat()
+    assert asked == [(issued["jti"], expires)]
+    assert json.loads(capsys.readouterr().out) == {"token_id": issued["jti"], "expires_at": expires}
+
+
+def test_revoke_refuses_a_token_its_key_does_not_verify_and_asks_nothing(monkeypatch, capsys):
+    monkeypatch.setenv("JWT_SECRET", SECRET)
+    asked = asked_status(monkeypatch)
+    assert tokens.main(["revoke", "--token", sign(claims(), key="t" * 32)]) == 1
+    assert asked == [] and "not revoked: The token is not valid." in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["--token-id", "jti-1"], ["--expires-at", "2030-01-01T00:00:00+00:00"],
+                                  ["--token", "x", "--expires-at", "2030-01-01T00:00:00+00:00"],
+                                  ["--token", "x", "--token-id", "jti-1"], []])
+def test_revoke_needs_the_token_or_its_id_with_its_expiry(monkeypatch, capsys, argv):
+    monkeypatch.setenv("JWT_SECRET", SECRET)
+    asked = asked_status(monkeypatch)
+    with pytest.raises(SystemExit) as exited:
+        tokens.main(["revoke", *argv])
+    assert exited.value.code == 2 and asked == []
 
 
 def officials_configured(**config) -> Officials:

@@ -1,14 +1,18 @@
 """Every template on every channel: dossier code (or, before the handover, the pickup's waybill), tracking
-link, no tracking key, no full name, no address."""
+link, the agency by its name, no tracking key, no full name, no address, no agency code; and the wording's
+spacing and diacritics checked in every template file."""
 import hashlib
+import re
+import unicodedata
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from importlib.resources import files
 
 import pytest
 
 from notify.domain.sms import measure
 from notify.domain.templates import (
-    LEGALLY_REQUIRED, TEMPLATES, given_name, pickup_tracking_url, render, template_for, tracking_url,
+    LEGALLY_REQUIRED, TEMPLATES, filing_notice, given_name, pickup_tracking_url, render, template_for, tracking_url,
 )
 
 CODE = "000.00.00.H49-261125-0007"
@@ -19,10 +23,12 @@ PICKUP_LINK = f"https://dichvucong.haiphong.gov.vn/buu-chinh/tra-cuu?pickup={PIC
 WAYBILL = "EB123456789VN"
 TRACKING_KEY = "k7Qx9TzR2mWv4LpA"
 FULL_NAME = "Nguyễn Văn An"
+AGENCY_CODE = "000.00.12.H49"
 CONTEXT = {
     "dossier_code": CODE, "given_name": FULL_NAME, "portal_url": PORTAL,
-    "procedure_name": "Đăng ký khai sinh", "agency_code": "000.00.12.H49",
-    "agency_name": "UBND phường Lê Chân",
+    "procedure_name": "Đăng ký khai sinh", "agency_name": "UBND phường Lê Chân",
+    "submitted_at": datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc),  # 09:00 in Hai Phong
+    "time_limit_working_days": Decimal("2"),
     "appointment_date": date(2026, 11, 28), "new_appointment_date": "2026-12-05",
     "missing_items": ["Bản sao Giấy chứng sinh", "Tờ khai đăng ký khai sinh có chữ ký"],
     "reason": "Hồ sơ thiếu giấy tờ theo quy định", "waybill": WAYBILL,
@@ -41,20 +47,22 @@ CONTEXT = {
     # Must never reach a message: the allow-list per template drops them.
     "tracking_key": TRACKING_KEY, "full_name": FULL_NAME, "address": "12 Lạch Tray", "phone": "0912345678",
     "recipient_name": "Trần Thị Bích", "applicant": {"full_name": FULL_NAME, "phone": "0912345678"},
+    "agency_code": AGENCY_CODE,  # the citizen reads the agency's name, never its code
 }
 # Bump the version with the text: (version, sha256 of the template's files and its layout). Update both together.
 FINGERPRINTS = {
-    "receipt": (2, "17329faf01b0"),
+    "filed_online": (1, "cc0423a91f32"),
+    "receipt": (3, "ddf1bc4223b0"),
     "supplement_request": (1, "9c07d0bb1588"),
-    "refusal": (1, "79547ff99822"),
-    "apology": (1, "429476bf5894"),
-    "result_ready": (2, "06f11b07c003"),
+    "refusal": (2, "8a54d682bd5a"),
+    "apology": (2, "0efc41df8697"),
+    "result_ready": (3, "56953e097579"),
     "result_shipped": (1, "8fdffd2bd5f4"),
-    "delivery_attempt_failed": (1, "11b57d8aa62a"),
+    "delivery_attempt_failed": (2, "d4482df38c87"),
     "result_delivered": (2, "062961d11980"),
-    "result_returned_to_counter": (1, "bac14f7e42f9"),
-    "pickup_booked": (2, "0351955f1b96"),
-    "pickup_collected": (2, "0e8ccbea9e73"),
+    "result_returned_to_counter": (2, "74adb64a3b46"),
+    "pickup_booked": (3, "69f896880ed3"),
+    "pickup_collected": (3, "89cbd7cb9cf3"),
     "pickup_collection_failed": (1, "fc1373038495"),
 }
 PICKUP_TEMPLATES = [t for t, spec in TEMPLATES.items() if spec.about == "pickup"]
@@ -77,7 +85,7 @@ def test_each_template_carries_code_and_link_but_no_key_or_full_name(template_id
     else:
         assert CODE in rendered.body and LINK in rendered.body
     for text in _texts(rendered):
-        assert TRACKING_KEY not in text
+        assert TRACKING_KEY not in text and AGENCY_CODE not in text
         assert "Nguy" not in text and "Văn An" not in text and "Van An" not in text
         assert "Bích" not in text and "Bich" not in text  # who signed for a delivery is the carrier's proof
         assert "0912345678" not in text and "Lạch Tray" not in text and "Lach Tray" not in text
@@ -127,9 +135,33 @@ def test_dates_are_written_the_vietnamese_way():
     assert "05/12/2026" in render("apology", "email", CONTEXT).body
 
 
-def test_result_ready_falls_back_to_the_agency_counter():
-    context = {k: v for k, v in CONTEXT.items() if k not in ("collection_point", "agency_name")}
-    assert "Nhận tại: Bộ phận Một cửa, 000.00.12.H49" in render("result_ready", "sms", context).body
+@pytest.mark.parametrize("template_id", ["result_ready", "result_returned_to_counter"])
+@pytest.mark.parametrize("channel", ["sms", "email"])
+def test_without_a_collection_point_the_result_waits_at_the_counter_of_the_agency_by_name(template_id, channel):
+    context = {k: v for k, v in CONTEXT.items() if k != "collection_point"}
+    assert "Bộ phận Một cửa, UBND phường Lê Chân" in render(template_id, channel, context).body
+
+
+# A failed delivery names the agency once the attempts are over: the result goes back to its counter.
+BRANCHES = (CONTEXT, {**CONTEXT, "attempts": CONTEXT["max_attempts"]})
+NAMED = {template_id for template_id in TEMPLATES for context in BRANCHES
+         if "UBND phường Lê Chân" in " ".join(_texts(render(template_id, "email", context)))}
+
+
+@pytest.mark.parametrize("template_id", sorted(NAMED))
+@pytest.mark.parametrize("channel", ["sms", "email"])
+def test_an_agency_catalog_does_not_know_is_the_agency_in_general_words_never_its_code(template_id, channel):
+    unknown = [{k: v for k, v in context.items() if k not in ("agency_name", "collection_point")}
+               for context in BRANCHES]
+    texts = " ".join(text for context in unknown for text in _texts(render(template_id, channel, context)))
+    assert AGENCY_CODE not in texts and "None" not in texts
+    if template_id in ("result_ready", "result_returned_to_counter"):
+        assert "Bộ phận Một cửa của cơ quan giải quyết" in texts
+
+
+def test_the_agency_is_named_wherever_a_notice_names_it():
+    assert NAMED >= {"filed_online", "receipt", "refusal", "apology", "result_ready", "delivery_attempt_failed",
+                     "result_returned_to_counter", "pickup_booked", "pickup_collected"}
 
 
 @pytest.mark.parametrize("template_id, key", [
@@ -140,12 +172,6 @@ def test_missing_required_context_names_the_key(template_id, key):
         render(template_id, "sms", context)
     with pytest.raises(ValueError, match=key):
         render(template_id, "email", {**CONTEXT, key: None})
-
-
-def test_one_of_several_keys_is_needed_where_a_spec_says_so():
-    context = {k: v for k, v in CONTEXT.items() if k not in ("collection_point", "agency_name", "agency_code")}
-    with pytest.raises(ValueError, match="collection_point"):
-        render("result_ready", "email", context)
 
 
 def test_empty_missing_items_is_missing():
@@ -165,7 +191,9 @@ def test_english_falls_back_to_vietnamese():
 
 
 def test_events_map_to_templates():
-    assert template_for("intake", "dossier_submitted") is None
+    assert template_for("intake", "dossier_submitted") is None  # filing_notice decides, by channel
+    assert filing_notice("online") == "filed_online"
+    assert filing_notice("counter") is filing_notice("postal") is None  # received at once: the receipt tells
     assert template_for("status", "dossier_received") == "receipt"
     assert template_for("status", "supplement_requested") == "supplement_request"
     assert template_for("status", "dossier_refused") == "refusal"
@@ -234,10 +262,84 @@ def test_a_failed_delivery_says_whether_the_carrier_tries_again(channel):
 @pytest.mark.parametrize("channel", ["sms", "email"])
 def test_delivered_says_when_and_returned_says_where_to_collect(channel):
     assert "10:15 ngày 02/12/2026" in render("result_delivered", channel, CONTEXT).body
-    returned = render("result_returned_to_counter", channel, CONTEXT).body
-    assert CONTEXT["collection_point"] in returned
-    fallback = {k: v for k, v in CONTEXT.items() if k not in ("collection_point", "agency_name")}
-    assert "Bộ phận Một cửa, 000.00.12.H49" in render("result_returned_to_counter", channel, fallback).body
+    assert CONTEXT["collection_point"] in render("result_returned_to_counter", channel, CONTEXT).body
+
+
+@pytest.mark.parametrize("channel", ["sms", "email"])
+def test_an_online_filing_is_told_as_received_online_and_waiting_not_as_the_receipt(channel):
+    rendered = render("filed_online", channel, CONTEXT)
+    text = " ".join(_texts(rendered))
+    assert CODE in text.split("Tra cứu")[0] and LINK in rendered.body  # the code in the words, and the link
+    assert "trực tuyến" in text and "chờ" in text and "tiếp nhận" in text
+    # Form 01 is issued at acceptance: no "đã được tiếp nhận", no appointment date yet.
+    assert "đã được tiếp nhận" not in text and "hẹn trả kết quả ngày" not in text.lower()
+    assert "28/11/2026" not in text
+    assert "filed_online" not in LEGALLY_REQUIRED  # informational: the citizen's opt-out applies
+
+
+def test_the_filing_email_says_when_and_where_it_was_filed_and_the_legal_time_limit():
+    body = render("filed_online", "email", CONTEXT).body
+    assert "đến UBND phường Lê Chân" in body and "09:00 ngày 25/11/2026" in body
+    assert "Thời hạn giải quyết theo quy định: 2 ngày làm việc, tính từ khi hồ sơ được tiếp nhận." in body
+
+
+@pytest.mark.parametrize("days, words", [
+    (Decimal("0"), "Trong ngày"), ("0.00", "Trong ngày"), (Decimal("2"), "2 ngày làm việc"),
+    ("2.00", "2 ngày làm việc"), (Decimal("7.5"), "7,5 ngày làm việc"), (Decimal("10"), "10 ngày làm việc"),
+])
+def test_a_time_limit_is_told_in_working_days_and_zero_is_the_same_day(days, words):
+    body = render("filed_online", "email", {**CONTEXT, "time_limit_working_days": days}).body
+    assert f"Thời hạn giải quyết theo quy định: {words}," in body
+    assert re.search(r"(?<![\d,])0 ngày làm việc", body) is None
+
+
+# The wording of every template file: Jinja's output tags stand as one word (X), its statements as line
+# breaks, and the string literals of output tags are wording too.
+_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
+_BAD_SPACING = re.compile(
+    r"[,;:.!?](?=[^\s\d/)\"X])"  # punctuation glued to the next word: "bổ sung,hoàn thiện"
+    r"|\S[ \t]+[,;:.!?)]"  # a space before punctuation
+    r"|[ \t]{2,}|\( ")
+# One Vietnamese syllable, diacritics dropped: two glued together ("khôngthành") is not one.
+_SYLLABLE = re.compile(r"(?:ngh|ng|gh|gi|kh|nh|ph|qu|th|tr|ch|[bcdghklmnpqrstvx])?[aeiouy]+(?:ch|ng|nh|[cmnpt])?",
+                       re.IGNORECASE)
+_TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}  # huyền, sắc, ngã, hỏi, nặng
+
+
+def _wording(source: str) -> list[str]:
+    pieces = [_TAG.sub(lambda tag: "X" if tag.group().startswith("{{") else "\n", source)]
+    for tag in _TAG.findall(source):
+        if tag.startswith("{{"):
+            pieces += re.findall(r'"([^"]*)"', tag)
+    return pieces
+
+
+def _typos(text: str) -> list[str]:
+    found = [match.group() for match in _BAD_SPACING.finditer(text)]
+    for word in re.findall(r"(?:[^\W\d_]|[\u0300-\u036f])+", text):  # a letter, or a mark over one
+        decomposed = unicodedata.normalize("NFD", word.replace("đ", "d").replace("Đ", "D"))
+        plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        if word != "X" and (sum(ch in _TONE_MARKS for ch in decomposed) > 1 or not _SYLLABLE.fullmatch(plain)):
+            found.append(word)
+    return found
+
+
+TEMPLATE_FILES = sorted(p.name for p in (files("notify") / "templates" / "vi").iterdir()
+                        if p.name.endswith((".sms.j2", ".subject.j2", ".txt.j2")))
+
+
+@pytest.mark.parametrize("name", TEMPLATE_FILES)
+def test_no_template_has_a_spacing_or_diacritics_typo(name):
+    source = (files("notify") / "templates" / "vi" / name).read_text(encoding="utf-8")
+    source = re.sub(r"\{% extends .*?%\}", "", source)
+    assert [typo for piece in _wording(source) for typo in _typos(piece)] == []
+
+
+def test_the_typo_check_finds_what_testers_found():
+    assert _typos("đề nghị Ông/Bà bổ sung,hoàn thiện hồ sơ") == [","]
+    assert _typos("Giao kết quả khôngthành công") == ["khôngthành"]
+    assert _typos("hồ sơ  đã nhận") == ["  "] and _typos("hồ sơ , đã nhận") == ["ơ ,"]
+    assert _typos("Hồ s\u1edd\u0309 đã nhận") == ["s\u1edd\u0309"]  # two tone marks on one syllable
 
 
 def _fingerprint(template_id: str) -> str:

@@ -4,8 +4,9 @@ from datetime import date, datetime, timezone
 
 import pytest
 
+from motcua.fees import fee_schedule
 from motcua_contracts.reports import NationalSyncRecordSchema
-from status.domain.national import national_record
+from status.domain.national import REQUESTED_FEE, charged_fees, national_record
 
 UTC = timezone.utc
 ROW = {
@@ -31,14 +32,74 @@ def test_a_returned_dossier_in_the_portal_fields():
     }
 
 
-def test_the_fees_pinned_at_submission_are_listed_with_unknown_amounts_left_null():
-    fees = [{"code": "dung-han", "name": "Lệ phí đăng ký khai sinh đúng hạn", "amount_vnd": 0},
-            {"code": "tham-dinh", "name": "Phí thẩm định", "amount_vnd": None}]
-    record = national_record({**ROW, "fees": json.dumps(fees, ensure_ascii=False)})
-    assert record["DanhSachLePhi"] == [
-        {"TenPhiLePhi": "Lệ phí đăng ký khai sinh đúng hạn", "MaPhiLePhi": "dung-han", "Gia": 0},
-        {"TenPhiLePhi": "Phí thẩm định", "MaPhiLePhi": "tham-dinh", "Gia": None}]
-    assert NationalSyncRecordSchema().load(record)["DanhSachLePhi"][1]["Gia"] is None
+# Khai sinh's fees as the catalogue has them: alternatives, on time or late, the late one 0 đồng online.
+BIRTH_FEES = [{"code": "dung-han", "name": "Lệ phí đăng ký khai sinh đúng hạn", "amount_vnd": 0,
+               "online_amount_vnd": 0, "confirmed": True},
+              {"code": "khong-dung-han", "name": "Lệ phí đăng ký khai sinh không đúng hạn", "amount_vnd": 8000,
+               "online_amount_vnd": 0, "confirmed": True}]
+RESIDENCE_FEE = {"code": "thuong-tru", "name": "Lệ phí đăng ký thường trú", "amount_vnd": 20000,
+                 "online_amount_vnd": 10000, "confirmed": True}
+LATE_BIRTH = {"TenPhiLePhi": "Lệ phí đăng ký khai sinh không đúng hạn", "MaPhiLePhi": "khong-dung-han", "Gia": 8000}
+
+
+def exported_fees(catalogue_fees, channel, requested_vnd=()):
+    """DanhSachLePhi of a dossier filed by `channel`, its schedule pinned as intake pins it."""
+    pinned = json.dumps(fee_schedule(catalogue_fees, channel), ensure_ascii=False)
+    record = national_record({**ROW, "channel": channel, "fees": pinned}, requested_vnd)
+    assert NationalSyncRecordSchema().load(record) == record
+    return record["DanhSachLePhi"]
+
+
+@pytest.mark.parametrize("channel", ["online", "counter", "postal"])
+def test_a_free_dossier_lists_no_fee(channel):
+    # Online the late fee is 0 đồng too: the catalogue's 8,000 is never claimed; by counter or post nothing
+    # says which alternative applied and the desk asked for nothing.
+    assert exported_fees(BIRTH_FEES, channel) == []
+    assert exported_fees([{**RESIDENCE_FEE, "amount_vnd": 0, "online_amount_vnd": None}], channel) == []
+
+
+def test_the_desk_s_payment_request_is_the_charge_named_after_the_fee_of_that_amount():
+    assert exported_fees(BIRTH_FEES, "counter", [8000]) == [LATE_BIRTH]
+    # Online the schedule has no 8,000 fee: the amount stands as the agency's request.
+    assert exported_fees(BIRTH_FEES, "online", [8000]) == [
+        {"TenPhiLePhi": REQUESTED_FEE["name"], "MaPhiLePhi": REQUESTED_FEE["code"], "Gia": 8000}]
+
+
+def test_a_request_two_fees_could_explain_is_named_as_the_agency_s_request():
+    twins = [{**RESIDENCE_FEE, "code": "a"}, {**RESIDENCE_FEE, "code": "b"}]
+    assert exported_fees(twins, "counter", [20000]) == [
+        {"TenPhiLePhi": REQUESTED_FEE["name"], "MaPhiLePhi": REQUESTED_FEE["code"], "Gia": 20000}]
+
+
+def test_every_request_is_listed_in_order_and_replaces_the_schedule():
+    assert exported_fees([RESIDENCE_FEE], "counter", [20000, 5000]) == [
+        {"TenPhiLePhi": "Lệ phí đăng ký thường trú", "MaPhiLePhi": "thuong-tru", "Gia": 20000},
+        {"TenPhiLePhi": REQUESTED_FEE["name"], "MaPhiLePhi": REQUESTED_FEE["code"], "Gia": 5000}]
+
+
+@pytest.mark.parametrize(("channel", "amount"), [("counter", 20000), ("postal", 20000), ("online", 10000)])
+def test_a_single_fee_is_charged_at_its_channel_s_amount(channel, amount):
+    assert exported_fees([RESIDENCE_FEE], channel) == [
+        {"TenPhiLePhi": "Lệ phí đăng ký thường trú", "MaPhiLePhi": "thuong-tru", "Gia": amount}]
+
+
+def test_a_single_fee_without_a_confirmed_amount_is_listed_with_gia_null():
+    unconfirmed = {**RESIDENCE_FEE, "amount_vnd": None, "online_amount_vnd": None, "confirmed": False}
+    assert exported_fees([unconfirmed], "counter") == [
+        {"TenPhiLePhi": "Lệ phí đăng ký thường trú", "MaPhiLePhi": "thuong-tru", "Gia": None}]
+
+
+def test_several_fees_that_may_add_up_or_be_alternatives_are_not_claimed_without_the_desk():
+    fees = [{**RESIDENCE_FEE, "code": "cong-bo", "online_amount_vnd": None},
+            {**RESIDENCE_FEE, "code": "dang-ky", "online_amount_vnd": 0}]
+    assert exported_fees(fees, "counter") == exported_fees(fees, "online") == []
+
+
+def test_charged_fees_takes_the_pinned_schedule_and_the_requests():
+    schedule = fee_schedule(BIRTH_FEES, "counter")
+    assert charged_fees(schedule, []) == []
+    assert charged_fees(schedule, [8000]) == [
+        {"code": "khong-dung-han", "name": "Lệ phí đăng ký khai sinh không đúng hạn", "amount_vnd": 8000}]
 
 
 @pytest.mark.parametrize(("channel", "code"), [("counter", 1), ("online", 2), ("postal", 3)])

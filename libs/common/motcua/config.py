@@ -4,7 +4,9 @@ Every setting has a safe default so `make run` works with nothing set; compose a
 Kubernetes override them. Secrets have no default that could ship to production.
 """
 import os
+import sys
 from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 
 # Each service's HTTP port (API, probes, metrics), overridable as <SERVICE>_HTTP_PORT.
@@ -63,5 +65,34 @@ def database_url(service: str) -> str:
     return f"sqlite:///{path}"
 
 
+DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672//"
+
+
 def amqp_uri() -> str:
-    return env("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672//")
+    """The broker, for every service (motcua.serve) and every operator's command alike."""
+    return env("AMQP_URI", DEFAULT_AMQP_URI)
+
+
+def vhost_of(uri: str) -> str:
+    """The RabbitMQ vhost an AMQP URI names: `/` when its path is empty or `//`."""
+    path = urlsplit(uri).path
+    return unquote(path[1:]) if len(path) > 1 else "/"
+
+
+def without_password(uri: str) -> str:
+    """The URI as it may be shown on a terminal or in a log: its password masked."""
+    parts = urlsplit(uri)
+    credentials, at, address = parts.netloc.rpartition("@")
+    user, has_password, _ = credentials.partition(":")
+    shown = f"{user}:***@" if has_password else f"{user}{at}"
+    return urlunsplit(parts._replace(netloc=shown + address))
+
+
+def command_broker(command: str) -> str:
+    """The broker an operator's command acts on, read as the services read it (`amqp_uri`), and named on
+    stderr before the command acts: a shell without AMQP_URI reaches the default vhost, perhaps another
+    stack's, so the operator sees which one."""
+    uri = amqp_uri()
+    source = "AMQP_URI" if env("AMQP_URI") else "the default: AMQP_URI is not set"
+    print(f"{command}: broker {without_password(uri)}, vhost {vhost_of(uri)!r} ({source})", file=sys.stderr)
+    return uri

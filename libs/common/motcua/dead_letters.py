@@ -9,7 +9,8 @@ Replay publishes it, with publisher confirms, to the queue of the handler that f
 to the exchange, which would hand it to every other consumer a second time) with its retry
 count reset, and only then removes it from the dead letters: a crash in between leaves a
 copy in both places, which the handler's idempotency absorbs. Discard logs the reason with
-the message's id, event id and dossier code. Plain pika, so it runs where nameko does not.
+the message's id, event id and dossier code. Plain pika, so it runs where nameko does not. The
+broker is AMQP_URI, read as the services read it and named on stderr before anything is done.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from dataclasses import asdict, dataclass
 import pika
 from pika.exceptions import UnroutableError
 
-from motcua.config import amqp_uri
+from motcua.config import command_broker
 from motcua.logs import configure_logging, dossier_context
 from motcua.messaging import ATTEMPT_HEADER, dead_letter_queue_name, queue_arguments
 
@@ -173,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             command.add_argument("--reason", required=True)
     args = parser.parse_args(argv)
     configure_logging("dead-letters")
-    letters = DeadLetters(amqp_uri(), args.service)
+    letters = DeadLetters(command_broker(parser.prog), args.service)
     ids = None if getattr(args, "all", False) else getattr(args, "ids", None)
     if args.command == "list":
         found = letters.list()

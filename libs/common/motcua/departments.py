@@ -14,7 +14,8 @@ work items, and a user that RabbitMQ itself confines to that agency:
 
 It talks to RabbitMQ's management API (RABBITMQ_MANAGEMENT_URL, default
 http://127.0.0.1:15672, as RABBITMQ_ADMIN_USER / RABBITMQ_ADMIN_PASSWORD, default
-guest/guest) in the vhost of AMQP_URI. The generated password is printed once.
+guest/guest) in the vhost of AMQP_URI, read as the services read it; it names both on stderr before
+it acts. The generated password is printed once.
 """
 from __future__ import annotations
 
@@ -23,22 +24,16 @@ import re
 import secrets
 import sys
 from dataclasses import dataclass
-from urllib.parse import quote, unquote, urlparse
+from urllib.parse import quote
 
 import requests
 
-from motcua.config import amqp_uri, env
+from motcua.config import command_broker, env, vhost_of
 from motcua.dossier_code import is_valid_agency_code
 from motcua.messaging import queue_arguments
 from motcua_contracts.departments import (
     COMMANDS_EXCHANGE, WORK_EXCHANGE, agency_prefix_pattern, department_queue,
 )
-
-
-
-def vhost_of(uri: str) -> str:
-    path = urlparse(uri).path
-    return unquote(path[1:]) if len(path) > 1 else "/"
 
 
 def default_user(agency_code: str) -> str:
@@ -124,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     remove.add_argument("--user")
     remove.add_argument("--delete-queue", action="store_true")
     args = parser.parse_args(argv)
-    management = Management(vhost=vhost_of(amqp_uri()))
+    management = Management(vhost=vhost_of(command_broker(parser.prog)))
+    print(f"{parser.prog}: RabbitMQ management API {management.url} as {management.auth[0]}", file=sys.stderr)
     user = args.user or default_user(args.agency_code)
     if args.command == "add":
         password = sys.stdin.readline().strip() if args.password_stdin else secrets.token_urlsafe(24)

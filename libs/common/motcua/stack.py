@@ -88,6 +88,9 @@ class LocalStack:
         self.env = {**os.environ, **self.carrier_settings(), **env}
         # The gateway's metrics have a port of their own (motcua.web.MetricsPort): a free one, like the rest.
         self.env.setdefault("GATEWAY_METRICS_PORT", str(free_port()))
+        if "gateway" in ports:
+            # Every process knows where the portal is: notify's links follow it unless NOTIFY_PORTAL_URL is set.
+            self.env["GATEWAY_HTTP_PORT"] = str(ports["gateway"])
 
     def carrier_settings(self) -> dict[str, str]:
         """Postal speaks to the simulator and the simulator calls postal back, with an API key and a
@@ -132,13 +135,16 @@ class LocalStack:
             self.spawn(service)
             self.wait_ready(service, timeout)
 
+    def environment(self, service: str) -> dict[str, str]:
+        """The environment one service's process runs with."""
+        return dict(self.env, **{f"{service.upper()}_HTTP_PORT": str(self.ports[service]), "HTTP_HOST": "127.0.0.1"})
+
     def spawn(self, service: str) -> None:
         """Start one service's process, without waiting for it to be ready."""
-        env = dict(self.env, **{f"{service.upper()}_HTTP_PORT": str(self.ports[service]), "HTTP_HOST": "127.0.0.1"})
         args, _ = program(service)
         with open(self.log_dir / f"{service}.log", "ab") as log:
             self.processes[service] = subprocess.Popen(
-                [sys.executable, *args], env=env, stdout=log, stderr=subprocess.STDOUT,
+                [sys.executable, *args], env=self.environment(service), stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C in a terminal reaches us, and we stop them in order
             )
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
 from importlib import resources
 from typing import Any
 
@@ -14,6 +13,7 @@ from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
 from motcua.errors import MotCuaError, NotFound, ValidationFailed, marshmallow_fields
+from motcua.vietnamese import number_vn, working_days as time_limit_words
 
 from gateway.portal_errors import in_vietnamese
 
@@ -86,19 +86,9 @@ def label(value: str | None, kind: str) -> str:
     return LABELS[kind].get(value or "", value or "")
 
 
-def number_vn(value: Any) -> str:
-    """15000 -> "15.000", "0.5" -> "0,5": Vietnamese digit grouping and decimal comma."""
-    amount = Decimal(str(value)).normalize()
-    whole, _, fraction = f"{amount:,f}".partition(".")
-    return whole.replace(",", ".") + (f",{fraction}" if fraction else "")
-
-
 def working_days(value: int | str | None) -> str:
-    """A procedure's time limit (a number, or the catalogue's decimal string) as the law words it: "Trong ngày" for
-    a same-day one, not "0 ngày làm việc"."""
-    if value is None:
-        return "Theo quy định của cơ quan giải quyết"
-    return "Trong ngày" if Decimal(str(value)) == 0 else f"{number_vn(value)} ngày làm việc"
+    """A procedure's time limit; one the catalogue does not give is the agency's to say."""
+    return "Theo quy định của cơ quan giải quyết" if value is None else time_limit_words(value)
 
 
 def vnd(value: int | None) -> str:

@@ -5,16 +5,20 @@ The consumers store rows in the event's transaction (de-duplicated by a unique k
 (booked, collected, collection failed) come before its dossier exists: they are keyed by the
 pickup, and join the dossier's log when intake's dossier_submitted names the pickup.
 
-Each function takes the unit-of-work factory (`db`), the clock and the settings it needs as
-arguments, so it runs the same in the nameko service (notify.service, which only delegates)
-and in a unit test on SQLite.
+An online dossier's citizen is told at filing that it arrived and awaits the one-stop officer
+(templates.filing_notice), in the transaction that records the contact; the receipt (01) follows
+when status receives the dossier.
+
+Each function takes the unit-of-work factory (`db`), the clock, the settings and the agency names
+(`agency_name`: code -> name, None when catalog knows no such agency) it needs as arguments, so it
+runs the same in the nameko service (notify.service, which only delegates) and in a unit test on SQLite.
 """
 from __future__ import annotations
 
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -40,20 +44,26 @@ from notify.settings import NotifySettings
 
 log = logging.getLogger(__name__)
 
+AgencyName = Callable[[str], str | None]
+
 RECEIPT_TOLERANCE_SECONDS = 300
 # The gateway's word -> ours; a receipt of any other status (e.g. "accepted") changes nothing.
 RECEIPT_STATUSES = {"delivered": "delivered", "undeliverable": "undeliverable", "failed": "undeliverable",
                     "expired": "undeliverable"}
 
 
-def record_recipient(db: Db, clock: TimeSource, envelope: dict) -> None:
+def record_recipient(db: Db, clock: TimeSource, settings: NotifySettings, sending: SendingSettings,
+                     agency_name: AgencyName, envelope: dict) -> None:
     """intake's `dossier_submitted`: keep whom to tell (the given name and the two addresses, nothing more of
-    the applicant), how they chose to hear, and the tracking key's hash, for changing that choice later.
+    the applicant), how they chose to hear, and the tracking key's hash, for changing that choice later;
+    and tell the citizen of an online dossier that it was filed.
 
     A dossier registered from a pickup's handover links the pickup's notices to its code, and is
     told the way the pickup was unless the event says otherwise."""
     data = envelope["data"]
     chosen = data["notification_preferences"]
+    template_id = templates.filing_notice(data["channel"])
+    agency = _name(agency_name, data["agency_code"]) if template_id is not None else None
     with dossier_context(data["dossier_code"]), db.unit_of_work() as uow:
         if not uow.claim_message("notify.on_dossier_submitted", str(envelope["event_id"])):
             return
@@ -68,18 +78,24 @@ def record_recipient(db: Db, clock: TimeSource, envelope: dict) -> None:
             contact["email"] = contact["email"] or pickup["email"]
             if not chosen:
                 contact["preferences"] = pickup["preferences"]
-        if not repository.save_recipient(uow.session, {
-            **contact, "dossier_code": data["dossier_code"], "tracking_key_hash": data["tracking_key_hash"],
-        }):
+        who = {**contact, "dossier_code": data["dossier_code"], "tracking_key_hash": data["tracking_key_hash"]}
+        queued: list[tuple[str, str]] = []
+        if not repository.save_recipient(uow.session, who):
             log.warning("dossier announced again under another event id; the first contact stands")
+        elif template_id is not None:
+            context = {**data, "given_name": who["given_name"], "agency_name": agency}
+            queued = _add_rows(clock, settings, sending, uow.session, envelope, template_id, who, context,
+                               dossier_code=data["dossier_code"], pickup_id=None)
         uow.commit()
+    _count(template_id, queued)
 
 
-def notify_dossier(db: Db, clock: TimeSource, settings: NotifySettings, sending: SendingSettings, producer: str,
-                   envelope: dict) -> None:
+def notify_dossier(db: Db, clock: TimeSource, settings: NotifySettings, sending: SendingSettings,
+                   agency_name: AgencyName, producer: str, envelope: dict) -> None:
     """One row per channel the citizen is reached on, inserted with the event's inbox mark."""
     data, event_type = envelope["data"], envelope["event_type"]
     template_id = templates.template_for(producer, event_type)
+    agency = _name(agency_name, data["agency_code"])
     with dossier_context(data["dossier_code"]), db.unit_of_work() as uow:
         if not uow.claim_message(f"notify.on_{event_type}", str(envelope["event_id"])):
             return  # a redelivery: its rows exist already
@@ -87,7 +103,8 @@ def notify_dossier(db: Db, clock: TimeSource, settings: NotifySettings, sending:
         if who is None:
             # intake's event has not arrived yet (two exchanges, no order between them): retried later.
             raise NotFound(f"No recipient for dossier {data['dossier_code']} yet.")
-        context = {**data, "given_name": who["given_name"], "procedure_name": who["procedure_name"]}
+        context = {**data, "given_name": who["given_name"], "procedure_name": who["procedure_name"],
+                   "agency_name": agency}
         if event_type == "dossier_overdue":
             context["appointment_date"] = data["original_appointment_date"]
         elif event_type == "result_delivered":
@@ -99,10 +116,11 @@ def notify_dossier(db: Db, clock: TimeSource, settings: NotifySettings, sending:
 
 
 def notify_pickup(db: Db, clock: TimeSource, settings: NotifySettings, sending: SendingSettings,
-                  envelope: dict) -> None:
+                  agency_name: AgencyName, envelope: dict) -> None:
     """A pickup's notice, keyed by the pickup; with the dossier code when the dossier is registered already."""
     data, event_type = envelope["data"], envelope["event_type"]
     template_id = templates.template_for("postal", event_type)
+    agency = _name(agency_name, data["agency_code"])
     with db.unit_of_work() as uow:
         if not uow.claim_message(f"notify.on_{event_type}", str(envelope["event_id"])):
             return
@@ -117,7 +135,8 @@ def notify_pickup(db: Db, clock: TimeSource, settings: NotifySettings, sending: 
                 raise PermanentFailure("pickup_booked carries no applicant: nobody to tell")
             # the booking's event has not arrived yet: retried later.
             raise NotFound(f"No recipient for pickup {data['pickup_id']} yet.")
-        context = {**data, "given_name": who["given_name"], "procedure_name": who["procedure_name"]}
+        context = {**data, "given_name": who["given_name"], "procedure_name": who["procedure_name"],
+                   "agency_name": agency}
         with dossier_context(who["dossier_code"]):
             queued = _add_rows(clock, settings, sending, uow.session, envelope, template_id, who, context,
                                     dossier_code=who["dossier_code"], pickup_id=data["pickup_id"])
@@ -220,6 +239,14 @@ def _contact(applicant: Mapping[str, Any], procedure_name: str, agency_code: str
             "procedure_name": procedure_name, "agency_code": agency_code, "created_at": now}
 
 
-def _count(template_id: str, queued: list[tuple[str, str]]) -> None:
+def _name(agency_name: AgencyName, code: str) -> str | None:
+    """The agency's name, asked before the transaction opens: catalog may take its time to answer."""
+    name = agency_name(code)
+    if name is None:
+        log.warning("catalog knows no agency %s: the notice names none", code)
+    return name
+
+
+def _count(template_id: str | None, queued: list[tuple[str, str]]) -> None:
     for channel, status in queued:
         NOTIFICATIONS.labels(channel, template_id, status).inc()

@@ -1,15 +1,17 @@
 """The notify service: dossier and postal events become notifications, sent and recorded. Each entrypoint
 delegates to its use case in notify.handlers with the service's ports: the database, the clock, the settings,
-and the sender (notify.sending.Outbound) with its own settings."""
+the agencies' names (from catalog, kept by notify.agencies) and the sender (notify.sending.Outbound) with its
+own settings."""
 from __future__ import annotations
 
 from nameko.timer import Timer
 
 from motcua.dependencies import BuiltAtStart, Clock, Database, WorkerContext
 from motcua.messaging import event_handler
-from motcua.rpc import rpc
+from motcua.rpc import TimedRpcProxy, rpc
 from motcua.web import OpsEndpoints, http, json_response
 from notify import handlers
+from notify.agencies import AgencyNames
 from notify.models import metadata
 from notify.sending import Outbound
 from notify.settings import NotifySettings
@@ -30,10 +32,13 @@ class NotifyService(OpsEndpoints):
     outbound = Outbound()
     clock = Clock()
     settings = BuiltAtStart(NotifySettings.from_env)
+    catalog = TimedRpcProxy("catalog", called="The catalogue", timeout_seconds=5)
+    agencies = BuiltAtStart(AgencyNames)
 
     @event_handler("intake", "dossier_submitted")
     def on_dossier_submitted(self, envelope: dict) -> None:
-        handlers.record_recipient(self.db, self.clock, envelope)
+        handlers.record_recipient(self.db, self.clock, self.settings, self.outbound.settings, self._agency_name,
+                                  envelope)
 
     @event_handler("postal", "pickup_booked")
     def on_pickup_booked(self, envelope: dict) -> None:
@@ -101,7 +106,12 @@ class NotifyService(OpsEndpoints):
         return handlers.set_preferences(self.db, dossier_code, tracking_key, prefs)
 
     def _notify(self, producer: str, envelope: dict) -> None:
-        handlers.notify_dossier(self.db, self.clock, self.settings, self.outbound.settings, producer, envelope)
+        handlers.notify_dossier(self.db, self.clock, self.settings, self.outbound.settings, self._agency_name,
+                                producer, envelope)
 
     def _notify_pickup(self, envelope: dict) -> None:
-        handlers.notify_pickup(self.db, self.clock, self.settings, self.outbound.settings, envelope)
+        handlers.notify_pickup(self.db, self.clock, self.settings, self.outbound.settings, self._agency_name,
+                               envelope)
+
+    def _agency_name(self, code: str) -> str | None:
+        return self.agencies.name_of(code, self.catalog.list_agencies, self.clock())

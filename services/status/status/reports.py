@@ -8,6 +8,8 @@ Asia/Ho_Chi_Minh; timestamps are stored in UTC.
 """
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
@@ -23,7 +25,7 @@ from motcua_contracts.reports import NationalSyncRecordSchema, OnTimeReportSchem
 from status.domain.kpi import OPEN_STATES, Bucket, on_time_rows
 from status.domain.national import national_record
 from status.handlers import authenticate
-from status.models import clock_pause, dossier
+from status.models import clock_pause, dossier, dossier_history
 
 # The export answers in one RPC reply: a month of a city's dossiers is the most it carries.
 EXPORT_MAX_DAYS = 31
@@ -69,8 +71,9 @@ def export_national(db: Db, clock: TimeSource, official: object, query: object) 
         raise ValidationFailed(f"Export at most {EXPORT_MAX_DAYS} days at a time.",
                                {"to": [f"At most {EXPORT_MAX_DAYS} days, 'from' and 'to' included."]})
     with db.unit_of_work() as uow:
-        rows = _exported(uow.session, period["date_from"], period["date_to"])
-    return NationalSyncRecordSchema(many=True).dump([national_record(row) for row in rows])
+        rows, requested = _exported(uow.session, period["date_from"], period["date_to"])
+    return NationalSyncRecordSchema(many=True).dump([national_record(row, requested.get(row["code"], ()))
+                                                     for row in rows])
 
 
 def _require_city_admin(db: Db, clock: TimeSource, official: object) -> None:
@@ -107,14 +110,25 @@ def _buckets(session: Session, period: dict) -> list[Bucket]:
     return [Bucket(**row) for row in rows]
 
 
-def _exported(session: Session, date_from: date, date_to: date) -> list[sa.RowMapping]:
-    columns = dossier.c
+def _exported(session: Session, date_from: date, date_to: date) -> tuple[list[sa.RowMapping], dict[str, list[int]]]:
+    """The dossiers received, completed or returned in the period, and the fees their desks asked for
+    (request_payment's fee_vnd, by dossier code, in the order asked)."""
+    columns, history = dossier.c, dossier_history.c
     start, end = _start_of(date_from), _start_of(date_to + timedelta(days=1))
-    return session.execute(
+    in_period = sa.or_(*(sa.and_(column >= start, column < end)
+                         for column in (columns.received_at, columns.completed_at, columns.returned_at)))
+    rows = session.execute(
         sa.select(columns.code, columns.procedure_code, columns.procedure_name, columns.agency_code, columns.channel,
                   columns.state, columns.received_at, columns.legal_due_date, columns.completed_at,
                   columns.returned_at, columns.fees)
-        .where(sa.or_(*(sa.and_(column >= start, column < end)
-                        for column in (columns.received_at, columns.completed_at, columns.returned_at))))
+        .where(in_period)
         .order_by(columns.received_at, columns.code)
     ).mappings().all()
+    requests = session.execute(
+        sa.select(history.dossier_code, history.details)
+        .where(history.action == "request_payment", history.dossier_code.in_(sa.select(columns.code).where(in_period)))
+        .order_by(history.dossier_code, history.seq))
+    requested: dict[str, list[int]] = defaultdict(list)
+    for code, details in requests:
+        requested[code].append(json.loads(details)["fee_vnd"])
+    return rows, requested

@@ -5,6 +5,9 @@ Files live in `notify/templates/<language>/`: `<id>.sms.j2`, `<id>.subject.j2` a
 body laid out by the layout's `.html.j2` (autoescaped). Only Vietnamese exists today: a language
 without its own file falls back to `vi`.
 
+Agencies are named by their names (notify.agencies asks catalog), never by their codes: a template
+sees no agency code, and says "cơ quan giải quyết" when no name is known.
+
 A notice is about a dossier, named by its code, or about a pickup (Decision 45/2016/QD-TTg),
 which has no dossier code until the agency registers the handed-over package: pickup notices
 name the pickup's waybill and link to the pickup's tracking page instead, with a layout of their own.
@@ -25,14 +28,16 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
+from motcua.vietnamese import number_vn, working_days
+
 from notify.domain.sms import measure, strip_diacritics
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 CHANNELS = ("sms", "email")
-# Every template: given_name, portal_url (required); procedure_name and agency_name / agency_code
-# (optional: status events carry only codes); and what names the notice's subject, per ABOUT.
+# Every template: given_name, portal_url (required); procedure_name and agency_name (optional); and what
+# names the notice's subject, per ABOUT.
 COMMON_REQUIRED = ("given_name", "portal_url")
-COMMON_OPTIONAL = ("procedure_name", "agency_name", "agency_code")
+COMMON_OPTIONAL = ("procedure_name", "agency_name")
 ABOUT_REQUIRED = {"dossier": ("dossier_code",), "pickup": ("pickup_id", "waybill")}
 # The e-mail layout of each kind of notice: `<layout>.txt.j2` and `<layout>.html.j2`.
 LAYOUTS = {"dossier": "_email", "pickup": "_pickup_email"}
@@ -44,7 +49,6 @@ class TemplateSpec:
     title: str
     required: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()
-    required_any: tuple[str, ...] = ()  # at least one of these must be present
     about: str = "dossier"  # a key of ABOUT_REQUIRED
 
     @property
@@ -57,39 +61,40 @@ class TemplateSpec:
 
 
 TEMPLATES: dict[str, TemplateSpec] = {
+    # Not a form of the Circular: an online dossier is only "tiếp nhận" (form 01) once the one-stop officer
+    # has checked it, so until then the citizen is told it arrived and is waiting, with its code and link.
+    "filed_online": TemplateSpec(1, "Thông báo đã nhận hồ sơ nộp trực tuyến, chờ tiếp nhận",
+                                 required=("submitted_at", "time_limit_working_days")),
     # Circular 01/2018/TT-VPCP forms 01-04.
     # `channel` postal: the citizen learns the code of the dossier the post office handed over.
-    "receipt": TemplateSpec(2, "Mẫu 01: Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
+    "receipt": TemplateSpec(3, "Mẫu 01: Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
                             required=("appointment_date",), optional=("channel",)),
     "supplement_request": TemplateSpec(1, "Mẫu 02: Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ",
                                        required=("missing_items",), optional=("reason",)),
-    "refusal": TemplateSpec(1, "Mẫu 03: Phiếu từ chối tiếp nhận giải quyết hồ sơ", required=("reason",)),
-    "apology": TemplateSpec(1, "Mẫu 04: Phiếu xin lỗi và hẹn lại ngày trả kết quả",
+    "refusal": TemplateSpec(2, "Mẫu 03: Phiếu từ chối tiếp nhận giải quyết hồ sơ", required=("reason",)),
+    "apology": TemplateSpec(2, "Mẫu 04: Phiếu xin lỗi và hẹn lại ngày trả kết quả",
                             required=("new_appointment_date",), optional=("appointment_date", "reason")),
     # `return_method` postal: the result goes by post (result_shipped follows), so no counter wording.
-    "result_ready": TemplateSpec(2, "Thông báo có kết quả", optional=("collection_point", "return_method"),
-                                 required_any=("collection_point", "agency_name", "agency_code")),
+    "result_ready": TemplateSpec(3, "Thông báo có kết quả", optional=("collection_point", "return_method")),
     "result_shipped": TemplateSpec(1, "Kết quả đã gửi qua bưu chính", required=("waybill",),
                                    optional=("carrier",)),
-    "delivery_attempt_failed": TemplateSpec(1, "Giao kết quả không thành công",
+    "delivery_attempt_failed": TemplateSpec(2, "Giao kết quả không thành công",
                                             required=("waybill", "attempts", "max_attempts"),
                                             optional=("reason", "carrier")),
     # The time only: the name of whoever signed for it is proof for the carrier, not for a message.
     "result_delivered": TemplateSpec(2, "Kết quả đã giao", required=("delivered_at",), optional=("waybill",)),
-    "result_returned_to_counter": TemplateSpec(1, "Kết quả chuyển về Bộ phận Một cửa",
-                                               optional=("waybill", "attempts", "collection_point"),
-                                               required_any=("collection_point", "agency_name", "agency_code")),
-    "pickup_booked": TemplateSpec(2, "Hẹn bưu điện nhận hồ sơ tại nhà", required=("window",), about="pickup"),
-    "pickup_collected": TemplateSpec(2, "Bưu điện đã nhận hồ sơ", optional=("checklist", "fees_collected_vnd"),
+    "result_returned_to_counter": TemplateSpec(2, "Kết quả chuyển về Bộ phận Một cửa",
+                                               optional=("waybill", "attempts", "collection_point")),
+    "pickup_booked": TemplateSpec(3, "Hẹn bưu điện nhận hồ sơ tại nhà", required=("window",), about="pickup"),
+    "pickup_collected": TemplateSpec(3, "Bưu điện đã nhận hồ sơ", optional=("checklist", "fees_collected_vnd"),
                                      about="pickup"),
     "pickup_collection_failed": TemplateSpec(1, "Bưu điện chưa nhận được hồ sơ", optional=("reason",),
                                              about="pickup"),
 }
 LEGALLY_REQUIRED = frozenset({"receipt", "supplement_request", "refusal", "apology"})
 
+# intake's dossier_submitted is told by filing_notice(channel): whether depends on how the dossier came.
 EVENT_TEMPLATES: dict[tuple[str, str], str | None] = {
-    # intake's submission only records the contact: the receipt (01) goes when status receives it.
-    ("intake", "dossier_submitted"): None,
     ("status", "dossier_received"): "receipt",
     ("status", "supplement_requested"): "supplement_request",
     ("status", "dossier_refused"): "refusal",
@@ -125,6 +130,15 @@ class Rendered:
 def template_for(producer: str, event_type: str) -> str | None:
     """The template an event triggers, or None when the event sends nothing."""
     return EVENT_TEMPLATES.get((producer, event_type))
+
+
+def filing_notice(channel: str) -> str | None:
+    """The notice of a dossier just filed through `channel`, or None.
+
+    An online dossier waits in `submitted` for the one-stop officer's check. Counter and postal dossiers
+    were checked as they were handed in and are received at once: the receipt (01) is their first notice.
+    """
+    return "filed_online" if channel == "online" else None
 
 
 def given_name(full_name: str) -> str:
@@ -170,7 +184,7 @@ def _vn_window(window: Mapping[str, Any]) -> str:
 
 def _vn_money(amount: int) -> str:
     """50000 -> '50.000 đồng' (Vietnamese groups thousands with dots)."""
-    return f"{amount:,} đồng".replace(",", ".")
+    return f"{number_vn(amount)} đồng"
 
 
 _env = jinja2.Environment(
@@ -184,6 +198,7 @@ _env.filters["vn_date"] = _vn_date
 _env.filters["vn_time"] = _vn_time
 _env.filters["vn_window"] = _vn_window
 _env.filters["vn_money"] = _vn_money
+_env.filters["vn_working_days"] = working_days
 
 
 def _present(value: Any) -> bool:
@@ -194,8 +209,6 @@ def _template_context(template_id: str, spec: TemplateSpec, context: Mapping[str
     for key in spec.required_keys:
         if not _present(context.get(key)):
             raise ValueError(f"template {template_id!r} needs context key {key!r}")
-    if spec.required_any and not any(_present(context.get(key)) for key in spec.required_any):
-        raise ValueError(f"template {template_id!r} needs one of the context keys {', '.join(spec.required_any)}")
     allowed = spec.required_keys + COMMON_OPTIONAL + spec.optional
     values = {key: context.get(key) for key in allowed}
     values["given_name"] = given_name(str(values["given_name"]))
@@ -203,7 +216,6 @@ def _template_context(template_id: str, spec: TemplateSpec, context: Mapping[str
         values["tracking_url"] = pickup_tracking_url(str(values["portal_url"]), values["pickup_id"])
     else:
         values["tracking_url"] = tracking_url(str(values["portal_url"]), str(values["dossier_code"]))
-    values["agency"] = values["agency_name"] or values["agency_code"]
     return values
 
 
