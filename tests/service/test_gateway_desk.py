@@ -133,6 +133,14 @@ class FakeIntake:
                                                  "received_at": "2026-11-27T02:00:00+00:00", "documents": documents})
 
 
+class FakeCatalog:
+    name = "catalog"
+
+    @rpc
+    def list_agencies(self):
+        return [{"code": AGENCY, "name": "Ủy ban nhân dân phường Ba Đình", "level": "commune", "parent_code": None}]
+
+
 class FakeNotify:
     name = "notify"
 
@@ -152,7 +160,7 @@ def start(container_factory, rabbit_config, web_config, metrics_config, monkeypa
 
     def start_all(**settings):
         start_gateway(container_factory, rabbit_config, web_config, metrics_config,
-                      (FakeStatus, FakeIntake, FakeNotify), **settings)
+                      (FakeStatus, FakeIntake, FakeNotify, FakeCatalog), **settings)
 
     return start_all
 
@@ -343,7 +351,9 @@ def test_on_time_report_as_json_and_as_csv(gateway, web_session):
     headers, expected = bearer("city_admin")
     period = {"from": "2026-01-01", "to": "2026-03-31"}
     as_json = web_session.get("/api/v1/reports/on-time", headers=headers, params=period)
-    assert as_json.status_code == 200 and as_json.json() == REPORT
+    # The agency by its name from the catalogue, beside its code.
+    assert as_json.status_code == 200 and as_json.json() == {
+        **REPORT, "rows": [{**row, "name": "Ủy ban nhân dân phường Ba Đình"} for row in REPORT["rows"]]}
     by_param = web_session.get("/api/v1/reports/on-time", headers=headers, params={**period, "format": "csv"})
     by_accept = web_session.get("/api/v1/reports/on-time", headers={**headers, "Accept": "text/csv"},
                                 params={**period, "group_by": "agency"})
@@ -354,7 +364,8 @@ def test_on_time_report_as_json_and_as_csv(gateway, web_session):
             'attachment; filename="on-time_2026-01-01_2026-03-31_agency.csv"'
         assert response.content.startswith(b"\xef\xbb\xbf")
         rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-        assert rows[0][:2] == ["Cơ quan", "Tiếp nhận"] and rows[1][:2] == [AGENCY, "4"] and len(rows) == 2
+        assert rows[0][:3] == ["Cơ quan", "Mã", "Tiếp nhận"] and len(rows) == 2
+        assert rows[1][:3] == ["Ủy ban nhân dân phường Ba Đình", AGENCY, "4"]
     assert [(sent, query["group_by"]) for sent, query in seen["report"]] == [(expected, "agency")] * 3
 
 

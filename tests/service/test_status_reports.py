@@ -184,8 +184,9 @@ def test_the_on_time_report_for_the_city_and_by_procedure(rpc):
     assert city["on_time_rate"] == pytest.approx(2 / 6) and city["online_share"] == pytest.approx(6 / 9)
 
     first, second = rpc.report_on_time(ADMIN, {**NOVEMBER, "group_by": "procedure"})["rows"]
-    assert (first["key"], counts(first)) == ("1.001193", (7, 2, 2, 2, 2))
+    assert (first["key"], first["name"], counts(first)) == ("1.001193", "Thủ tục 1.001193", (7, 2, 2, 2, 2))
     assert (second["key"], counts(second), second["on_time_rate"]) == ("2.002000", (2, 0, 0, 0, 1), None)
+    assert second["name"] == "Thủ tục 2.002000" and city["name"] is None  # the gateway names agencies and the city
 
 
 def test_a_shorter_period_judges_the_open_dossiers_at_its_own_end(rpc):

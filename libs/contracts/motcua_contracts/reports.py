@@ -18,7 +18,9 @@ class ReportQuerySchema(StrictSchema):
 
 
 class OnTimeRowSchema(StrictSchema):
-    key = fields.String(required=True)
+    key = fields.String(required=True)  # the agency's or the procedure's code, or "city"
+    # What people read: the procedure's name (status keeps it), the agency's (the gateway adds it from the catalogue).
+    name = fields.String(load_default=None, allow_none=True)
     received = fields.Integer(required=True)
     completed_on_time = fields.Integer(required=True)
     completed_late = fields.Integer(required=True)

@@ -28,7 +28,7 @@ from gateway import desk_pages, inputs
 from gateway.attachments import attachment_response
 from gateway.auth import OfficialAuth
 from gateway.clients import BrokerProbe
-from gateway.exports import csv_response, ndjson_response, on_time_csv
+from gateway.exports import csv_response, named_report, ndjson_response, on_time_csv
 from gateway.oidc import SignInFailed, official_from_claims
 from gateway.openapi import openapi_document
 from gateway.ratelimit import LookupLimiter
@@ -161,7 +161,7 @@ class GatewayService(HealthEndpoints):
     def report_on_time(self, request: Request) -> Response:
         official = self.officials.verify(request)
         as_format, query = inputs.report_format(request), inputs.report_query(request.args)
-        report = self.status.report_on_time(official, query)
+        report = named_report(self.status.report_on_time(official, query), self._agency_names())
         if as_format == "csv":
             return csv_response(on_time_csv(report), f"on-time_{query['from']}_{query['to']}_{query['group_by']}.csv")
         return json_response(report, headers=NO_STORE)
@@ -396,7 +396,7 @@ class GatewayService(HealthEndpoints):
             return render("desk_report.html", headers=NO_STORE, **page_state)
         query = inputs.report_query(request.args)
         try:
-            report = self.status.report_on_time(official, query)
+            report = named_report(self.status.report_on_time(official, query), self._agency_names())
         except Unauthorized:
             return desk_pages.end_session()
         if request.args.get("format") == "csv":
