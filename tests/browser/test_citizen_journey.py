@@ -122,6 +122,7 @@ def test_a_citizen_files_prints_tracks_supplements_and_sees_the_result_worked_at
     page.get_by_role("link", name="Xem và in giấy tiếp nhận hồ sơ").click()
     page.wait_for_selector("text=GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ")
     assert citizen.check() == []
+    assert "Vĩnh Bảo, ngày" in page.inner_text("main")  # dated at the commune's place, as the form reads
     citizen.screenshot("journey-4-receipt")
     tracking_link = f"{base}/tra-cuu?code={quote(code)}&key={quote(key)}"
     expected = segno.make(tracking_link, error="m").svg_inline(scale=3, title="Mã QR tra cứu hồ sơ")
@@ -129,9 +130,14 @@ def test_a_citizen_files_prints_tracks_supplements_and_sees_the_result_worked_at
     pdf = page.pdf(format="A4", print_background=False, path=str(ARTIFACTS / "journey-4-receipt.pdf"))
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
 
-    # The QR code's link opens the dossier; the agency is named, the receipt notification listed.
-    citizen.open(tracking_link)
-    text = page.inner_text("main")
+    # The QR code's link opens the dossier; the agency is named; the citizen was told at once that it was filed.
+    deadline = datetime.now() + timedelta(seconds=30)
+    while datetime.now() < deadline:
+        citizen.open(tracking_link)
+        text = page.inner_text("main")
+        if "Thông báo đã nhận hồ sơ nộp trực tuyến, chờ tiếp nhận" in text:
+            break
+    assert "Thông báo đã nhận hồ sơ nộp trực tuyến, chờ tiếp nhận" in text
     assert "Mới nộp, chờ tiếp nhận" in text and "Ủy ban nhân dân xã Vĩnh Bảo" in text
     assert COMMUNE not in text.replace(code, "")  # the agency by its name, not its code
     assert citizen.check() == []

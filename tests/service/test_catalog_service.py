@@ -183,9 +183,9 @@ def test_agencies_and_fields_are_listed_on_contract(catalog):
     agencies = call(catalog, "list_agencies")
     assert len(AgencySchema(many=True).load(agencies)) == 15
     assert agencies[0] == {"code": "000.00.00.H24", "name": "Ủy ban nhân dân thành phố Hải Phòng", "level": "city",
-                           "parent_code": None}
+                           "parent_code": None, "place_name": "Hải Phòng"}
     assert {"code": COMMUNE_POLICE, "name": "Công an xã Vĩnh Bảo", "level": "commune_unit",
-            "parent_code": COMMUNE} in agencies
+            "parent_code": COMMUNE, "place_name": "Vĩnh Bảo"} in agencies
     fields = call(catalog, "list_fields")
     assert len(FieldOfWorkSchema(many=True).load(fields)) == 24
     assert {"code": "ho-tich", "name": "Hộ tịch"} in fields
@@ -246,8 +246,9 @@ NEW_VERSION = """\
 format_version: 1
 sources: []
 agencies:
-  - {code: 000.00.00.H24, name: "Ủy ban nhân dân thành phố Hải Phòng", level: city, parent: null}
-  - {code: 000.00.99.H24, name: "Trung tâm Phục vụ hành chính công", level: department, parent: 000.00.00.H24}
+  - {code: 000.00.00.H24, name: "Ủy ban nhân dân thành phố Hải Phòng", level: city, parent: null, place: "Hải Phòng"}
+  - {code: 000.00.99.H24, name: "Trung tâm Phục vụ hành chính công", level: department, parent: 000.00.00.H24,
+     place: "Hải Phòng"}
 fields:
   - {code: ho-tich, name: "Hộ tịch"}
 procedures:

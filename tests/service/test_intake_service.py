@@ -53,7 +53,7 @@ def seed_definition(code: str) -> dict:
         "procedure_code": code, "name": procedure["name"],
         "field": next(f for f in seed["fields"] if f["code"] == procedure["field"]),
         "agency": {"code": agency["code"], "name": agency["name"], "level": agency["level"],
-                   "parent_code": agency["parent"]},
+                   "parent_code": agency["parent"], "place_name": agency["place"]},
         "valid_from": version["valid_from"].isoformat(),
         "valid_to": version.get("valid_to") and version["valid_to"].isoformat(),
         "cutoff_hour": version.get("cutoff_hour", "15:00"),
@@ -193,6 +193,7 @@ def test_a_dossier_gets_its_code_appointment_receipt_and_event(intake, catalog, 
     receipt = result["receipt"]
     assert (receipt["dossier_code"], receipt["procedure_version"], receipt["received_at"]) == (
         code, 1, "2026-11-27T16:30:00+07:00")
+    assert receipt["place_name"] == "Vĩnh Bảo"  # the seeded commune's, from the version it is pinned to
     assert [d["name"] for d in receipt["documents"]] == [d["name"] for d in BIRTH["documents"] if d["mandatory"]]
     assert receipt_of(intake, code, result["tracking_key"]) == receipt
 

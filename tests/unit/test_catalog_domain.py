@@ -7,6 +7,7 @@ import pytest
 
 from motcua.procedures import in_force, version_in_force
 from motcua_contracts.catalog import ProcedureVersionSchema
+from motcua_contracts.events import event_version, load_event_data
 
 from catalog.catalogue_file import SEED_PATH, load_catalogue
 from catalog.domain import (
@@ -123,7 +124,7 @@ def test_a_seed_version_maps_to_the_contract_with_names_resolved(seed_definition
     _, birth = seed_definitions[("1.001193", 1)]
     assert birth["field"] == {"code": "ho-tich", "name": "Hộ tịch"}
     assert birth["agency"] == {"code": "000.00.51.H24", "name": "Ủy ban nhân dân xã Vĩnh Bảo", "level": "commune",
-                               "parent_code": "000.00.00.H24"}
+                               "parent_code": "000.00.00.H24", "place_name": "Vĩnh Bảo"}
     assert birth["time_limit"]["working_days"] == "1" and birth["cutoff_hour"] == "15:00"
     assert birth["service_level"] == {"legacy": None, "online": "mot_phan"}
     assert birth["fees"][1]["amount_vnd"] == 8000 and birth["fees"][1]["online_amount_vnd"] == 0
@@ -133,6 +134,14 @@ def test_a_seed_version_maps_to_the_contract_with_names_resolved(seed_definition
                                    "raw DVCQG API payload for 1.001193 <https://github.com/hongdienvbhp/BangNiemYetVinhBao>")
     assert birth["sources"][-1] == "http://chauphu.angiang.gov.vn"
     assert birth["note"]
+
+
+def test_procedure_published_carries_the_place_at_version_2_and_an_older_event_still_loads(seed_definitions):
+    _, birth = seed_definitions[("1.001193", 1)]
+    assert event_version("catalog", "procedure_published") == 2
+    older = dict(birth, agency={key: value for key, value in birth["agency"].items() if key != "place_name"})
+    loaded = load_event_data("catalog", "procedure_published", {"procedure": older}, schema_version=1)
+    assert loaded["procedure"]["agency"]["place_name"] is None  # an older catalog's: the receipt dates alone
 
 
 def test_draft_and_withdrawn_versions_keep_what_the_file_says(seed_definitions):

@@ -83,3 +83,26 @@ def test_agencies_come_parents_first(db):
     assert all(position[agency["parent_code"]] < position[agency["code"]]
                for agency in agencies if agency["parent_code"] is not None)
     assert {"code": "ho-tich", "name": "Hộ tịch"} in handlers.list_fields(db)
+
+
+def test_an_agencys_place_reaches_the_agency_list_and_its_published_versions(db):
+    places = {agency["code"]: agency["place_name"] for agency in handlers.list_agencies(db)}
+    assert places[COMMUNE] == "Vĩnh Bảo" and places["000.00.00.H24"] == "Hải Phòng" and None not in places.values()
+    birth = handlers.get_procedure(db, PinnedClock(TEST_NOW), "1.001193")  # filed at UBND xã Vĩnh Bảo
+    assert birth["agency"]["place_name"] == "Vĩnh Bảo"
+
+
+def test_an_agency_imported_again_without_a_place_has_none_derived(tmp_path):
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    upgrade("catalog", url)
+    import_file(SEED_PATH, url)
+    text = SEED_PATH.read_text(encoding="utf-8")
+    listed = 'level: commune, parent: 000.00.00.H24, place: "Vĩnh Bảo"}'
+    path = tmp_path / "no-place.yaml"
+    path.write_text(text.replace(listed, "level: commune, parent: 000.00.00.H24}"), encoding="utf-8")
+    summary = import_file(path, url)
+    assert summary.agencies.updated == 1 and summary.versions.updated > 0  # its versions embed it
+    db = LocalDatabase(url, metadata, "catalog")
+    assert {a["code"]: a["place_name"] for a in handlers.list_agencies(db)}[COMMUNE] is None
+    assert handlers.get_procedure(db, PinnedClock(TEST_NOW), "1.001193")["agency"]["place_name"] is None
+    db.engine.dispose()

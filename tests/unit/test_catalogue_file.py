@@ -82,6 +82,34 @@ def test_every_published_version_has_a_time_limit_and_a_real_agency(seed: Catalo
                 assert version.valid_from == IN_FORCE
 
 
+def test_every_seed_agency_names_the_place_its_papers_are_dated_at(seed: Catalogue) -> None:
+    """The city's own agencies write "Hải Phòng, ngày ..."; a commune and its units write the commune's name."""
+    agencies = {a.code: a for a in seed.agencies}
+
+    def commune_of(agency):
+        return agency if agency.level == "commune" or agency.parent is None else commune_of(agencies[agency.parent])
+
+    for agency in seed.agencies:
+        commune = commune_of(agency)
+        if commune.level == "commune":
+            assert agency.place == commune.place and commune.name.endswith(f" {commune.place}"), agency.code
+        else:
+            assert agency.place == "Hải Phòng", agency.code
+    assert agencies["000.00.51.H24"].place == "Vĩnh Bảo" and agencies["000.01.51.H24"].place == "Vĩnh Bảo"
+    assert agencies["000.00.09.H24"].place == "Hải Phòng"  # Công an thành phố
+
+
+def test_an_agency_may_name_no_place_but_not_an_empty_one() -> None:
+    assert parse_catalogue(MINIMAL).agencies[0].place is None  # its papers carry the date alone
+    agency = 'level: city, parent: null'
+    placed = MINIMAL.replace(agency, f'{agency}, place: "Thử"')
+    assert parse_catalogue(placed).agencies[0].place == "Thử"
+    assert refused(MINIMAL.replace(agency, f'{agency}, place: ""')) == [
+        "line 4, column 77: agencies[0].place: Shorter than minimum length 1."]
+    assert refused(MINIMAL.replace(agency, f"{agency}, place: 5")) == [
+        "line 4, column 77: agencies[0].place: Not a valid string."]
+
+
 def test_seed_keeps_what_the_sources_say(seed: Catalogue) -> None:
     procedures = {p.code: p for p in seed.procedures}
     birth = procedures["1.001193"].published_on(IN_FORCE)

@@ -81,6 +81,13 @@ def test_decimals_travel_as_strings_and_multipart_submission_has_no_attachments(
     assert "attachments" in document["components"]["schemas"]["SubmitDossier"]["properties"]
 
 
+def test_an_agencys_place_is_documented_as_optional_where_older_data_lacks_it():
+    schemas = openapi_document()["components"]["schemas"]
+    for name in ("Agency", "Receipt"):  # versions published and receipts stored before agencies had one
+        assert schemas[name]["properties"]["place_name"]["nullable"]
+        assert "place_name" not in schemas[name]["required"]
+
+
 def test_page_routes_answer_errors_as_pages_and_api_routes_as_json():
     kinds = {entrypoint.url: entrypoint.html for name in dir(GatewayService)
              for entrypoint in getattr(getattr(GatewayService, name), "nameko_entrypoints", ())

@@ -1,5 +1,16 @@
 """The portal's Vietnamese formatting and the escaping of everything it shows."""
+from datetime import datetime, timezone
+
+import pytest
+
+from catalog.catalogue_file import SEED_PATH, load_catalogue
+from catalog.domain import definitions
+from intake.domain.attachments import Limits
+from intake.domain.dossier import dossier_code, prepare, receipt
 from motcua.errors import RateLimited
+from motcua.samples import sample_submission
+from motcua_contracts.catalog import ProcedureVersionSchema
+from motcua_contracts.intake import ReceiptSchema, SubmitDossierSchema
 
 from gateway.rendering import (
     ENV, date_long, datetime_long, error_page, label, number_vn, time_window, vnd, working_days,
@@ -84,3 +95,36 @@ def test_a_same_day_procedure_reads_trong_ngay_not_zero_working_days():
     assert [working_days(days) for days in (0, "0", "0.0", 1, "2.5", 15, None)] == [
         "Trong ngày", "Trong ngày", "Trong ngày", "1 ngày làm việc", "2,5 ngày làm việc", "15 ngày làm việc",
         "Theo quy định của cơ quan giải quyết"]
+
+
+@pytest.fixture(scope="module")
+def seed_versions() -> dict[str, dict]:
+    """The seeded catalogue's published versions as intake loads them, by procedure code."""
+    return {procedure.code: ProcedureVersionSchema().load(definition)
+            for procedure, version, definition in definitions(load_catalogue(SEED_PATH))
+            if version.status == "published"}
+
+
+def printed_receipt(version: dict) -> tuple[dict, str]:
+    """A counter dossier received at 10:00 on 27/11/2026 in Vietnam: intake's receipt data and its page."""
+    submission = SubmitDossierSchema().load(sample_submission(ProcedureVersionSchema().dump(version), "counter"))
+    prepared = prepare(version, submission, datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc), Limits())
+    issued = ReceiptSchema().dump(receipt(prepared, dossier_code(prepared, 1)))
+    return issued, ENV.get_template("receipt.html").render(r=issued, tracking_link="https://example.org/tra-cuu")
+
+
+def test_the_receipt_is_dated_at_the_agencys_place_as_template_01_reads(seed_versions):
+    # Thủ tục đăng ký khai sinh at UBND xã Vĩnh Bảo, the seeded commune.
+    _, commune = printed_receipt(seed_versions["1.001193"])
+    assert '<p class="right">Vĩnh Bảo, ngày 27 tháng 11 năm 2026</p>' in commune
+    at_a_department = next(v for v in seed_versions.values() if v["agency"]["level"] == "department")
+    _, department = printed_receipt(at_a_department)
+    assert '<p class="right">Hải Phòng, ngày 27 tháng 11 năm 2026</p>' in department
+
+
+def test_a_receipt_without_a_place_is_dated_alone_as_before(seed_versions):
+    issued, _ = printed_receipt(seed_versions["1.001193"])
+    for without in ({key: value for key, value in issued.items() if key != "place_name"},  # stored before places
+                    dict(issued, place_name=None)):  # an agency the catalogue gives none
+        html = ENV.get_template("receipt.html").render(r=without, tracking_link="https://example.org/tra-cuu")
+        assert '<p class="right">Ngày 27 tháng 11 năm 2026</p>' in html

@@ -111,7 +111,7 @@ def test_the_receipt_carries_template_01s_fields():
     assert ReceiptSchema().load(dumped)  # on contract
     assert dumped == {
         "template": RECEIPT_TEMPLATE, "dossier_code": code, "agency_code": AGENCY,
-        "agency_name": "Ủy ban nhân dân xã Vĩnh Bảo", "procedure_code": "1.001193",
+        "agency_name": "Ủy ban nhân dân xã Vĩnh Bảo", "place_name": "Vĩnh Bảo", "procedure_code": "1.001193",
         "procedure_name": "Thủ tục đăng ký khai sinh", "procedure_version": 1, "applicant_name": "Nguyễn Văn Bình",
         "channel": "online", "return_method": "counter", "received_at": "2026-11-27T16:30:00+07:00",
         "appointment_date": "2026-12-03", "time_limit_working_days": "3", "fees_vnd": 0,
@@ -121,6 +121,23 @@ def test_the_receipt_carries_template_01s_fields():
             {"document_code": "giay-chung-sinh", "name": "Giấy chứng sinh", "filename": "cs.png",
              "sha256": hashlib.sha256(tiny_png()).hexdigest()}],
     }
+
+
+def test_the_receipt_names_no_place_when_the_agency_has_none():
+    """A version catalog published before agencies had a place (or an agency without one): the date alone."""
+    older = birth_registration()
+    del older["agency"]["place_name"]
+    for agency in (older["agency"], dict(older["agency"], place_name=None)):
+        prepared = prepare(version(agency=agency), submission(), FRIDAY_AFTER_CUTOFF, Limits())
+        issued = ReceiptSchema().dump(receipt(prepared, dossier_code(prepared, 1)))
+        assert issued["place_name"] is None and ReceiptSchema().load(issued)["place_name"] is None
+
+
+def test_a_receipt_stored_before_the_place_still_loads():
+    prepared = prepare(version(), submission(), FRIDAY_AFTER_CUTOFF, Limits())
+    stored = ReceiptSchema().dump(receipt(prepared, dossier_code(prepared, 1)))
+    del stored["place_name"]
+    assert ReceiptSchema().load(stored)["place_name"] is None
 
 
 def test_the_event_data_is_on_contract():

@@ -24,7 +24,7 @@ def birth_registration(**changes) -> dict:
         "valid_from": "2026-01-01",
         "valid_to": None,
         "agency": {"code": AGENCY, "name": "Ủy ban nhân dân xã Vĩnh Bảo", "level": "commune",
-                   "parent_code": "000.00.00.H24"},
+                   "parent_code": "000.00.00.H24", "place_name": "Vĩnh Bảo"},
         "time_limit": {"working_days": "3", "confirmed": True, "note": None},
         "cutoff_hour": "15:00",
         "fees": [{"code": "le-phi-khai-sinh", "name": "Lệ phí đăng ký khai sinh", "amount_vnd": 8000, "unit": "lần",

@@ -13,6 +13,8 @@ class AgencySchema(StrictSchema):
     name = fields.String(required=True)
     level = fields.String(required=True)
     parent_code = fields.String(load_default=None, allow_none=True)
+    # Địa danh written before the date on its papers ("Vĩnh Bảo, ngày ..."); versions published earlier lack it.
+    place_name = fields.String(load_default=None, allow_none=True)
 
 
 class FieldOfWorkSchema(StrictSchema):

@@ -44,7 +44,9 @@ EVENT_EXCHANGES = tuple(sorted({f"{producer}.events" for producer, _ in EVENT_SC
 
 # The current version of each message's data schema (1 unless listed). A new version may only add
 # optional fields; a consumer that knows an older one ignores what it does not know.
-EVENT_VERSIONS: dict[tuple[str, str], int] = {}
+EVENT_VERSIONS: dict[tuple[str, str], int] = {
+    ("catalog", "procedure_published"): 2,  # 2: the agency's place_name
+}
 
 
 def event_version(producer: str, event_type: str) -> int:

@@ -57,6 +57,8 @@ class ReceiptSchema(StrictSchema):
     dossier_code = fields.String(required=True, validate=DOSSIER_CODE)
     agency_code = fields.String(required=True, validate=AGENCY_CODE)
     agency_name = fields.String(required=True)
+    # The agency's địa danh, printed before the date; receipts stored earlier lack it (None: the date alone).
+    place_name = fields.String(load_default=None, allow_none=True)
     procedure_code = fields.String(required=True)
     procedure_name = fields.String(required=True)
     procedure_version = fields.Integer(required=True)

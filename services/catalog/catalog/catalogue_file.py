@@ -67,6 +67,7 @@ class Agency:
     name: str
     level: str  # one of AGENCY_LEVELS
     parent: str | None  # None only at a root of the tree
+    place: str | None  # địa danh, written before the date on its papers ("Vĩnh Bảo, ngày ..."); None: none
 
 
 @dataclass(frozen=True)
@@ -244,6 +245,7 @@ class AgencySchema(_Strict):
     name = _text(required=True)
     level = fields.String(required=True, validate=validate.OneOf(AGENCY_LEVELS))
     parent = fields.String(required=True, allow_none=True)
+    place = _text(load_default=None, allow_none=True)
 
 
 

@@ -56,9 +56,10 @@ def apply(uow: UnitOfWork, catalogue: Catalogue, name: str) -> Summary:
 
     # Agencies: parents before children, paths over the tree as it will be (rows the file omits stay).
     current = {key[0]: row for key, row in repository.existing(session, agency).items()}
-    wanted = {code: {"name": row.name, "level": row.level, "parent_code": row.parent_code}
-              for code, row in current.items()}
-    wanted.update({a.code: {"name": a.name, "level": a.level, "parent_code": a.parent} for a in catalogue.agencies})
+    wanted = {code: {"name": row.name, "level": row.level, "parent_code": row.parent_code,
+                     "place_name": row.place_name} for code, row in current.items()}
+    wanted.update({a.code: {"name": a.name, "level": a.level, "parent_code": a.parent, "place_name": a.place}
+                   for a in catalogue.agencies})
     try:
         paths = domain.agency_paths({code: values["parent_code"] for code, values in wanted.items()})
     except ValueError as error:

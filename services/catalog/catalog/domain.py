@@ -78,8 +78,8 @@ def agency_paths(parents: Mapping[str, str | None]) -> dict[str, str]:
 
 def definitions(catalogue: Catalogue) -> Iterator[tuple[Procedure, ProcedureVersion, dict]]:
     """Every version of the catalogue with its ProcedureVersionSchema dump (JSON types)."""
-    agencies = {a.code: {"code": a.code, "name": a.name, "level": a.level, "parent_code": a.parent}
-                for a in catalogue.agencies}
+    agencies = {a.code: {"code": a.code, "name": a.name, "level": a.level, "parent_code": a.parent,
+                         "place_name": a.place} for a in catalogue.agencies}
     field_names = {f.code: f.name for f in catalogue.fields}
     sources = {s.key: s for s in catalogue.sources}
     schema = ProcedureVersionSchema()

@@ -18,6 +18,7 @@ agency = sa.Table(
     sa.Column("name", sa.String(300), nullable=False),
     sa.Column("level", sa.String(32), nullable=False),
     sa.Column("parent_code", sa.String(32), sa.ForeignKey("agency.code"), nullable=True),
+    sa.Column("place_name", sa.String(100), nullable=True),  # địa danh on its papers: "Vĩnh Bảo, ngày ..."
     # "/root/.../code/": an agency and everything under it is `path LIKE '<its path>%'`.
     sa.Column("path", sa.String(1000), nullable=False),
     # varchar_pattern_ops: PostgreSQL uses a btree for LIKE 'prefix%' only with it (or the C collation).

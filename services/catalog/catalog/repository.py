@@ -100,8 +100,8 @@ def count_in_force(session: Session, day: date) -> int:
 
 
 def agencies(session: Session) -> list[sa.RowMapping]:
-    return list(session.execute(sa.select(agency.c.code, agency.c.name, agency.c.level, agency.c.parent_code)
-                                .order_by(agency.c.path)).mappings())
+    return list(session.execute(sa.select(agency.c.code, agency.c.name, agency.c.level, agency.c.parent_code,
+                                          agency.c.place_name).order_by(agency.c.path)).mappings())
 
 
 def fields(session: Session) -> list[sa.RowMapping]:

@@ -117,6 +117,7 @@ def receipt(prepared: Prepared, code: str) -> dict:
         "dossier_code": code,
         "agency_code": version["agency"]["code"],
         "agency_name": version["agency"]["name"],
+        "place_name": version["agency"]["place_name"],
         "procedure_code": version["procedure_code"],
         "procedure_name": version["name"],
         "procedure_version": version["version"],
