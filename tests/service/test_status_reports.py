@@ -39,6 +39,7 @@ from status.models import clock_pause, dossier, dossier_history
 from status.service import StatusService
 from tests.conftest import truncate_all
 from tests.support import TEST_NOW, PinnedClock
+from tests.unit.test_status_national import BIRTH_FEES, RESIDENCE_FEE
 
 VN, UTC = ZoneInfo("Asia/Ho_Chi_Minh"), timezone.utc
 AGENCY_A, AGENCY_B = "000.00.00.H49", "000.00.12.H49"
@@ -51,13 +52,6 @@ def vn(day: int, month: int = 11, hour: int = 9) -> datetime:
     return datetime(2026, month, day, hour, 0, tzinfo=VN)
 
 
-# Khai sinh's fees as the catalogue has them: on time or late, the late one 0 đồng online.
-BIRTH_FEES = [{"code": "dung-han", "name": "Lệ phí đăng ký khai sinh đúng hạn", "amount_vnd": 0,
-               "online_amount_vnd": 0, "confirmed": True},
-              {"code": "khong-dung-han", "name": "Lệ phí đăng ký khai sinh không đúng hạn", "amount_vnd": 8000,
-               "online_amount_vnd": 0, "confirmed": True}]
-RESIDENCE_FEE = {"code": "thuong-tru", "name": "Lệ phí đăng ký thường trú", "amount_vnd": 20000,
-                 "online_amount_vnd": 10000, "confirmed": True}
 
 
 def pinned(fees: list[dict], channel: str) -> str:
