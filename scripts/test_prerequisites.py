@@ -1,7 +1,10 @@
 """Make sure what the test suite talks to is there: RabbitMQ (with its management API,
 which nameko's test fixtures use for a vhost per test) and PostgreSQL; and what it runs
-with: Debian's libfaketime and a C compiler, for the tests run again at another instant, and
-Debian's chromium, which the browser tests drive with Playwright.
+with: Debian's libfaketime and a C compiler, for the tests run again at another instant,
+Debian's chromium, which the browser tests drive with Playwright, and Debian's prometheus, whose
+promtool checks and unit-tests the alert rules and whose server the end-to-end tests run (the
+package's own daemon is never left running). RabbitMQ's Prometheus plugin (port 15692) is enabled
+too, as the deployments enable it.
 
 Starts what is installed but not running; says clearly what is missing otherwise.
 """
@@ -18,6 +21,7 @@ from at_instant import LIBFAKETIME  # this folder's; where Debian puts the libra
 
 AMQP = ("127.0.0.1", 5672)
 MANAGEMENT = "http://127.0.0.1:15672/api/overview"
+RABBITMQ_METRICS = "http://127.0.0.1:15692/metrics"
 POSTGRES = ("127.0.0.1", 5432)
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
@@ -49,6 +53,14 @@ def management_up() -> bool:
         return False
 
 
+def prometheus_plugin_up() -> bool:
+    try:
+        with urllib.request.urlopen(RABBITMQ_METRICS, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
 def ensure_rabbitmq() -> None:
     if not port_open(AMQP):
         if not shutil.which("rabbitmq-server"):
@@ -64,6 +76,12 @@ def ensure_rabbitmq() -> None:
                        stdout=subprocess.DEVNULL)
         if not wait_for(management_up, 60):
             sys.exit("the RabbitMQ management API did not answer on 127.0.0.1:15672")
+    if not prometheus_plugin_up():
+        print("enabling the RabbitMQ Prometheus plugin (the deployments scrape it on port 15692) ...")
+        subprocess.run(["rabbitmq-plugins", "enable", "rabbitmq_prometheus"], check=False,
+                       stdout=subprocess.DEVNULL)
+        if not wait_for(prometheus_plugin_up, 60):
+            sys.exit("RabbitMQ's Prometheus plugin did not answer on 127.0.0.1:15692/metrics")
 
 
 def ensure_postgres() -> None:
@@ -101,9 +119,48 @@ def ensure_chromium() -> None:
     subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, stdout=subprocess.DEVNULL)
 
 
+POLICY_RC_D = "/usr/sbin/policy-rc.d"
+
+
+def ensure_prometheus() -> None:
+    """Debian's prometheus: promtool for the rule tests, the server for the end-to-end tests, which start
+    their own on a free port. Installed with a policy-rc.d that forbids starting services, so the
+    package's daemon does not start (and is stopped and disabled if it did, under systemd)."""
+    if shutil.which("promtool") and shutil.which("prometheus"):
+        return
+    if not (shutil.which("apt-get") and os.geteuid() == 0):
+        sys.exit("promtool is missing: apt-get install --no-install-recommends prometheus "
+                 "(and stop its daemon: the tests run their own)")
+    print("installing Debian's prometheus (promtool and the server; its daemon is not started) ...")
+    previous = None
+    if os.path.exists(POLICY_RC_D):
+        with open(POLICY_RC_D, "rb") as existing:
+            previous = existing.read()
+    try:
+        with open(POLICY_RC_D, "w") as policy:
+            policy.write("#!/bin/sh\n# scripts/test_prerequisites.py: start no service while installing\nexit 101\n")
+        os.chmod(POLICY_RC_D, 0o755)
+        subprocess.run(["apt-get", "update", "-qq"], check=False, stdout=subprocess.DEVNULL)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "prometheus"], check=True,
+                       stdout=subprocess.DEVNULL, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    finally:
+        if previous is None:
+            os.remove(POLICY_RC_D)
+        else:
+            with open(POLICY_RC_D, "wb") as policy:
+                policy.write(previous)
+    if os.path.isdir("/run/systemd/system"):  # systemd ignores policy-rc.d: stop and disable it there
+        subprocess.run(["systemctl", "disable", "--now", "prometheus.service"], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if not shutil.which("promtool"):
+        sys.exit("the prometheus package was installed but promtool is not on the PATH")
+
+
 if __name__ == "__main__":
     ensure_rabbitmq()
     ensure_postgres()
     ensure_faketime()
     ensure_chromium()
-    print("test prerequisites: RabbitMQ, its management API, PostgreSQL, libfaketime and chromium are there")
+    ensure_prometheus()
+    print("test prerequisites: RabbitMQ with its management API and Prometheus plugin, PostgreSQL, libfaketime, "
+          "chromium and prometheus (promtool) are there")

@@ -1,6 +1,8 @@
 """Helpers for service and end-to-end tests: a pinned clock, what services published, what they stored, and
 a stand-in HTTP endpoint for the systems outside (a department's endpoint)."""
+import copy
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +19,7 @@ from sqlalchemy.orm import sessionmaker
 
 from motcua.db import OUTBOX, UnitOfWork, make_engine
 from motcua.envelope import make_envelope
+from motcua.logs import ContextFilter, correlation_id_var
 from motcua_contracts.envelope import EnvelopeSchema
 from motcua_contracts.events import load_event_data
 
@@ -110,6 +113,30 @@ def json_endpoint(respond: Callable[[str, dict, object], tuple[int, object]]) ->
         server.server_close()
 
 
+@contextmanager
+def log_records(logger: str = "", with_context: bool = True) -> Iterator[list[logging.LogRecord]]:
+    """The records `logger` (and its children) emit in the block, at INFO and above; `with_context` gives each
+    the ids a service's log line carries (motcua.logs.ContextFilter: `correlation_id`, `dossier_code`), read
+    where the line is logged, as in a service. The adapter's lines carry theirs as `extra`: without."""
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(copy.copy(record))  # as it was here: a handler further up may still change it
+
+    handler, target = Keep(logging.INFO), logging.getLogger(logger)
+    if with_context:
+        handler.addFilter(ContextFilter())
+    level = target.level
+    target.setLevel(logging.INFO)
+    target.addHandler(handler)
+    try:
+        yield records
+    finally:
+        target.removeHandler(handler)
+        target.setLevel(level)
+
+
 class LocalDatabase:
     """A service's database without nameko: `unit_of_work()` as its Database dependency gives one, for the
     use cases (`<service>.handlers`) in unit tests, on SQLite in milliseconds (`create=True` makes the tables)."""
@@ -122,7 +149,8 @@ class LocalDatabase:
         self.sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
 
     def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions, self.metadata, self.producer, None)
+        # As the service's: events go under the id the log lines carry (motcua.logs.correlation_context).
+        return UnitOfWork(self.sessions, self.metadata, self.producer, correlation_id_var.get())
 
     def published(self) -> list[tuple[str, dict]]:
         """(routing key, body) of every message the use cases left in the outbox, in order."""

@@ -27,7 +27,7 @@ from motcua.errors import NotFound, ServiceUnavailable, ValidationFailed
 from motcua.webhooks import sign
 from notify.models import notification
 from notify.service import NotifyService
-from tests.support import PinnedClock, dossier_submitted, take_messages
+from tests.support import PinnedClock, dossier_submitted, log_records, take_messages
 from tests.conftest import truncate_all
 from tests.fakes.mailbox import Mailbox
 from tests.fakes.sms_gateway import FakeSmsGateway
@@ -191,6 +191,24 @@ def test_the_receipt_goes_by_email_and_sms_once_even_when_the_event_is_redeliver
     text = metrics(web_config_port)
     assert 'motcua_notifications_total{channel="sms",outcome="sent",template="receipt"} 1.0' in text
     assert 'motcua_notification_event_to_send_seconds_count{channel="email",template="receipt"}' in text
+
+
+def test_a_notice_is_sent_under_the_correlation_id_of_the_event_that_queued_it(notify, database_url):
+    """notify's sender is a timer, each send a greenlet of its own: the row keeps the event's id to log under."""
+    submit(notify, phone=None)
+    data = {"dossier_code": CODE, "procedure_code": "1.001193", "action": "accept", "from_state": "submitted",
+            "to_state": "received", "national_status_code": 2, "agency_code": AGENCY, "channel": "counter",
+            "actor": OFFICIAL, "appointment_date": date(2026, 11, 27)}
+    envelope = make_envelope("dossier_received", producer="status", data=data, dossier_code=CODE,
+                             correlation_id="req-receipt-1")
+    with log_records("notify.sending") as records:
+        received(notify, envelope)
+        row = wait_status(database_url, "email", "sent")
+        wait_for(lambda: records)
+    assert row["correlation_id"] == "req-receipt-1"
+    [line] = records
+    assert line.getMessage().endswith(": sent") and "template receipt" in line.getMessage()
+    assert (line.correlation_id, line.dossier_code) == ("req-receipt-1", CODE)
 
 
 def test_quiet_hours_hold_the_sms_until_morning_but_not_the_email(notify, database_url, smtp, gateway, clock):

@@ -18,6 +18,21 @@ def compose():
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
+def prometheus_config() -> dict:
+    return yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+
+
+def scraped_targets() -> set[str]:
+    """Every `host:port` Prometheus scrapes in compose: static targets and the names it resolves by DNS."""
+    found = set()
+    for job in prometheus_config()["scrape_configs"]:
+        for static in job.get("static_configs", []):
+            found |= set(static["targets"])
+        for dns in job.get("dns_sd_configs", []):
+            found |= {f"{name}:{dns['port']}" for name in dns["names"]}
+    return found
+
+
 def test_compose_file_follows_the_compose_specification(compose):
     schema = json.loads((ROOT / "tests/data/compose_spec.json").read_text())
     jsonschema.validate(compose, schema)
@@ -52,8 +67,7 @@ def test_infrastructure_is_there_with_the_plugins_and_health_checks(compose):
     assert "rabbitmq_management" in plugins and "rabbitmq_prometheus" in plugins
     for name in ("postgres", "rabbitmq"):
         assert services[name]["healthcheck"]["test"]
-    targets = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())["scrape_configs"][0]
-    scraped = set(targets["static_configs"][0]["targets"])
+    scraped = scraped_targets()
     for name in APP_SERVICES:
         environment = compose["services"][name]["environment"]
         port = environment.get(f"{name.upper()}_METRICS_PORT") or environment[f"{name.upper()}_HTTP_PORT"]
@@ -61,6 +75,47 @@ def test_infrastructure_is_there_with_the_plugins_and_health_checks(compose):
     gateway = compose["services"]["gateway"]  # its HTTP port is published; its metrics port is not
     assert f"gateway:{gateway['environment']['GATEWAY_HTTP_PORT']}" not in scraped
     assert [p for p in gateway["ports"] if p.split(":")[-1] == gateway["environment"]["GATEWAY_METRICS_PORT"]] == []
+
+
+def test_prometheus_scrapes_every_replica_of_each_service_in_a_job_named_after_it(compose):
+    """docs/metrics.md: each process is a target of its own. Compose's DNS answers a service's name with the
+    address of every replica (`--scale`), so each service is found by an A lookup, not listed once; the job
+    is the service's name, as the Kubernetes ServiceMonitors' jobs and the alert rules' `up{job=...}` have it."""
+    jobs = {job["job_name"]: job for job in prometheus_config()["scrape_configs"]}
+    for name in APP_SERVICES:
+        environment = compose["services"][name]["environment"]
+        port = int(environment.get(f"{name.upper()}_METRICS_PORT") or environment[f"{name.upper()}_HTTP_PORT"])
+        assert jobs[name]["dns_sd_configs"] == [{"names": [name], "type": "A", "port": port}], name
+        assert "static_configs" not in jobs[name] and jobs[name].get("metrics_path", "/metrics") == "/metrics"
+        # No target label may be called `service`: the metrics carry their own (it would become exported_service).
+        assert not [r for r in jobs[name].get("relabel_configs", []) if r.get("target_label") == "service"]
+
+
+def test_prometheus_scrapes_rabbitmqs_plugin_totals_and_each_queues_depth(compose):
+    jobs = {job["job_name"]: job for job in prometheus_config()["scrape_configs"]}
+    assert jobs["rabbitmq"]["static_configs"] == [{"targets": ["rabbitmq:15692"]}]
+    assert jobs["rabbitmq"].get("metrics_path", "/metrics") == "/metrics"
+    detailed = jobs["rabbitmq-detailed"]
+    assert detailed["static_configs"] == [{"targets": ["rabbitmq:15692"]}]
+    assert detailed["metrics_path"] == "/metrics/detailed"
+    assert detailed["params"] == {"family": ["queue_coarse_metrics", "queue_consumer_count"]}
+    assert "rabbitmq" in compose["services"]
+
+
+def test_prometheus_loads_the_alert_rules_mounted_beside_its_configuration(compose):
+    """rule_files are relative to the configuration file: deploy/prometheus/rules/ here (promtool), the mounted
+    /etc/prometheus/rules/ in the container; and the data is kept as long as the 30-day rules look back."""
+    service = compose["services"]["prometheus"]
+    mounts = {source: target for source, target, mode in (v.rsplit(":", 2) for v in service["volumes"])
+              if mode == "ro"}
+    config_in_container = Path(mounts["./deploy/prometheus/prometheus.yml"])
+    rule_files = prometheus_config()["rule_files"]
+    assert rule_files == ["rules/*.yml"]
+    assert Path(mounts["./deploy/prometheus/rules"]) == config_in_container.parent / "rules"
+    assert sorted((ROOT / "deploy/prometheus").glob(rule_files[0])) == [ROOT / "deploy/prometheus/rules/motcua.yml"]
+    assert f"--config.file={config_in_container}" in service["command"]
+    [retention] = [a for a in service["command"] if a.startswith("--storage.tsdb.retention.time=")]
+    assert retention.endswith("d") and int(retention.split("=")[1][:-1]) > 30
 
 
 def test_passwords_come_from_the_environment(compose):
@@ -91,8 +146,7 @@ def test_postal_and_the_carrier_simulator_share_one_key_and_secret_from_env(comp
     assert (ROOT / "services/carrier_simulator/carrier_simulator/__main__.py").is_file()
     assert simulator["entrypoint"] == ["python", "-m", "carrier_simulator"]
     assert f"127.0.0.1:{port}/healthz" in " ".join(simulator["healthcheck"]["test"])
-    scraped = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())["scrape_configs"][0]
-    assert not [t for t in scraped["static_configs"][0]["targets"] if t.startswith("carrier-simulator")]
+    assert not [t for t in scraped_targets() if t.startswith("carrier-simulator")]
 
 
 def test_the_links_in_notices_point_at_the_gateways_published_address(compose):

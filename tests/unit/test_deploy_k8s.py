@@ -5,6 +5,7 @@ operators' CRD schemas (vendored in tests/data/crds, see tests/data/README.md), 
 behaviour the architecture asks for (section 9) is checked on the rendered objects.
 """
 import copy
+import re
 import shutil
 import subprocess
 from functools import lru_cache
@@ -53,6 +54,19 @@ def _strict(schema):
     return schema
 
 
+def _python_patterns(schema):
+    """Go's regular expressions allow a flag group after `^` (the PrometheusRule CRD's `^(?i)(abort|warn)?$`);
+    Python's want global flags first: the same pattern, its flags moved to the front."""
+    if isinstance(schema, dict):
+        schema = {k: _python_patterns(v) for k, v in schema.items()}
+        pattern = schema.get("pattern")
+        if isinstance(pattern, str) and (flags := re.match(r"\^(\(\?[a-z]+\))", pattern)):
+            schema["pattern"] = flags.group(1) + "^" + pattern[flags.end():]
+    elif isinstance(schema, list):
+        schema = [_python_patterns(v) for v in schema]
+    return schema
+
+
 @lru_cache
 def crd_schemas() -> dict:
     schemas = {}
@@ -62,7 +76,7 @@ def crd_schemas() -> dict:
             schema = copy.deepcopy(version["schema"]["openAPIV3Schema"])
             schema["properties"]["metadata"] = {"type": "object"}
             key = (f"{crd['spec']['group']}/{version['name']}", crd["spec"]["names"]["kind"])
-            schemas[key] = _strict(schema)
+            schemas[key] = _strict(_python_patterns(schema))
     return schemas
 
 
@@ -104,11 +118,12 @@ def test_the_operators_custom_resources_are_present():
     monitors = of_kind(docs, "ServiceMonitor")
     [selector] = monitors["motcua"]["spec"]["selector"]["matchExpressions"]
     assert selector["key"] == "app.kubernetes.io/name" and set(selector["values"]) == set(PORTS) - {"gateway"}
-    assert monitors["motcua"]["spec"]["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "30s"}]
+    assert monitors["motcua"]["spec"]["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "30s",
+                                                        "honorLabels": True}]
     # The gateway's http port is public (the Ingress): its metrics are scraped on a port of their own.
     gateway = monitors["motcua-gateway"]["spec"]
     assert gateway["selector"]["matchLabels"] == {"app.kubernetes.io/name": "gateway"}
-    assert gateway["endpoints"] == [{"port": "metrics", "path": "/metrics", "interval": "30s"}]
+    assert gateway["endpoints"] == [{"port": "metrics", "path": "/metrics", "interval": "30s", "honorLabels": True}]
 
 
 @pytest.mark.parametrize("path", KUSTOMIZATIONS)
@@ -290,3 +305,32 @@ def test_officials_sign_in_through_the_provider_at_the_ingress_host_or_with_an_o
     assert volumes["officials"]["secret"]["defaultMode"] & 0o007 == 0  # no one outside the pod's group reads it
     assert mounts["officials"]["readOnly"] and env["GATEWAY_OFFICIALS_FILE"].startswith(
         mounts["officials"]["mountPath"] + "/")
+
+
+def test_rabbitmqs_own_metrics_are_scraped_on_every_node_with_each_queues_depth():
+    """The operator's Service `rabbitmq` (its labels, its port `prometheus`): node totals, and per-queue depth
+    from /metrics/detailed in a job of its own, named as compose's deploy/prometheus/prometheus.yml names it."""
+    docs = render("deploy/k8s/base")
+    rabbit = of_kind(docs, "RabbitmqCluster")["rabbitmq"]
+    monitor = of_kind(docs, "ServiceMonitor")["rabbitmq"]["spec"]
+    # The RabbitMQ Cluster Operator labels the Services it makes for a cluster with its name.
+    assert monitor["selector"] == {"matchLabels": {"app.kubernetes.io/name": rabbit["metadata"]["name"],
+                                                   "app.kubernetes.io/component": "rabbitmq"}}
+    totals, detailed = monitor["endpoints"]
+    assert totals == {"port": "prometheus", "path": "/metrics", "interval": "30s"}
+    assert detailed["port"] == "prometheus" and detailed["path"] == "/metrics/detailed"
+    assert detailed["params"] == {"family": ["queue_coarse_metrics", "queue_consumer_count"]}
+    assert detailed["relabelings"] == [{"targetLabel": "job", "replacement": "rabbitmq-detailed"}]
+    compose_jobs = {job["job_name"]: job for job in
+                    yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())["scrape_configs"]}
+    assert compose_jobs["rabbitmq-detailed"]["params"] == detailed["params"]
+
+
+@pytest.mark.parametrize("path", KUSTOMIZATIONS)
+def test_the_alert_rules_are_a_prometheus_rule_the_operator_selects(path):
+    """The same groups as compose's rule file (tests/unit/test_prometheus_rules.py checks them in detail)."""
+    [rule] = of_kind(render(path), "PrometheusRule").values()
+    assert rule["metadata"]["labels"].items() >= {"prometheus": "k8s", "role": "alert-rules"}.items()
+    compose_groups = yaml.safe_load((ROOT / "deploy/prometheus/rules/motcua.yml").read_text())["groups"]
+    assert rule["spec"]["groups"] == compose_groups
+

@@ -4,6 +4,10 @@ A work item stays unacknowledged while its decision is pending, so RabbitMQ keep
 for us: if the connection drops, or the process dies, it is delivered again. It is
 acknowledged only after its decision was confirmed by the broker and written to the
 journal, so no decision is lost, and a decision is never published under two ids.
+
+Every log line about a message carries its `correlation_id`, and the command answering a work item
+carries the item's: the request that put the work on the department's queue is followed through
+the department's decision and back into status with one id.
 """
 from __future__ import annotations
 
@@ -141,7 +145,7 @@ class Adapter:
             # Rejected without requeue (dead-lettered if the operator's policy says where), or it would block the queue.
             log.error("malformed message rejected", extra={
                 "queue": self.queue, "routing_key": method.routing_key, "error": str(exc),
-                "body": body[:500].decode("utf-8", "replace")})
+                "correlation_id": correlation_id_of(body), "body": body[:500].decode("utf-8", "replace")})
             self._channel.basic_reject(method.delivery_tag, requeue=False)
             return
         held = self._held.get(envelope["event_id"])
@@ -267,5 +271,14 @@ class Adapter:
 
     @staticmethod
     def _ids(held: Held, **more) -> dict:
-        return {"dossier_code": held.dossier_code, "event_id": held.event_id,
-                "command_id": held.envelope["data"].get("command_id"), **more}
+        return {"dossier_code": held.dossier_code, "correlation_id": held.envelope["correlation_id"],
+                "event_id": held.event_id, "command_id": held.envelope["data"].get("command_id"), **more}
+
+
+def correlation_id_of(body: bytes) -> str | None:
+    """The correlation id of a message that is off the contract, when it has one, for its log line."""
+    try:
+        found = json.loads(body).get("correlation_id")
+    except (ValueError, AttributeError):
+        return None
+    return found[:64] if isinstance(found, str) else None

@@ -2,7 +2,13 @@
 
 The ids live in context variables: each nameko worker runs in its own greenlet, and
 greenlets have their own context, so one worker's dossier never leaks into another's
-log lines.
+log lines. A greenlet a worker spawns starts with an empty context: whatever it does for
+the worker (notify's sends) sets the id again with `correlation_context`.
+
+The correlation id is the request's, end to end (docs/metrics.md, "Tracing"): the gateway takes the
+caller's `X-Correlation-ID`, RPC carries it in nameko's headers, every envelope in its
+`correlation_id`, a notification row in its own column, and each consumer restores it
+(motcua.messaging) before it logs a line or writes an event.
 """
 import contextvars
 import logging
@@ -13,6 +19,16 @@ from pythonjsonlogger.json import JsonFormatter
 
 correlation_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("correlation_id", default=None)
 dossier_code_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("dossier_code", default=None)
+
+
+# An id from outside (an HTTP header, a department's command) goes into every log line and every event:
+# only a short token, never text that could forge log content or bloat a column.
+CORRELATION_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def valid_correlation_id(value: object) -> str | None:
+    """`value` if it may serve as a correlation id, else None."""
+    return value if isinstance(value, str) and CORRELATION_ID.fullmatch(value) else None
 
 
 # A tracking key in a link's query (the receipt's, the QR code's) opens a dossier: the access log must not keep it.
@@ -47,6 +63,16 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+
+
+@contextmanager
+def correlation_context(correlation_id: str | None):
+    """Log lines, and events written (motcua.dependencies.DatabaseAccess), under `correlation_id` in this block."""
+    token = correlation_id_var.set(correlation_id)
+    try:
+        yield
+    finally:
+        correlation_id_var.reset(token)
 
 
 @contextmanager

@@ -8,7 +8,9 @@ last attempt, or at once for a message that can never succeed (not JSON, off-con
 original routing, where an operator can replay it.
 
 `event_handler` consumes another service's events; `command_handler` consumes commands sent
-from outside (a department's system) on an exchange of their own.
+from outside (a department's system) on an exchange of their own. Each worker runs under the
+correlation id the message carries (`incoming_correlation_id`), so its log lines and the
+events it writes join the request that caused them.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from motcua.config import env
 from motcua.errors import PermanentFailure, marshmallow_fields
+from motcua.logs import correlation_context, valid_correlation_id
 from motcua_contracts.envelope import EnvelopeSchema
 from motcua_contracts.events import UnknownEvent, load_event_data
 
@@ -52,8 +55,16 @@ class DeadLetterDepth:
     def __init__(self):
         self.queues: dict[str, str] = {}  # queue name -> AMQP URI
 
+    def describe(self):
+        # Its family, named without asking the broker: what the registry reads when this registers.
+        return [self._family()]
+
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily("motcua_dead_letters", "Messages waiting in a dead-letter queue", labels=["queue"])
+
     def collect(self):
-        gauge = GaugeMetricFamily("motcua_dead_letters", "Messages waiting in a dead-letter queue", labels=["queue"])
+        gauge = self._family()
         for name, uri in list(self.queues.items()):
             try:
                 with Connection(uri, connect_timeout=2) as conn:
@@ -85,6 +96,27 @@ def delay_queue_name(queue_name: str, delay: int) -> str:
 def original_routing_key(message) -> str:
     """The routing key a message was first published with (a retry comes back by queue name)."""
     return (message.headers or {}).get("x-motcua-original-routing-key") or message.delivery_info.get("routing_key", "")
+
+
+def incoming_correlation_id(body: object, message) -> str | None:
+    """The correlation id a message carries: its envelope's `correlation_id` (the contract), else nameko's
+    header (the outbox relay and the department adapter set both), else the AMQP `correlation_id` property
+    (what a department's own AMQP client may set); the first that is a valid id (motcua.logs), else None,
+    and the worker then starts a new one."""
+    candidates = (body.get("correlation_id") if isinstance(body, dict) else None,
+                  (message.headers or {}).get("nameko.correlation_id"),
+                  (getattr(message, "properties", None) or {}).get("correlation_id"))
+    return next((found for found in map(valid_correlation_id, candidates) if found), None)
+
+
+def _json_object(body: object) -> dict | None:
+    """The body as a JSON object when it is one (for its ids in a log line), else None."""
+    if isinstance(body, (bytes, str)):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return None
+    return body if isinstance(body, dict) else None
 
 
 def queue_arguments() -> dict:
@@ -156,10 +188,12 @@ class ReliableEventHandler(EventHandler):
         try:
             envelope = self._validated(body)
         except (ValidationError, UnknownEvent, ValueError, TypeError) as exc:
-            self._dead_letter(body, message, f"malformed message: {exc}")
+            with correlation_context(incoming_correlation_id(_json_object(body), message)):
+                self._dead_letter(body, message, f"malformed message: {exc}")
             self.queue_consumer.ack_message(message)
             return
-        self._spawn((envelope,), message)
+        # The envelope's id, not only nameko's header: a message from any publisher joins its request.
+        self._spawn((envelope,), message, {"correlation_id": incoming_correlation_id(envelope, message)})
 
     def _spawn(self, args: tuple, message, context_data: dict | None = None) -> None:
         context_data = {**self.unpack_message_headers(message), **(context_data or {})}
@@ -263,11 +297,13 @@ class ReliableCommandHandler(ReliableEventHandler):
         try:
             envelope, errors = self._checked(body)
         except ValueError as exc:  # not JSON, or no envelope at all: nothing to answer
-            self._dead_letter(body, message, f"malformed message: {exc}")
+            with correlation_context(incoming_correlation_id(_json_object(body), message)):
+                self._dead_letter(body, message, f"malformed message: {exc}")
             self.queue_consumer.ack_message(message)
             return
-        # The answer carries the command's correlation id: the sender's logs and ours join up.
-        context = {"correlation_id": envelope["correlation_id"]} if errors is None else {}
+        # The answer carries the command's correlation id, an off-contract command's too (when it has a valid
+        # one anywhere): the sender's logs and ours join up. A command with none gets a new one.
+        context = {"correlation_id": incoming_correlation_id(envelope, message)}
         self._spawn((envelope, original_routing_key(message), errors), message, context)
 
     def _checked(self, body) -> tuple[dict, dict[str, list[str]] | None]:

@@ -10,22 +10,25 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timezone
 
 import sqlalchemy as sa
 from kombu import Exchange
 from nameko.amqp.publish import Publisher
 from nameko.constants import PERSISTENT
 
-from motcua.db import OUTBOX, utcnow
+from motcua.db import OUTBOX, TimeSource, utcnow
 
 log = logging.getLogger(__name__)
 
 
 class OutboxRelay:
-    def __init__(self, engine: sa.Engine, metadata: sa.MetaData, amqp_uri: str, batch_size: int = 200):
+    def __init__(self, engine: sa.Engine, metadata: sa.MetaData, amqp_uri: str, batch_size: int = 200,
+                 clock: TimeSource = utcnow):
         self.engine = engine
         self.table = metadata.tables[OUTBOX]
         self.batch_size = batch_size
+        self.clock = clock
         self.publisher = Publisher(amqp_uri, use_confirms=True, serializer="json", delivery_mode=PERSISTENT)
         self._declared: set[str] = set()
 
@@ -33,11 +36,21 @@ class OutboxRelay:
         # Same declaration as nameko's own event dispatcher, so the two never disagree.
         return Exchange(name, type="topic", durable=True, delivery_mode=PERSISTENT, auto_delete=False)
 
-    def pending(self) -> int:
+    def backlog(self) -> tuple[int, float]:
+        """(events committed and not yet published, seconds the oldest of them has waited: 0 with none)."""
+        outbox = self.table
+        unpublished = outbox.c.published_at.is_(None)
         with self.engine.connect() as conn:
-            return conn.execute(
-                sa.select(sa.func.count()).select_from(self.table).where(self.table.c.published_at.is_(None))
-            ).scalar_one()
+            pending = conn.execute(sa.select(sa.func.count()).select_from(outbox).where(unpublished)).scalar_one()
+            # The first by seq on the (published_at, seq) index: one row read, however long the backlog.
+            oldest = conn.execute(sa.select(outbox.c.created_at).where(unpublished).order_by(outbox.c.seq)
+                                  .limit(1)).scalar()
+        if oldest is None:
+            return pending, 0.0
+        if oldest.tzinfo is None:  # SQLite keeps no offset; the outbox writes UTC
+            oldest = oldest.replace(tzinfo=timezone.utc)
+        # Never negative: the event may come from a replica whose clock runs a little ahead of this one.
+        return pending, max(0.0, (self.clock() - oldest).total_seconds())
 
     def relay_once(self) -> int:
         """Publish one batch and mark it published; returns how many rows it took."""
@@ -64,12 +77,15 @@ class OutboxRelay:
         for row in rows:
             exchange = self._exchange(row["exchange"])
             declare = [] if row["exchange"] in self._declared else [exchange]
+            body = json.loads(row["body"])
             self.publisher.publish(
-                json.loads(row["body"]),
+                body,
                 exchange=exchange,
                 routing_key=row["routing_key"],
                 headers=json.loads(row["headers"]),
                 message_id=row["event_id"],
+                # The writer's id, as in the envelope and nameko's header: also where any AMQP client looks.
+                correlation_id=body.get("correlation_id"),
                 declare=declare,
             )
             self._declared.add(row["exchange"])
@@ -77,7 +93,7 @@ class OutboxRelay:
     def _mark(self, conn, rows) -> None:
         if rows:
             conn.execute(self.table.update().where(self.table.c.seq.in_([r["seq"] for r in rows]))
-                         .values(published_at=utcnow()))
+                         .values(published_at=self.clock()))
 
     def relay_all(self) -> int:
         total = 0

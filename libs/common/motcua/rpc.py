@@ -5,11 +5,14 @@ conflict...) goes back to the caller and is logged as a warning without a traceb
 client's mistakes cannot flood the logs; only the unexpected is an error. Requests are consumed
 by the services' ReliableQueueConsumer, which outlives a broker restart under an acknowledgement.
 
-The caller (`TimedRpcProxy`): nameko's RpcProxy waits for a reply forever; a request must not.
+The caller (`TimedRpcProxy`): nameko's RpcProxy waits for a reply forever; a request must not. Each call
+is one log line in the caller (`rpc intake.submit_dossier: ok in 0.042 s`), under the caller's
+correlation id, which nameko's headers carry to the callee's worker: the hop is in both services' logs.
 """
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -85,13 +88,25 @@ class TimedServiceProxy:
         remote = getattr(self._proxy, method)
 
         def call(*args: Any) -> Any:
+            started = time.perf_counter()
+            hop = f"rpc {self._service}.{method}"
             try:
                 with eventlet.Timeout(self._timeout, False):  # False: on expiry leave the block quietly
-                    return remote(*args)
+                    answer = remote(*args)
+                    log.info("%s: ok in %.3f s", hop, time.perf_counter() - started)
+                    return answer
             except UnknownService:
                 RPC_UNAVAILABLE.labels(self._service, method).inc()
+                log.warning("%s: unavailable, no such service running", hop)
                 raise ServiceUnavailable(f"{self._called} is not running; try again shortly.") from None
+            except MotCuaError as exc:  # the callee's refusal, passed on to our caller
+                log.info("%s: %s in %.3f s", hop, exc.code, time.perf_counter() - started)
+                raise
+            except Exception as exc:
+                log.warning("%s: %s in %.3f s", hop, type(exc).__name__, time.perf_counter() - started)
+                raise
             RPC_UNAVAILABLE.labels(self._service, method).inc()
+            log.warning("%s: unavailable, no answer in %.1f s", hop, self._timeout)
             raise ServiceUnavailable(f"{self._called} did not answer in time; try again shortly.")
 
         return call

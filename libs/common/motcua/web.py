@@ -42,18 +42,30 @@ def json_response(body, status: int = 200, headers: dict | None = None) -> Respo
     )
 
 
-def error_response(exc: Exception) -> Response:
+def error_status(exc: BaseException) -> int:
+    """The HTTP status the one error contract answers `exc` with: below 500 the caller's fault, else ours."""
     if isinstance(exc, MotCuaError):
-        return json_response(exc.to_dict(), exc.http_status)
+        return exc.http_status
     if isinstance(exc, ValidationError):
-        error = MotCuaError("The request has invalid fields.", marshmallow_fields(exc.messages), "validation_failed")
-        return json_response(error.to_dict(), 422)
+        return 422
     if isinstance(exc, HTTPException):
+        return exc.code or 400
+    return 500
+
+
+def error_response(exc: Exception) -> Response:
+    status = error_status(exc)
+    if isinstance(exc, MotCuaError):
+        body = exc.to_dict()
+    elif isinstance(exc, ValidationError):
+        body = MotCuaError("The request has invalid fields.", marshmallow_fields(exc.messages),
+                           "validation_failed").to_dict()
+    elif isinstance(exc, HTTPException):
         body = {"error": {"code": exc.name.lower().replace(" ", "_"), "message": exc.description, "fields": {}}}
-        return json_response(body, exc.code or 400)
-    log.error("unhandled error in HTTP entrypoint", exc_info=exc)
-    body = {"error": {"code": "internal_error", "message": "Something went wrong on our side.", "fields": {}}}
-    return json_response(body, 500)
+    else:
+        log.error("unhandled error in HTTP entrypoint", exc_info=exc)
+        body = {"error": {"code": "internal_error", "message": "Something went wrong on our side.", "fields": {}}}
+    return json_response(body, status)
 
 
 class ServiceWsgiApp(WsgiApp):

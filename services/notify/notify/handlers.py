@@ -30,7 +30,7 @@ from motcua.errors import (
     MalformedInput, NotFound, PermanentFailure, ServiceUnavailable, Unauthorized, ValidationFailed,
     marshmallow_fields,
 )
-from motcua.logs import dossier_context
+from motcua.logs import correlation_id_var, dossier_context, valid_correlation_id
 from motcua.tracking import key_matches
 from motcua_contracts.intake import NotificationPreferencesSchema
 from motcua_contracts.notify import NotificationLogEntrySchema
@@ -204,8 +204,12 @@ def set_preferences(db: Db, dossier_code: object, tracking_key: object, prefs: o
 def _add_rows(clock: TimeSource, settings: NotifySettings, sending: SendingSettings, session, envelope: dict,
               template_id: str, who: Mapping[str, Any], context: dict, *,
               dossier_code: str | None, pickup_id: uuid.UUID | None) -> list[tuple[str, str]]:
-    """Render and store the notice on each channel; the (channel, status) of the rows that are new."""
+    """Render and store the notice on each channel; the (channel, status) of the rows that are new.
+
+    Each row keeps the event's correlation id (the worker's when the event's is not a valid one), for the
+    sender to log the send under it."""
     now, event_id = clock(), str(envelope["event_id"])
+    correlation_id = valid_correlation_id(envelope.get("correlation_id")) or correlation_id_var.get()
     context = {**context, "portal_url": settings.portal_url}
     prefs = repository.preferences_from_json(who["preferences"])
     queued: list[tuple[str, str]] = []
@@ -220,7 +224,7 @@ def _add_rows(clock: TimeSource, settings: NotifySettings, sending: SendingSetti
         status = "held" if not_before > now else "queued"
         if repository.add_notification(session, {
             "dossier_code": dossier_code, "pickup_id": pickup_id, "event_id": event_id,
-            "event_occurred_at": envelope["occurred_at"], "template_id": template_id,
+            "correlation_id": correlation_id, "event_occurred_at": envelope["occurred_at"], "template_id": template_id,
             "template_version": rendered.template_version, "channel": channel,
             "to_address": who["phone"] if channel == "sms" else who["email"], "subject": rendered.subject,
             "body": rendered.body, "html": rendered.html, "length": rendered.length,

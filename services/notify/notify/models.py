@@ -51,6 +51,9 @@ notification = sa.Table(
     sa.Column("pickup_id", sa.Uuid),
     sa.Column("event_id", sa.String(36), nullable=False),
     sa.Column("event_occurred_at", UTCDateTime, nullable=False),  # for the event-to-send histogram
+    # The correlation id of the event that queued it: the sender logs the send, and writes its failure's event,
+    # under it, so the request's id finds the notice too. Null for rows queued before it was kept.
+    sa.Column("correlation_id", sa.String(64)),
     sa.Column("template_id", sa.String(32), nullable=False),
     sa.Column("template_version", sa.Integer, nullable=False),
     sa.Column("channel", sa.String(8), nullable=False),

@@ -10,6 +10,10 @@ the second and quiet hours for SMS (a per-message delay, where delay queues have
 lets the desk read the whole history from one place. The consumers' own failures (the database
 down, the recipient not known yet) still retry through motcua.messaging's delay queues.
 
+The sender is a timer: each send runs in a greenlet of its own, under the correlation id of the event that
+queued the row (kept on it), so the request's id finds the send, and a failure's `notification_failed`
+event carries it on; a row queued before that id was kept goes under the timer's run.
+
 Several replicas share the work with `FOR UPDATE SKIP LOCKED`; a claimed row is leased (`sending`,
 `not_before` = lease end), so a replica that dies mid-send leaves it due again after the lease.
 Each channel has its own green pool: a provider that is down or slow fills only its own channel's
@@ -30,7 +34,7 @@ from nameko.extensions import DependencyProvider
 from prometheus_client import Counter, Histogram
 
 from motcua.config import env, env_bool, env_float, env_int
-from motcua.logs import dossier_context
+from motcua.logs import correlation_context, correlation_id_var, dossier_context
 from notify import repository
 from notify.domain.quiet_hours import release_time
 from notify.providers.base import OutgoingMessage, ProviderResult
@@ -159,11 +163,12 @@ class Outbound(DependencyProvider):
             with db.unit_of_work() as uow:
                 rows = repository.claim_due(uow.session, channel, now, now + self.settings.lease, room)
                 uow.commit()
+            run = correlation_id_var.get()  # the timer's: a greenlet spawned here starts with no context
             for row in rows:
-                pool.spawn_n(self._send, db, clock, row)
+                pool.spawn_n(self._send, db, clock, row, run)
 
-    def _send(self, db, clock: Callable[[], datetime], row: Mapping[str, Any]) -> None:
-        with dossier_context(row["dossier_code"]):
+    def _send(self, db, clock: Callable[[], datetime], row: Mapping[str, Any], run: str | None = None) -> None:
+        with correlation_context(row.get("correlation_id") or run), dossier_context(row["dossier_code"]):
             try:
                 self._send_and_record(db, clock, row)
             except Exception:  # noqa: BLE001 - the lease makes the row due again; never kill the pool

@@ -7,7 +7,8 @@ connection refused, 5xx, 429) and `CarrierRefused` for an order the carrier will
 (4xx with its reason). Placing the same client_reference twice answers the first waybill.
 
 `HttpCarrier` speaks the project's carrier API over HTTP (POSTAL_CARRIER_URL,
-POSTAL_CARRIER_API_KEY); `carrier_from_env()` builds the configured one.
+POSTAL_CARRIER_API_KEY); `carrier_from_env()` builds the configured one. An order carries the
+request's correlation id in `X-Correlation-ID`, so a carrier that logs it joins our trace.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import requests
 from marshmallow import ValidationError
 
 from motcua.config import env, env_float, http_port
+from motcua.logs import correlation_id_var
 from motcua_contracts.postal import CarrierOrderAcceptedSchema, CarrierOrderSchema
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,8 @@ class HttpCarrier:
         # Loaded so that an off-contract order (our bug) fails here, not at the carrier, and defaults are explicit.
         body = schema.dump(schema.load(schema.dump(order)))
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        if (correlation_id := correlation_id_var.get()) is not None:
+            headers["X-Correlation-ID"] = correlation_id
         try:
             response = self._session.post(f"{self.base_url}/v1/orders", json=body, headers=headers,
                                           timeout=self.timeout_seconds)

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from marshmallow import Schema, ValidationError
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 from sqlalchemy.orm import Session
 
 from motcua.calendar import default_calendar, local_date
@@ -38,10 +38,13 @@ from motcua_contracts.desk import (
 )
 from motcua_contracts.status import ActionOutcomeSchema, DossierActionSchema, PublicDossierViewSchema
 from status import repository
-from status.domain import DESK_SOURCES, RULES, Actor, Change, Command, Dossier, departments, permissions, register
+from status.domain import (
+    DESK_SOURCES, RULES, Actor, Change, Command, Dossier, departments, permissions, register, time_in_states_left,
+)
 from status.domain.deadlines import is_overdue
 from status.domain.delivery import delivered_reason, follow, reached, returned_reason
 from status.domain.desk import APOLOGY_TEMPLATE, warning
+from status.domain.kpi import completed_on_time
 from status.domain.permissions import Official
 from status.settings import StatusSettings
 
@@ -51,6 +54,17 @@ TRANSITIONS = Counter("motcua_dossier_transitions_total", "Dossier lifecycle eve
                       ["event_type", "agency", "channel"])
 REGISTERED = Counter("motcua_dossiers_registered_total", "Dossiers registered from intake",
                      ["procedure", "agency", "channel"])
+RECEIVED = Counter("motcua_dossiers_received_total", "Dossiers received (accepted) by the agency",
+                   ["procedure", "agency", "channel"])
+COMPLETED = Counter("motcua_dossiers_completed_total", "Dossiers completed with a result, on time or late by the "
+                    "national rule", ["procedure", "agency", "timeliness"])
+SUPPLEMENTS_REQUESTED = Counter("motcua_supplements_requested_total", "Supplements requested of the citizen",
+                                ["procedure", "agency"])
+# From minutes at the desk to weeks awaiting a supplement or a result's collection.
+STATE_SECONDS = Histogram("motcua_dossier_state_seconds", "Time a dossier spent in a state, observed as it left it",
+                          ["state"], buckets=(60, 600, 3600, 4 * 3600, 86400, 2 * 86400, 3 * 86400, 5 * 86400,
+                                              7 * 86400, 10 * 86400, 15 * 86400, 30 * 86400, 60 * 86400,
+                                              90 * 86400))
 WORK_ITEMS = Counter("motcua_department_work_items_total", "Work items put on a department's queue", ["item_type"])
 DEPARTMENT_COMMANDS = Counter("motcua_department_commands_total", "Department systems' commands decided",
                               ["action", "outcome"])
@@ -76,7 +90,12 @@ def register_dossier(db: Db, envelope: Mapping[str, Any]) -> None:
         _record(uow, dossier, changes)
         uow.commit()
     REGISTERED.labels(dossier.procedure_code, dossier.agency_code, dossier.channel).inc()
-    _count(dossier, changes)
+    # The series the dossier will move next exist from now, at 0: Prometheus's increase() cannot count the first
+    # increment of a series it has never seen.
+    RECEIVED.labels(dossier.procedure_code, dossier.agency_code, dossier.channel)
+    for timeliness in ("on_time", "late"):
+        COMPLETED.labels(dossier.procedure_code, dossier.agency_code, timeliness)
+    _count(dossier, changes, entered_at=None)
 
 
 def take_supplement(db: Db, clock: TimeSource, envelope: Mapping[str, Any]) -> None:
@@ -91,7 +110,7 @@ def take_supplement(db: Db, clock: TimeSource, envelope: Mapping[str, Any]) -> N
         if not uow.claim_message("status.on_supplement_submitted", event_id):
             return  # a redelivery: already applied
         dossier = repository.get(uow.session, data["dossier_code"])  # unknown yet: retried, then parked
-        read_version = dossier.version
+        read_version, entered_at = dossier.version, repository.state_entered_at(uow.session, dossier.code)
         if dossier.state is DossierState.AWAITING_SUPPLEMENT:
             # The clock runs again from when the citizen handed the documents in, not from this delivery
             # (never before the pause began, whatever the clocks of the two services say).
@@ -106,7 +125,7 @@ def take_supplement(db: Db, clock: TimeSource, envelope: Mapping[str, Any]) -> N
             repository.update(uow.session, dossier, read_version)
             repository.add_history(uow.session, dossier.code, entry)
         uow.commit()
-    _count(dossier, changes)
+    _count(dossier, changes, entered_at)
 
 
 def follow_delivery(db: Db, envelope: Mapping[str, Any]) -> None:
@@ -127,6 +146,7 @@ def follow_delivery(db: Db, envelope: Mapping[str, Any]) -> None:
         if summary != current:
             repository.save_delivery(uow.session, dossier.code, summary, new=current is None)
         read_version, changes, entry = dossier.version, [], None
+        entered_at = repository.state_entered_at(uow.session, dossier.code)
         # Never before the completion, whatever the carrier's clock says.
         at = max(data["at"], dossier.completed_at or data["at"])
         if reached(current, summary, "delivered") and dossier.state is DossierState.COMPLETED:
@@ -141,7 +161,7 @@ def follow_delivery(db: Db, envelope: Mapping[str, Any]) -> None:
         if entry is not None:
             repository.add_history(uow.session, dossier.code, entry)
         uow.commit()
-    _count(dossier, changes)
+    _count(dossier, changes, entered_at)
 
 
 # --- the citizen ----------------------------------------------------------------------------------
@@ -334,6 +354,7 @@ def _apply(db: Db, clock: TimeSource, code: str, cmd: Command, fp: str,
         if admit is not None:
             cmd = admit(uow.session, dossier)  # may refuse: nothing was written
         read_version, now = dossier.version, clock()
+        entered_at = repository.state_entered_at(uow.session, code)
         change = dossier.apply(cmd, now)
         repository.update(uow.session, dossier, read_version)
         outcome = _outcome(dossier)
@@ -342,7 +363,7 @@ def _apply(db: Db, clock: TimeSource, code: str, cmd: Command, fp: str,
         if answer is not None:
             answer(uow, dossier, now)
         uow.commit()
-    _count(dossier, [change])
+    _count(dossier, [change], entered_at)
     return outcome
 
 
@@ -392,13 +413,27 @@ def _record(uow: UnitOfWork, dossier: Dossier, changes: list[Change]) -> None:
                                "work_item", item, dossier_code=dossier.code)
 
 
-def _count(dossier: Dossier, changes: list[Change]) -> None:
+def _count(dossier: Dossier, changes: list[Change], entered_at: datetime | None) -> None:
+    """Count committed changes, once each (a redelivered message or a repeated key commits none, and returns
+    before this); `entered_at`: when the dossier entered the state the first change found it in."""
     for change in changes:
-        TRANSITIONS.labels(change.event.type, change.entry.agency_code, dossier.channel).inc()
+        agency = change.entry.agency_code
+        TRANSITIONS.labels(change.event.type, agency, dossier.channel).inc()
         if change.event.type in WORK_ITEM_TYPES:
             WORK_ITEMS.labels(change.event.type).inc()
+        match change.event.type:
+            case "dossier_received":
+                RECEIVED.labels(dossier.procedure_code, agency, dossier.channel).inc()
+            case "dossier_completed":
+                on_time = completed_on_time(local_date(change.entry.at), dossier.legal_due_date,
+                                            dossier.counted_overdue)
+                COMPLETED.labels(dossier.procedure_code, agency, "on_time" if on_time else "late").inc()
+            case "supplement_requested":
+                SUPPLEMENTS_REQUESTED.labels(dossier.procedure_code, agency).inc()
         log.info("dossier %s: %s -> %s (%s)", dossier.code, change.entry.from_state, change.entry.to_state,
                  change.entry.action)
+    for state, spent in time_in_states_left(entered_at, [change.entry for change in changes]):
+        STATE_SECONDS.labels(state).observe(spent.total_seconds())
 
 
 # --- reading and checking what callers send -------------------------------------------------------

@@ -49,6 +49,8 @@ dossier = sa.Table(
     sa.Index(None, "holder_agency_code", "state", "appointment_date"),
     # The overdue sweep: unfinished dossiers whose date passed, city-wide.
     sa.Index(None, "state", "appointment_date"),
+    # The dossier gauges (status.gauges): open dossiers by state and holder, their dates, from the index alone.
+    sa.Index(None, "state", "holder_agency_code", "legal_due_date", "received_at"),
 )
 
 # Every agency that held a dossier (the receiving one and each transfer's target): an official sees

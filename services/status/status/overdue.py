@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from nameko.timer import Timer
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter
 from sqlalchemy.orm import Session
 
 from motcua.calendar import local_date
@@ -32,8 +32,6 @@ SWEEP_NAME = "overdue"
 SWEEP_LOCK = 7_300_466_001  # advisory lock key of this sweep; unique among status's advisory locks
 SCHEDULER = Actor("scheduler")
 
-OVERDUE = Gauge("motcua_dossiers_overdue", "Dossiers past their legal due date with the clock running "
-                "(every replica reports the same count: aggregate with max)")
 APOLOGIES = Counter("motcua_apologies_total", "Apologies (template 04) issued by the overdue sweep", ["agency"])
 
 
@@ -46,16 +44,14 @@ class SweepTimer(Timer):
 
 
 def sweep_overdue(db: Db, clock: TimeSource, settings: StatusSettings) -> None:
-    """The sweep's use case: claim the run, apologise for each dossier past its date, count the overdue."""
+    """The sweep's use case: claim the run, apologise for each dossier past its date."""
     now = clock()
     with db.unit_of_work() as uow:
         swept = _claim_run(uow.session, now, settings.sweep_seconds)
         issued = _sweep(uow, now, settings.apology_extension_working_days) if swept else []
         uow.commit()
-        overdue = _count_overdue(uow.session, local_date(now))
     for agency in issued:
         APOLOGIES.labels(agency).inc()
-    OVERDUE.set(overdue)
 
 
 def _claim_run(session: Session, now: datetime, interval_seconds: float) -> bool:
@@ -113,9 +109,3 @@ def _apologise(uow: UnitOfWork, code: str, today: date, new_date: date, now: dat
     uow.record_event(change.event.type, change.event.data, dossier_code=code)
     log.info("apology issued: appointment %s moved to %s", original, new_date)
     return found.holder_agency_code
-
-
-def _count_overdue(session: Session, today: date) -> int:
-    """Overdue dossiers (deadlines.is_overdue), counted city-wide."""
-    return session.execute(sa.select(sa.func.count()).select_from(dossier)
-                           .where(repository.overdue(today))).scalar_one()

@@ -35,7 +35,7 @@ def _values(aggregate: Dossier) -> dict:
 
 
 def overdue(today: date) -> sa.ColumnElement[bool]:
-    """status.domain.deadlines.is_overdue in SQL: the desk's filter, the sweep and its gauge use it."""
+    """status.domain.deadlines.is_overdue in SQL: the desk's filter, the sweep and the overdue gauge use it."""
     return sa.and_(dossier.c.legal_due_date < today, dossier.c.state.in_(sorted(OVERDUE_STATES)))
 
 
@@ -64,6 +64,17 @@ def get(session: Session, code: str) -> Dossier:
     if found is None:
         raise NotFound(f"No dossier {code}.")
     return found
+
+
+def state_entered_at(session: Session, code: str) -> datetime | None:
+    """When the dossier entered the state it is in: its last history entry that changed the state."""
+    columns = dossier_history.c
+    return session.execute(
+        sa.select(columns.at)
+        .where(columns.dossier_code == code,
+               sa.or_(columns.from_state.is_(None), columns.from_state != columns.to_state))
+        .order_by(columns.seq.desc()).limit(1)
+    ).scalar()
 
 
 def add(session: Session, aggregate: Dossier) -> None:

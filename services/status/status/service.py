@@ -12,6 +12,7 @@ from motcua.storage import attachment_store
 from motcua.web import OpsEndpoints
 from motcua_contracts.departments import COMMANDS_EXCHANGE, COMMANDS_QUEUE
 from status import handlers, overdue, reports
+from status.gauges import DOSSIER_GAUGES
 from status.models import metadata
 from status.overdue import SweepTimer
 from status.settings import StatusSettings
@@ -19,7 +20,7 @@ from status.settings import StatusSettings
 
 class StatusService(OpsEndpoints):
     name = "status"
-    db = Database(metadata)
+    db = Database(metadata, gauges=DOSSIER_GAUGES)
     context = WorkerContext()
     clock = Clock()
     settings = BuiltAtStart(StatusSettings.from_env)

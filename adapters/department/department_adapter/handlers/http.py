@@ -5,7 +5,8 @@
         202 or 204                       not yet: the same item is POSTed again every poll interval
     POST <DEPARTMENT_HTTP_URL>/outcomes  body: a command outcome (the envelope as received); any 2xx takes it
 
-With DEPARTMENT_HTTP_TOKEN set, every request carries `Authorization: Bearer <token>`.
+With DEPARTMENT_HTTP_TOKEN set, every request carries `Authorization: Bearer <token>`. Every request
+carries the message's correlation id in `X-Correlation-ID`, so the department's logs join Mot Cua's.
 The endpoint sees each item more than once, so it answers by the item's `event_id`.
 """
 from __future__ import annotations
@@ -28,7 +29,8 @@ class HttpHandler:
             self.session.headers["Authorization"] = f"Bearer {token}"
 
     def _post(self, url: str, body: dict) -> requests.Response:
-        response = self.session.post(url, json=body, timeout=self.timeout)
+        headers = {"X-Correlation-ID": body["correlation_id"]} if body.get("correlation_id") else None
+        response = self.session.post(url, json=body, headers=headers, timeout=self.timeout)
         if response.status_code >= 300:
             raise HttpHandlerError(f"POST {url} answered {response.status_code}: {response.text[:300]}")
         return response

@@ -71,7 +71,7 @@ class OnTimeRow:
             self.by_channel[bucket.channel] += bucket.count
             self.by_state[bucket.state] += bucket.count
         if bucket.completed_on is not None and date_from <= bucket.completed_on <= date_to:
-            if bucket.completed_on <= bucket.legal_due_date and not bucket.counted_overdue:
+            if completed_on_time(bucket.completed_on, bucket.legal_due_date, bucket.counted_overdue):
                 self.completed_on_time += bucket.count
             else:
                 self.completed_late += bucket.count
@@ -81,6 +81,12 @@ class OnTimeRow:
                 self.unfinished_late += bucket.count
             else:
                 self.unfinished_on_time += bucket.count
+
+
+def completed_on_time(completed_on: date, legal_due_date: date, counted_overdue: bool) -> bool:
+    """A completed dossier is on time if completed on or before its legal due date, and not counted
+    overdue for a second supplement request."""
+    return completed_on <= legal_due_date and not counted_overdue
 
 
 def _unfinished_at(bucket: Bucket, day: date) -> bool:

@@ -52,6 +52,9 @@ RULES: Mapping[str, Rule] = MappingProxyType({
     "return_result": _rule({DossierState.COMPLETED}, DossierState.RETURNED, "dossier_returned"),
     "withdraw": _rule({DossierState.SUBMITTED, *_OPEN}, DossierState.WITHDRAWN, "dossier_withdrawn"),
 })
+# No action leaves these: the dossier's life is over.
+FINAL_STATES: frozenset[DossierState] = frozenset(
+    state for state in DossierState if not any(state in rule.sources for rule in RULES.values()))
 # What an official may start at the desk, from which states (receive_supplement is the citizen's).
 DESK_SOURCES: Mapping[str, frozenset[DossierState]] = MappingProxyType(
     {action: rule.sources for action, rule in RULES.items() if action != "receive_supplement"})
@@ -121,6 +124,21 @@ class Event:
 class Change:
     entry: HistoryEntry
     event: Event
+
+
+def time_in_states_left(entered_at: datetime | None,
+                        entries: Iterable[HistoryEntry]) -> list[tuple[DossierState, timedelta]]:
+    """How long the dossier stayed in each state these entries (in order) made it leave, given when it entered
+    the state the first of them found it in: None when that is unknown (a dossier being registered was in no
+    state; one loaded without its history has none to tell), and that stay is not measured."""
+    stays = []
+    for entry in entries:
+        if entry.from_state == entry.to_state:
+            continue  # an action within the state: an assignment, a transfer, an apology
+        if entry.from_state is not None and entered_at is not None:
+            stays.append((entry.from_state, entry.at - entered_at))
+        entered_at = entry.at
+    return stays
 
 
 def _filled(value: str | None) -> bool:
