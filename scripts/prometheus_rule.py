@@ -9,11 +9,12 @@ them from a `monitoring.coreos.com/v1` PrometheusRule, which this script makes o
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import yaml
+
+from generated_file import write_or_check
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "deploy/prometheus/rules/motcua.yml"
@@ -56,19 +57,9 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="only compare; exit 1 if the file is stale")
-    args = parser.parse_args(argv)
-    text = render()
-    if not args.check:
-        PROMETHEUS_RULE.write_text(text, encoding="utf-8")
-        return 0
-    if not PROMETHEUS_RULE.exists() or PROMETHEUS_RULE.read_text(encoding="utf-8") != text:
-        print(f"{PROMETHEUS_RULE.relative_to(ROOT)} differs from {RULES.relative_to(ROOT)}: "
-              "run `python scripts/prometheus_rule.py`", file=sys.stderr)
-        return 1
-    return 0
-
+    return write_or_check(argv, __doc__.splitlines()[0], PROMETHEUS_RULE, render,
+                          f"{PROMETHEUS_RULE.relative_to(ROOT)} differs from {RULES.relative_to(ROOT)}: "
+                          "run `python scripts/prometheus_rule.py`")
 
 if __name__ == "__main__":
     sys.exit(main())

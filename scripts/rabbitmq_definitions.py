@@ -11,7 +11,6 @@ Declared in a running broker by `python -m motcua.topology <file>`.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -22,6 +21,8 @@ from motcua.messaging import ReliableEventHandler, dead_letter_queue_name
 from motcua.serve import service_class
 from motcua_contracts.departments import COMMANDS_EXCHANGE, WORK_EXCHANGE
 from motcua_contracts.events import EVENT_EXCHANGES
+
+from generated_file import write_or_check
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("catalog", "intake", "status", "notify", "postal", "gateway")
@@ -68,19 +69,9 @@ def render(document: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true")
-    args = parser.parse_args(argv)
-    text = render(definitions())
-    if not args.check:
-        DEFINITIONS.write_text(text, encoding="utf-8")
-        return 0
-    if not DEFINITIONS.exists() or DEFINITIONS.read_text(encoding="utf-8") != text:
-        print(f"{DEFINITIONS.relative_to(ROOT)} differs from the services' handlers: "
-              "run `python scripts/rabbitmq_definitions.py`", file=sys.stderr)
-        return 1
-    return 0
-
+    return write_or_check(argv, __doc__.splitlines()[0], DEFINITIONS, lambda: render(definitions()),
+                          f"{DEFINITIONS.relative_to(ROOT)} differs from the services' handlers: "
+                          "run `python scripts/rabbitmq_definitions.py`")
 
 if __name__ == "__main__":
     sys.exit(main())

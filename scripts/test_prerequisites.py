@@ -43,6 +43,15 @@ def wait_for(check, seconds: float) -> bool:
     return False
 
 
+def enable_plugin(plugin: str, why: str, answers, failure: str) -> None:
+    if answers():
+        return
+    print(f"enabling the RabbitMQ plugin {plugin} ({why}) ...")
+    subprocess.run(["rabbitmq-plugins", "enable", plugin], check=False, stdout=subprocess.DEVNULL)
+    if not wait_for(answers, 60):
+        sys.exit(failure)
+
+
 def management_up() -> bool:
     request = urllib.request.Request(MANAGEMENT)
     request.add_header("Authorization", "Basic Z3Vlc3Q6Z3Vlc3Q=")  # guest:guest, the local test broker only
@@ -70,18 +79,10 @@ def ensure_rabbitmq() -> None:
         subprocess.run(["rabbitmq-server", "-detached"], check=False)
         if not wait_for(lambda: port_open(AMQP), 60):
             sys.exit("RabbitMQ did not start within 60 s")
-    if not management_up():
-        print("enabling the RabbitMQ management plugin (nameko's test fixtures use its API) ...")
-        subprocess.run(["rabbitmq-plugins", "enable", "rabbitmq_management"], check=False,
-                       stdout=subprocess.DEVNULL)
-        if not wait_for(management_up, 60):
-            sys.exit("the RabbitMQ management API did not answer on 127.0.0.1:15672")
-    if not prometheus_plugin_up():
-        print("enabling the RabbitMQ Prometheus plugin (the deployments scrape it on port 15692) ...")
-        subprocess.run(["rabbitmq-plugins", "enable", "rabbitmq_prometheus"], check=False,
-                       stdout=subprocess.DEVNULL)
-        if not wait_for(prometheus_plugin_up, 60):
-            sys.exit("RabbitMQ's Prometheus plugin did not answer on 127.0.0.1:15692/metrics")
+    enable_plugin("rabbitmq_management", "nameko's test fixtures use its API", management_up,
+                  "the RabbitMQ management API did not answer on 127.0.0.1:15672")
+    enable_plugin("rabbitmq_prometheus", "the deployments scrape it on port 15692", prometheus_plugin_up,
+                  "RabbitMQ's Prometheus plugin did not answer on 127.0.0.1:15692/metrics")
 
 
 def ensure_postgres() -> None:

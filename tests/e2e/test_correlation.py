@@ -23,6 +23,7 @@ from motcua.departments import Management, vhost_of
 from motcua.samples import sample_submission
 from tests.fakes.mailbox import Mailbox
 from tests.fakes.sms_gateway import FakeSmsGateway
+from tests.e2e.test_department_integration import work_item
 from tests.support import wait_for
 from tests.whole_system import running_stack
 
@@ -63,18 +64,6 @@ def traced_system(postgres_database, own_vhost, tmp_path):
                         adapter.kill()
                         adapter.wait()
                     management.remove_department(COMMUNE, user, keep_queue=False)
-
-
-def work_item(inbox: Path, code: str, item_type: str) -> tuple[Path, dict]:
-    def find():
-        for path in inbox.glob(f"{code}--*.json"):
-            item = json.loads(path.read_text(encoding="utf-8"))
-            if item["data"]["item_type"] == item_type:
-                return path, item
-        return None
-    found = wait_for(find, seconds=30)
-    assert found, f"no {item_type} work item for {code}"
-    return found
 
 
 def log_lines(log_dir: Path) -> dict[str, list[dict]]:

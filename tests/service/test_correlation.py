@@ -11,16 +11,13 @@ from nameko.rpc import rpc
 from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import entrypoint_waiter
 
-from motcua.db import add_messaging_tables, make_engine
+from motcua.db import make_engine
 from motcua.dependencies import Database, WorkerContext
 from motcua.envelope import make_envelope
 from motcua.logs import correlation_id_var, valid_correlation_id
 from motcua.messaging import command_handler, event_handler
-from motcua.stack import create_postgres_database, drop_postgres_database
-from tests.service.test_messaging import department_command, submitted_data
+from tests.service.test_messaging import database_url, department_command, metadata, submitted_data  # noqa: F401
 
-metadata = sa.MetaData()
-add_messaging_tables(metadata)
 CODE = "000.00.00.H49-261125-0042"
 
 
@@ -55,14 +52,6 @@ class Tracer:
         Tracer.seen.append(("command", errors is None, correlation_id_var.get()))
 
 
-@pytest.fixture
-def database_url():
-    name, url = create_postgres_database("mct", "corr")
-    engine = make_engine(url)
-    metadata.create_all(engine)
-    engine.dispose()
-    yield url
-    drop_postgres_database(name)
 
 
 @pytest.fixture

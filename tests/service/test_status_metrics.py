@@ -15,7 +15,9 @@ from motcua.migrations import upgrade
 from status.gauges import DOSSIER_GAUGES, DossierGauges, holdings_query
 from status.models import dossier
 from tests.conftest import truncate_all
-from tests.service.test_status_service import AGENCY, publish_submitted, submitted_envelope
+from tests.service.test_status_service import (  # noqa: F401 - config and database_url are fixtures
+    AGENCY, config, database_url, publish_submitted, submitted_envelope,
+)
 from tests.support import TEST_NOW, PinnedClock, wait_for
 from tests.unit.test_status_metrics import seeded_row
 
@@ -23,15 +25,6 @@ OTHER = "000.00.12.H49"
 TODAY = date(2026, 11, 25)
 
 
-@pytest.fixture(scope="module")
-def database_url(postgres_database):
-    return postgres_database("status")
-
-
-@pytest.fixture
-def config(rabbit_config, web_config, database_url):
-    truncate_all(database_url)
-    return {**rabbit_config, **web_config, "DATABASE_URL": database_url}
 
 
 def sample(name, **labels):
