@@ -46,7 +46,8 @@ def prometheus(stack, tmp_path_factory):
     base = f"http://127.0.0.1:{port}"
     try:
         assert wait_for(lambda: _answers(f"{base}/-/ready"), seconds=30), (root / "prometheus.log").read_text()[-2000:]
-        assert wait_for(lambda: all(target["health"] == "up" for target in _targets(base)), seconds=30), _targets(base)
+        # Every service scraped and its samples queryable (a target list still empty would pass an all()).
+        assert wait_for(lambda: value(base, "count(up == 1)") == len(scraped), seconds=30), _targets(base)
         yield base
     finally:
         server.terminate()
