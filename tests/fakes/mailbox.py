@@ -5,23 +5,18 @@
         mailbox.messages[0]["Subject"]
 """
 import email
-import socket
 from email import policy
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:  # aiosmtpd's Controller cannot take port 0
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from motcua.stack import free_port
 
 
 class Mailbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
-        self._controller = Controller(self, hostname="127.0.0.1", port=_free_port())
+        self._controller = Controller(self, hostname="127.0.0.1", port=free_port())  # aiosmtpd's Controller cannot take port 0
 
     @property
     def port(self) -> int:

@@ -6,6 +6,8 @@ from email import policy
 import pytest
 from aiosmtpd.controller import Controller
 
+from motcua.stack import free_port
+
 from notify.domain.templates import render
 from notify.providers.base import EmailProvider, OutgoingMessage
 from notify.providers.smtp import SmtpEmailProvider
@@ -16,12 +18,6 @@ CONTEXT = {"dossier_code": "000.00.00.H49-261125-0007", "given_name": "An",
 # Recipients the server treats specially, to produce each SMTP answer.
 RCPT_ANSWERS = {"nobody@motcua.test": "550 5.1.1 No such user", "busy@motcua.test": "450 4.2.1 Mailbox busy"}
 DATA_ANSWERS = {"spam@motcua.test": "554 5.7.1 Message refused", "full@motcua.test": "452 4.3.1 Storage full"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Recorder:

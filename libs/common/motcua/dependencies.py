@@ -102,6 +102,7 @@ class Database(DependencyProvider):
             self._measure_backlog(service)
             self._wake.wait(self.poll_interval)
             self._wake = Event()
+        self.relay.publisher.close()
 
     def _measure_backlog(self, service: str) -> None:
         # Measured after a failed pass too: with the broker away is when the lag grows.

@@ -9,6 +9,7 @@ callback secret made for this run only.
 from __future__ import annotations
 
 import os
+import random
 import secrets
 import signal
 import socket
@@ -58,10 +59,36 @@ def drop_postgres_database(name: str) -> None:
     postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def ephemeral_port_floor() -> int:
+    """The lowest port the kernel hands out for bind(0) and outgoing connections."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port nothing listens on, for a child process to bind a moment later.
+
+    Taken below the kernel's ephemeral range: a port from bind(0) is released before the child
+    binds it, and in between the kernel may give it to any outgoing connection (seen: notify failing
+    with EADDRINUSE in the shared end-to-end stack). Below the range only an explicit bind takes it."""
+    floor = ephemeral_port_floor()
+    candidates = random.Random().sample(range(max(1024, floor - 20000), floor), 200)
+    for port in candidates:
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def amqp_reachable(host: str = "127.0.0.1", port: int = 5672) -> bool:
