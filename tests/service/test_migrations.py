@@ -14,6 +14,7 @@ from alembic.migration import MigrationContext
 from intake import handlers
 from intake import models as intake_models
 from intake.settings import IntakeSettings
+from intake.versions import VersionCache
 from motcua.db import make_engine
 from motcua.migrations import alembic_config, upgrade
 from motcua.stack import create_postgres_database, drop_postgres_database
@@ -79,7 +80,7 @@ def test_a_submission_retried_across_the_tracking_key_upgrade_gets_its_key_back(
     def submit(key):
         db = LocalDatabase(url, intake_models.metadata, "intake")
         try:
-            return handlers.submit_dossier(db, clock, Catalogue(), store, IntakeSettings(), body(), key)
+            return handlers.submit_dossier(db, clock, Catalogue(), VersionCache(), store, IntakeSettings(), body(), key)
         finally:
             db.engine.dispose()
 

@@ -12,12 +12,14 @@ from intake import handlers
 from intake.domain.attachments import Limits
 from intake.models import metadata
 from intake.settings import IntakeSettings
+from intake.versions import VersionCache
 from motcua.errors import Conflict, NotFound, PayloadTooLarge, ServiceUnavailable
 from motcua.storage import LocalDiskStore
 from intake.domain.form_schema import load_form
+from motcua_contracts.catalog import ProcedureVersionSchema
 from motcua_contracts.intake import AttachmentContentSchema, DossierAttachmentSchema, FiledDossierSchema
 from tests.service.test_intake_service import AGENCY, BIRTH, RECEIVED_AT, SUPPLEMENT, body
-from tests.support import LocalDatabase, PinnedClock
+from tests.support import LocalDatabase, PinnedClock, as_received
 
 
 class Catalogue:
@@ -43,7 +45,7 @@ def ports(tmp_path):
 
 def submit(ports, catalogue, submission, key=None, settings=IntakeSettings()):
     db, clock, store = ports
-    return handlers.submit_dossier(db, clock, catalogue, store, settings, submission, key)
+    return handlers.submit_dossier(db, clock, catalogue, VersionCache(), store, settings, submission, key)
 
 
 def test_a_key_files_one_dossier_gives_back_its_tracking_key_and_asks_the_catalogue_once(ports):
@@ -56,6 +58,29 @@ def test_a_key_files_one_dossier_gives_back_its_tracking_key_and_asks_the_catalo
     assert submit(ports, catalogue, body())["dossier_code"] == f"{AGENCY}-261127-0002"
     with pytest.raises(Conflict):
         submit(ports, catalogue, body(return_method="counter", channel="counter"), "key-00000001")
+
+
+def test_a_version_is_read_once_in_a_while_and_one_published_here_applies_to_the_next_dossier(ports):
+    db, clock, store = ports
+    seconds = [1000.0]
+    versions = VersionCache(30, monotonic=lambda: seconds[0])
+    other_replica = VersionCache(30, monotonic=lambda: seconds[0])
+
+    def pinned_version() -> int:
+        handlers.submit_dossier(db, clock, Catalogue(), versions, store, IntakeSettings(), body())
+        return db.published()[-1][1]["data"]["procedure_version"]
+
+    def publish(version: int, cache: VersionCache) -> None:
+        handlers.keep_published_version(db, cache, as_received("catalog", "procedure_published",
+                                                               {"procedure": ProcedureVersionSchema().load({**BIRTH, "version": version})}))
+
+    first = pinned_version()
+    publish(first + 1, other_replica)  # its event went to the other replica
+    assert pinned_version() == first
+    seconds[0] += 31
+    assert pinned_version() == first + 1
+    publish(first + 2, versions)
+    assert pinned_version() == first + 2
 
 
 def test_the_receipt_opens_with_the_tracking_key_only(ports):
@@ -87,7 +112,7 @@ def filed(tmp_path):
     """A dossier of three files and a supplement of two filed five days later, on a UTC clock as the service's."""
     db = LocalDatabase(f"sqlite:///{tmp_path}/intake.db", metadata, "intake", create=True)
     clock, store = PinnedClock(RECEIVED_AT.astimezone(timezone.utc)), LocalDiskStore(tmp_path / "attachments")
-    dossier = handlers.submit_dossier(db, clock, Catalogue(), store, IntakeSettings(), body())
+    dossier = handlers.submit_dossier(db, clock, Catalogue(), VersionCache(), store, IntakeSettings(), body())
     clock.advance(5 * 24 * 3600)
     supplemented = handlers.submit_supplement(db, clock, store, IntakeSettings(), dossier["dossier_code"],
                                               dossier["tracking_key"], SUPPLEMENT)
@@ -140,8 +165,8 @@ def test_a_file_is_read_with_its_exact_bytes_and_the_listings_metadata(filed):
 
 def test_an_unknown_dossier_an_unknown_file_and_another_dossiers_file_are_not_found(filed):
     db, store, code, _ = filed
-    other = handlers.submit_dossier(db, PinnedClock(RECEIVED_AT.astimezone(timezone.utc)), Catalogue(), store,
-                                    IntakeSettings(), body())["dossier_code"]
+    other = handlers.submit_dossier(db, PinnedClock(RECEIVED_AT.astimezone(timezone.utc)), Catalogue(),
+                                    VersionCache(), store, IntakeSettings(), body())["dossier_code"]
     others_file = handlers.get_filed_dossier(db, other)["attachments"][0]["id"]
     with pytest.raises(NotFound) as unknown:
         handlers.get_filed_dossier(db, f"{AGENCY}-261127-0099")
@@ -158,6 +183,7 @@ def test_a_dossier_without_files_lists_none(tmp_path):
     db = LocalDatabase(f"sqlite:///{tmp_path}/intake.db", metadata, "intake", create=True)
     store = LocalDiskStore(tmp_path / "attachments")
     catalogue = Catalogue({**BIRTH, "documents": [dict(doc, mandatory=False) for doc in BIRTH["documents"]]})
-    dossier = handlers.submit_dossier(db, PinnedClock(RECEIVED_AT.astimezone(timezone.utc)), catalogue, store,
+    dossier = handlers.submit_dossier(db, PinnedClock(RECEIVED_AT.astimezone(timezone.utc)), catalogue,
+                                      VersionCache(), store,
                                       IntakeSettings(), body(attachments=[]))
     assert handlers.get_filed_dossier(db, dossier["dossier_code"])["attachments"] == []

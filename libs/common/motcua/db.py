@@ -18,7 +18,7 @@ from typing import Any, Callable, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from motcua.envelope import make_envelope
@@ -213,13 +213,6 @@ class UnitOfWork:
         The row commits with the handler's effect, so a redelivered message finds it and
         changes nothing the second time.
         """
-        exists = self.session.execute(
-            sa.select(self._inbox.c.message_id).where(
-                self._inbox.c.consumer == consumer, self._inbox.c.message_id == message_id
-            )
-        ).first()
-        if exists:
-            return False
         return insert_new(self.session, self._inbox,
                           {"consumer": consumer, "message_id": message_id, "processed_at": utcnow()})
 
@@ -241,15 +234,15 @@ def procedure_in_force(table: sa.Table, day: date) -> sa.ColumnElement[bool]:
                    sa.or_(table.c.valid_to.is_(None), table.c.valid_to > day))
 
 
+INSERT_IF_NEW = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
 def insert_new(session: Session, table: sa.Table, values: Mapping[str, Any]) -> bool:
-    """Insert a row; False if its key exists already, when nothing changes and the transaction goes on
-    (a savepoint absorbs the conflict, also with a concurrent twin that committed first)."""
-    try:
-        with session.begin_nested():
-            session.execute(table.insert().values(**values))
-    except IntegrityError:
-        return False
-    return True
+    """Insert a row; False if a unique key of it exists already, when nothing changes and the transaction
+    goes on. One statement (`ON CONFLICT DO NOTHING`), which also waits out a concurrent twin's transaction
+    and yields to it if it commits."""
+    insert = INSERT_IF_NEW[session.get_bind().dialect.name](table).values(**values).on_conflict_do_nothing()
+    return session.execute(insert).rowcount == 1
 
 
 def new_correlation_id() -> str:

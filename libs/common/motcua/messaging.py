@@ -36,6 +36,7 @@ from prometheus_client.core import GaugeMetricFamily
 from motcua.config import env
 from motcua.errors import PermanentFailure, marshmallow_fields
 from motcua.logs import correlation_context, valid_correlation_id
+from motcua_contracts.base import shared
 from motcua_contracts.envelope import EnvelopeSchema
 from motcua_contracts.events import UnknownEvent, load_event_data
 
@@ -206,7 +207,7 @@ class ReliableEventHandler(EventHandler):
     def _validated(self, body) -> dict:
         if isinstance(body, (bytes, str)):
             body = json.loads(body)
-        envelope = EnvelopeSchema().load(body)
+        envelope = shared(EnvelopeSchema).load(body)
         if envelope["event_type"] != self.event_type:
             raise ValueError(f"event_type {envelope['event_type']!r} on a {self.event_type!r} queue")
         envelope["data"] = load_event_data(self.source_service, self.event_type, envelope["data"],
@@ -314,7 +315,7 @@ class ReliableCommandHandler(ReliableEventHandler):
             raise ValueError("not an envelope with a data object")
         errors: dict[str, list[str]] = {}
         try:
-            envelope = EnvelopeSchema().load(body)
+            envelope = shared(EnvelopeSchema).load(body)
         except ValidationError as exc:
             envelope, errors = None, marshmallow_fields({"envelope": exc.messages})
         if body.get("event_type") != self.event_type:

@@ -1,3 +1,4 @@
+import functools
 import re
 
 from marshmallow import RAISE, Schema, ValidationError, pre_load
@@ -42,3 +43,11 @@ class StrictSchema(Schema):
         if (errors := control_character_errors(data)) is not None:
             raise ValidationError(errors if isinstance(errors, dict) else {"_schema": errors})
         return data
+
+
+@functools.cache
+def shared(schema_class: type[Schema], **options) -> Schema:
+    """One instance per schema class and options, built on first use and then reused: building a schema
+    deep-copies its declared fields, which cost more than loading a dossier with it, and an instance keeps
+    no state from one load or dump to the next."""
+    return schema_class(**options)

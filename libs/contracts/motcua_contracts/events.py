@@ -1,6 +1,7 @@
 """Which data schema each event on the bus carries: (producer, event type) -> schema."""
 from marshmallow import Schema, fields
 
+from motcua_contracts.base import shared
 from motcua_contracts.catalog import ProcedurePublishedSchema
 from motcua_contracts.departments import CommandOutcomeSchema, DepartmentCommandSchema, WorkItemSchema
 from motcua_contracts.desk import DossierOverdueSchema, TokenRevokedSchema
@@ -59,7 +60,7 @@ class UnknownEvent(KeyError):
 
 def event_schema(producer: str, event_type: str) -> Schema:
     try:
-        return MESSAGE_SCHEMAS[(producer, event_type)]()
+        return shared(MESSAGE_SCHEMAS[(producer, event_type)])
     except KeyError:
         raise UnknownEvent(f"{producer}.{event_type} is not in the contract") from None
 

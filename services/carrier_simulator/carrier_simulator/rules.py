@@ -8,6 +8,7 @@ from datetime import datetime
 
 from motcua.webhooks import sign
 from motcua_contracts.postal import CarrierCallbackSchema
+from motcua_contracts.base import shared
 
 # UPU S10 item numbers, as VNPost prints them: service letters, 8-digit serial, check digit, country.
 WAYBILL = re.compile(r"^[A-Z]{2}[0-9]{9}VN$")
@@ -98,7 +99,7 @@ def callback_payload(waybill: str, client_reference: str, event: str, fields: di
     """The JSON body of a callback; raises marshmallow's ValidationError when `fields` do not fit the contract."""
     payload = {"event_id": event_id or f"evt-{uuid.uuid4().hex}", "waybill": waybill,
                "client_reference": client_reference, "event": event, "occurred_at": occurred_at.isoformat(), **fields}
-    CarrierCallbackSchema().load(payload)
+    shared(CarrierCallbackSchema).load(payload)
     return payload
 
 

@@ -21,6 +21,7 @@ from carrier_simulator import rules
 from carrier_simulator.simulator import Simulator
 from motcua.errors import MalformedInput, MotCuaError, Unauthorized, marshmallow_fields
 from motcua_contracts.postal import CarrierCallbackSchema, CarrierOrderAcceptedSchema, CarrierOrderSchema
+from motcua_contracts.base import shared
 
 SCENARIO_HEADER = "X-Simulator-Scenario"
 
@@ -65,11 +66,11 @@ def create_app(simulator: Simulator):
 
     def place(request: Request) -> Response:
         try:
-            order = CarrierOrderSchema().load(_json_body(request))
+            order = shared(CarrierOrderSchema).load(_json_body(request))
         except ValidationError as exc:
             raise MalformedInput("The order is not valid.", marshmallow_fields(exc.messages)) from None
-        created, view = simulator.place(CarrierOrderSchema().dump(order), request.headers.get(SCENARIO_HEADER))
-        accepted = CarrierOrderAcceptedSchema().dump(view)
+        created, view = simulator.place(shared(CarrierOrderSchema).dump(order), request.headers.get(SCENARIO_HEADER))
+        accepted = shared(CarrierOrderAcceptedSchema).dump(view)
         return json_response(accepted, 201 if created else 200)
 
     def emit(request: Request, waybill: str) -> Response:

@@ -29,6 +29,7 @@ import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from motcua.procedures import version_in_force
+from motcua_contracts.base import shared
 from motcua_contracts.codes import AGENCY_CODE_REGEX
 from motcua_contracts.common import CHANNELS, RETURN_METHODS
 
@@ -616,7 +617,7 @@ def _flatten(messages: Any, path: Where = ()) -> Iterator[Problem]:
 
 def _validate(raw: Any) -> tuple[Catalogue | None, list[Problem]]:
     try:
-        catalogue = CatalogueSchema().load(raw)
+        catalogue = shared(CatalogueSchema).load(raw)
     except ValidationError as error:
         # Check relations among the objects that did pass, so one run reports (nearly) everything.
         failed = error.messages if isinstance(error.messages, dict) else {}

@@ -11,6 +11,7 @@ from prometheus_client import Counter, Gauge
 from motcua.db import Db, TimeSource
 from motcua.errors import NotFound, ValidationFailed, marshmallow_fields
 from motcua.procedures import version_in_force
+from motcua_contracts.base import shared
 from motcua_contracts.catalog import AgencySchema, FieldOfWorkSchema, ProcedurePageSchema, ProcedureSearchSchema
 
 from catalog import domain, repository
@@ -22,7 +23,7 @@ SEARCHES = Counter("motcua_catalog_searches_total", "Catalogue searches, by whet
 def search_procedures(db: Db, clock: TimeSource, query: object) -> dict:
     """ProcedureSearchSchema in, ProcedurePageSchema out: versions in force today, ordered by name."""
     try:
-        wanted = ProcedureSearchSchema().load(query)
+        wanted = shared(ProcedureSearchSchema).load(query)
     except ValidationError as exc:
         raise ValidationFailed("The search parameters are invalid.", marshmallow_fields(exc.messages)) from None
     with db.unit_of_work() as uow:
@@ -33,7 +34,7 @@ def search_procedures(db: Db, clock: TimeSource, query: object) -> dict:
     items = [dict({key: d[key] for key in ("procedure_code", "name", "field", "agency", "version",
                                             "service_level", "channels")},
                   time_limit_working_days=d["time_limit"]["working_days"]) for d in definitions]
-    return ProcedurePageSchema().dump({"items": items, "page": wanted["page"], "per_page": wanted["per_page"],
+    return shared(ProcedurePageSchema).dump({"items": items, "page": wanted["page"], "per_page": wanted["per_page"],
                                        "total": total})
 
 
@@ -64,12 +65,12 @@ def get_procedure_version(db: Db, procedure_code: object, version: object) -> di
 def list_agencies(db: Db) -> list[dict]:
     """Every agency (AgencySchema dumps), parents before their children."""
     with db.unit_of_work() as uow:
-        return AgencySchema(many=True).dump(repository.agencies(uow.session))
+        return shared(AgencySchema, many=True).dump(repository.agencies(uow.session))
 
 
 def list_fields(db: Db) -> list[dict]:
     with db.unit_of_work() as uow:
-        return FieldOfWorkSchema(many=True).dump(repository.fields(uow.session))
+        return shared(FieldOfWorkSchema, many=True).dump(repository.fields(uow.session))
 
 
 def refresh_published_gauge(db: Db, clock: TimeSource) -> None:

@@ -24,6 +24,7 @@ from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request
 
 from motcua.errors import ServiceUnavailable, Unauthorized
+from motcua_contracts.base import shared
 from motcua_contracts.desk import OfficialSchema
 
 from gateway.accounts import AccountBook
@@ -101,7 +102,7 @@ def issue_token(keys: TokenKeys, subject: str, agency_code: str, roles: list[str
     claims = {"iss": ISSUER, "sub": subject, "agency": agency_code, "roles": list(dict.fromkeys(roles)),
               "jti": str(uuid.uuid4()), "iat": issued, "exp": issued + int(ttl.total_seconds())}
     claims.update({name: value for name, value in (session_claims or {}).items() if name not in claims})
-    errors = OfficialSchema().validate(_official(claims))
+    errors = shared(OfficialSchema).validate(_official(claims))
     if errors:
         raise ValueError(f"Not a valid official: {errors}")
     return jwt.encode(claims, keys.signing_key, algorithm=keys.algorithm), claims
@@ -121,7 +122,7 @@ def verify_claims(token: str, keys: TokenKeys) -> tuple[dict, dict]:
     try:
         claims = jwt.decode(token, keys.verifying_key, algorithms=[keys.algorithm], issuer=ISSUER,
                             leeway=LEEWAY_SECONDS, options={"require": REQUIRED_CLAIMS})
-        return OfficialSchema().dump(OfficialSchema().load(_official(claims))), claims
+        return shared(OfficialSchema).dump(shared(OfficialSchema).load(_official(claims))), claims
     except jwt.ExpiredSignatureError:
         raise TokenRefused("The token has expired; ask for a new one.", code="token_expired") from None
     except (jwt.InvalidTokenError, ValidationError, TypeError, ValueError, OverflowError, OSError):

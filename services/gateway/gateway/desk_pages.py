@@ -25,6 +25,7 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from motcua.errors import Forbidden
+from motcua_contracts.base import shared
 from motcua_contracts.desk import DeskActionSchema
 
 from gateway.accounts import SignedInOfficial
@@ -141,4 +142,4 @@ def action_from_form(form: MultiDict, files: MultiDict) -> dict:
     result = files.get("result_document")
     if result is not None and result.filename:
         command["result_document"] = file_payload(result.filename, result.read())
-    return DeskActionSchema().dump(load(DeskActionSchema(), command, "The action has invalid fields."))
+    return shared(DeskActionSchema).dump(load(shared(DeskActionSchema), command, "The action has invalid fields."))

@@ -20,7 +20,7 @@ from motcua.errors import (
 from motcua_contracts.catalog import ProcedureSearchSchema
 from motcua_contracts.common import DOSSIER_CODE
 from motcua_contracts.desk import DeskActionSchema, DeskQuerySchema
-from motcua_contracts.base import StrictSchema
+from motcua_contracts.base import StrictSchema, shared
 from motcua_contracts.intake import NotificationPreferencesSchema, SubmitDossierSchema, SupplementSchema
 from motcua_contracts.postal import AddressSchema, BookPickupSchema
 from motcua_contracts.reports import ReportQuerySchema
@@ -53,7 +53,7 @@ def load(schema: Schema, data: Any, message: str) -> dict:
 
 def search_query(args: MultiDict) -> dict:
     """Catalogue search parameters; the unset ones are left out of the RPC."""
-    query = load(ProcedureSearchSchema(), args.to_dict(), "The search parameters are invalid.")
+    query = load(shared(ProcedureSearchSchema), args.to_dict(), "The search parameters are invalid.")
     return {name: value for name, value in query.items() if value is not None}
 
 
@@ -112,7 +112,7 @@ def _uuid(value: str, field: str, message: str) -> str:
 
 
 def pickup_quote_query(args: MultiDict) -> dict:
-    return load(PickupQuoteQuerySchema(), args.to_dict(), "The quote parameters are invalid.")
+    return load(shared(PickupQuoteQuerySchema), args.to_dict(), "The quote parameters are invalid.")
 
 
 def pickup_booking(request: Request) -> dict:
@@ -124,7 +124,7 @@ def pickup_booking(request: Request) -> dict:
 
 
 def booking(data: Any) -> dict:
-    return BookPickupSchema().dump(load(BookPickupSchema(), data, "The booking has invalid fields."))
+    return shared(BookPickupSchema).dump(load(shared(BookPickupSchema), data, "The booking has invalid fields."))
 
 
 def desk_query(args: MultiDict) -> dict:
@@ -132,7 +132,7 @@ def desk_query(args: MultiDict) -> dict:
     data: dict[str, Any] = args.to_dict()
     if "state" in args:
         data["state"] = args.getlist("state")
-    query = DeskQuerySchema().dump(load(DeskQuerySchema(), data, "The desk filters are invalid."))
+    query = shared(DeskQuerySchema).dump(load(shared(DeskQuerySchema), data, "The desk filters are invalid."))
     return {name: value for name, value in query.items() if value is not None}
 
 
@@ -178,19 +178,19 @@ def body(request: Request, what: str, from_multipart: Callable[[MultiDict, Multi
 def submission(request: Request) -> dict:
     """POST /api/v1/dossiers as the intake RPC wants it: JSON as is, multipart converted."""
     data = body(request, "dossier", multipart_submission)
-    return SubmitDossierSchema().dump(load(SubmitDossierSchema(), data, "The dossier has invalid fields."))
+    return shared(SubmitDossierSchema).dump(load(shared(SubmitDossierSchema), data, "The dossier has invalid fields."))
 
 
 def desk_action(request: Request) -> dict:
     """POST /api/v1/desk/dossiers/{code}/actions: JSON, or a `command` part plus a `result_document` file."""
     data = body(request, "action", multipart_action)
-    return DeskActionSchema().dump(load(DeskActionSchema(), data, "The action has invalid fields."))
+    return shared(DeskActionSchema).dump(load(shared(DeskActionSchema), data, "The action has invalid fields."))
 
 
 def supplement(request: Request) -> dict:
     """POST /api/v1/dossiers/{code}/supplements: JSON with base64, or `note` plus `document.<code>` files."""
     data = body(request, "supplement", multipart_supplement)
-    return SupplementSchema().dump(load(SupplementSchema(), data, "The supplement has invalid fields."))
+    return shared(SupplementSchema).dump(load(shared(SupplementSchema), data, "The supplement has invalid fields."))
 
 
 def notification_preferences(request: Request) -> dict:
@@ -331,14 +331,14 @@ def portal_submission(procedure_code: str, form: MultiDict, files: MultiDict) ->
         "delivery_address": (portal_address(form, "delivery_address")
                              if form.get("return_method") == "postal" else None),
     }
-    return SubmitDossierSchema().dump(load(SubmitDossierSchema(), data, "The dossier has invalid fields."))
+    return shared(SubmitDossierSchema).dump(load(shared(SubmitDossierSchema), data, "The dossier has invalid fields."))
 
 
 def portal_supplement(form: MultiDict, files: MultiDict) -> dict:
     """The tracking page's supplement form (its other fields are the page's: code, key, idempotency key):
     `note` and `document.<code>` files, read as the API's multipart supplement."""
     data = multipart_supplement(MultiDict({NOTE_PART: form.get(NOTE_PART, "").strip()}), files)
-    return SupplementSchema().dump(load(SupplementSchema(), data, "The supplement has invalid fields."))
+    return shared(SupplementSchema).dump(load(shared(SupplementSchema), data, "The supplement has invalid fields."))
 
 
 def portal_address(form: MultiDict, prefix: str) -> dict | None:
@@ -379,7 +379,7 @@ def portal_booking(form: MultiDict, quoted: bool = True) -> dict:
         "note": form.get("note", "").strip() or None,
     }
     try:
-        return BookPickupSchema().dump(BookPickupSchema().load(data))
+        return shared(BookPickupSchema).dump(shared(BookPickupSchema).load(data))
     except ValidationError as exc:
         errors = marshmallow_fields(exc.messages)
     if window is None:

@@ -26,6 +26,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 import motcua.dependencies  # noqa: F401 - registers motcua.errors, so status's refusals arrive as themselves
 from motcua.config import command_broker, env, env_float, var_dir
 from motcua.errors import MotCuaError
+from motcua_contracts.base import shared
 from motcua_contracts.desk import ROLES, TokenRevokedSchema
 
 from gateway.auth import TokenRefused, issue_token, keys_from_config, verify_token
@@ -44,7 +45,7 @@ def missing_key_help() -> str:
 
 def revoke(config: dict, token_id: str, expires_at: str, timeout: float) -> dict:
     """Ask status to refuse this token id until `expires_at`; status's answer."""
-    revoked = TokenRevokedSchema().dump(TokenRevokedSchema().load({"token_id": token_id, "expires_at": expires_at}))
+    revoked = shared(TokenRevokedSchema).dump(shared(TokenRevokedSchema).load({"token_id": token_id, "expires_at": expires_at}))
     with ClusterRpcProxy(config, timeout=timeout) as services:
         return services.status.revoke_token(revoked["token_id"], revoked["expires_at"])
 

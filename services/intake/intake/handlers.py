@@ -24,6 +24,7 @@ from motcua.logs import dossier_context
 from motcua.procedures import Catalogue
 from motcua.storage import AttachmentStore
 from motcua.tracking import key_matches, new_tracking_key, reissued_tracking_key, request_hash, sha256_hex
+from motcua_contracts.base import shared
 from motcua_contracts.catalog import ProcedureVersionSchema
 from motcua_contracts.intake import (
     AttachmentContentSchema, FiledDossierSchema, ReceiptSchema, SubmitDossierResultSchema, SubmitDossierSchema,
@@ -40,6 +41,7 @@ from intake.domain.handover import prepare_handover
 from intake.domain.supplement import check_supplement, supplement_event, supplement_result
 from intake.domain.tracking import unseal
 from intake.settings import IntakeSettings
+from intake.versions import VersionCache
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +55,11 @@ SUPPLEMENTS = Counter("motcua_supplements_submitted_total", "Citizens' supplemen
                       ["procedure", "agency"])
 
 
-def submit_dossier(db: Db, clock: TimeSource, catalog: Catalogue, attachments: AttachmentStore,
+def submit_dossier(db: Db, clock: TimeSource, catalog: Catalogue, versions: VersionCache, attachments: AttachmentStore,
                    settings: IntakeSettings, submission: object, idempotency_key: object = None) -> dict:
     """SubmitDossierSchema in, SubmitDossierResultSchema out; the same key and body give the first result."""
     with refusals_counted(REFUSED):
-        return _submit(db, clock, catalog, attachments, settings, submission, idempotency_key)
+        return _submit(db, clock, catalog, versions, attachments, settings, submission, idempotency_key)
 
 
 def get_receipt(db: Db, dossier_code: object, tracking_key: object) -> dict:
@@ -91,7 +93,7 @@ def get_filed_dossier(db: Db, dossier_code: object) -> dict:
             raise NotFound("No dossier has this code.", {"dossier_code": ["No dossier has this code."]})
         rows = repository.find_attachments(uow.session, found.code)
         version = repository.find_version(uow.session, found.procedure_code, found.procedure_version)
-    return FiledDossierSchema().dump({
+    return shared(FiledDossierSchema).dump({
         "dossier_code": found.code, "applicant": found.applicant,
         "form": filed_answers(version["form_fields"], found.form), "return_method": found.return_method,
         "delivery_address": found.delivery_address, "attachments": filed_attachments(version["documents"], rows)})
@@ -113,18 +115,20 @@ def read_attachment(db: Db, attachments: AttachmentStore, dossier_code: object, 
     with attachments.open(row["storage_key"]) as blob:
         content = blob.read()
     [listed] = filed_attachments(documents, [row])
-    return AttachmentContentSchema().dump({**listed, "content_base64": base64.b64encode(content).decode("ascii")})
+    return shared(AttachmentContentSchema).dump({**listed, "content_base64": base64.b64encode(content).decode("ascii")})
 
 
-def keep_published_version(db: Db, envelope: dict) -> None:
+def keep_published_version(db: Db, versions: VersionCache, envelope: dict) -> None:
     """catalog's `procedure_published`: an upsert of an immutable (code, version), so a redelivered event
     rewrites the same row."""
+    procedure = envelope["data"]["procedure"]
     with db.unit_of_work() as uow:
-        repository.store_version(uow.session, ProcedureVersionSchema().dump(envelope["data"]["procedure"]))
+        repository.store_version(uow.session, shared(ProcedureVersionSchema).dump(procedure))
         uow.commit()
+    versions.forget(procedure["procedure_code"])
 
 
-def register_handover(db: Db, catalog: Catalogue, envelope: dict) -> None:
+def register_handover(db: Db, catalog: Catalogue, versions: VersionCache, envelope: dict) -> None:
     """postal's `pickup_handed_over`: the carrier handed a paper dossier over at the counter; register it
     (channel postal).
 
@@ -138,7 +142,7 @@ def register_handover(db: Db, catalog: Catalogue, envelope: dict) -> None:
         return
     received_at = handover["handover"]["handed_over_at"]
     try:
-        version = _version(db, catalog, handover["procedure_code"], local_date(received_at))
+        version = _version(db, catalog, versions, handover["procedure_code"], local_date(received_at))
     except NotFound as exc:
         # Retrying cannot publish a procedure: the dead letters show it to an operator.
         raise PermanentFailure(f"pickup {pickup_id}: {exc}") from exc
@@ -162,10 +166,10 @@ def _code_by_pickup(db: Db, pickup_id: str) -> str | None:
         return repository.find_code_by_pickup(uow.session, pickup_id)
 
 
-def _submit(db: Db, clock: TimeSource, catalog: Catalogue, attachments: AttachmentStore, settings: IntakeSettings,
-            submission: dict, idempotency_key: str | None) -> dict:
+def _submit(db: Db, clock: TimeSource, catalog: Catalogue, versions: VersionCache, attachments: AttachmentStore,
+            settings: IntakeSettings, submission: dict, idempotency_key: str | None) -> dict:
     try:
-        data = SubmitDossierSchema().load(submission)
+        data = shared(SubmitDossierSchema).load(submission)
     except ValidationError as exc:
         raise ValidationFailed("The dossier has invalid fields.", marshmallow_fields(exc.messages)) from None
     check_key(idempotency_key)
@@ -173,7 +177,7 @@ def _submit(db: Db, clock: TimeSource, catalog: Catalogue, attachments: Attachme
     if (first := _replay(db, idempotency_key, body_hash)) is not None:
         return first
     received_at = clock()
-    version = _version(db, catalog, data["procedure_code"], local_date(received_at))
+    version = _version(db, catalog, versions, data["procedure_code"], local_date(received_at))
     prepared = prepare(version, data, received_at, settings.limits)
     # Before the transaction: a rollback then leaves an unreferenced blob, never a row without its file.
     storage_keys = [attachments.put(a.content) for a in prepared.attachments]
@@ -193,7 +197,7 @@ def _file(db: Db, prepared: Prepared, storage_keys: list[str], idempotency_key: 
     tracking_key, salt = new_tracking_key(idempotency_key, TRACKING_KEY_LABEL)
     with db.unit_of_work() as uow:
         code, issued = _register(uow, prepared, sha256_hex(tracking_key), storage_keys)
-        result = SubmitDossierResultSchema().dump({
+        result = shared(SubmitDossierResultSchema).dump({
             "dossier_code": code, "tracking_key": tracking_key, "state": "submitted",
             "appointment_date": prepared.appointment_date, "receipt": issued})
         if idempotency_key is not None:
@@ -217,7 +221,7 @@ def _register(uow: UnitOfWork, prepared: Prepared, key_hash: str, storage_keys: 
         agency_code=prepared.agency_code, channel=prepared.channel, return_method=prepared.return_method,
         applicant=prepared.applicant, form=prepared.form, submitted_at=prepared.received_at,
         appointment_date=prepared.appointment_date, tracking_key_hash=key_hash,
-        receipt=ReceiptSchema().dump(issued), delivery_address=prepared.delivery_address,
+        receipt=shared(ReceiptSchema).dump(issued), delivery_address=prepared.delivery_address,
         pickup_id=prepared.pickup_id)
     attachment_ids = repository.add_attachments(session, code, _rows(prepared.attachments, storage_keys))
     uow.record_event("dossier_submitted", submitted_event(prepared, code, key_hash, attachment_ids),
@@ -254,7 +258,7 @@ def _supplement(db: Db, clock: TimeSource, attachments_store: AttachmentStore, s
                 dossier_code: str, tracking_key: str, supplement: dict, idempotency_key: str | None) -> dict:
     dossier = _dossier(db, dossier_code, tracking_key)  # first: a stranger learns nothing from the body's errors
     try:
-        data = SupplementSchema().load(supplement)
+        data = shared(SupplementSchema).load(supplement)
     except ValidationError as exc:
         raise ValidationFailed("The supplement has invalid fields.", marshmallow_fields(exc.messages)) from None
     check_key(idempotency_key)
@@ -268,7 +272,7 @@ def _supplement(db: Db, clock: TimeSource, attachments_store: AttachmentStore, s
     # Before the transaction, as for a dossier: a rollback leaves only an unreferenced blob.
     storage_keys = [attachments_store.put(a.content) for a in attachments]
     received_at, supplement_id = clock(), str(uuid.uuid4())
-    result = SupplementResultSchema().dump(
+    result = shared(SupplementResultSchema).dump(
         supplement_result(dossier.code, supplement_id, received_at, documents, attachments))
     try:
         with db.unit_of_work() as uow:
@@ -302,13 +306,16 @@ def _supplement_replay(db: Db, idempotency_key: str | None, body_hash: str) -> d
     return None if first is None else first.result
 
 
-def _version(db: Db, catalog: Catalogue, procedure_code: str, day: date) -> dict:
-    """The published version a dossier filed on `day` is pinned to, loaded."""
-    with db.unit_of_work() as uow:
-        definition = repository.current_version(uow.session, procedure_code, day)
-    if definition is None:
-        definition = _fetch_version(db, catalog, procedure_code, day)
-    return ProcedureVersionSchema().load(definition)
+def _version(db: Db, catalog: Catalogue, versions: VersionCache, procedure_code: str, day: date) -> dict:
+    """The published version a dossier filed on `day` is pinned to, loaded (and kept a while: intake.versions)."""
+    def load() -> dict:
+        with db.unit_of_work() as uow:
+            definition = repository.current_version(uow.session, procedure_code, day)
+        if definition is None:
+            definition = _fetch_version(db, catalog, procedure_code, day)
+        return shared(ProcedureVersionSchema).load(definition)
+
+    return versions.loaded(procedure_code, day, load)
 
 
 def _fetch_version(db: Db, catalog: Catalogue, procedure_code: str, day: date) -> dict:
@@ -317,10 +324,10 @@ def _fetch_version(db: Db, catalog: Catalogue, procedure_code: str, day: date) -
         answer = catalog.get_procedure(procedure_code)
     except NotFound:
         raise unknown_procedure(procedure_code) from None
-    version = ProcedureVersionSchema().load(answer)
+    version = shared(ProcedureVersionSchema).load(answer)
     if not published_on(version, day):
         raise unknown_procedure(procedure_code)
-    definition = ProcedureVersionSchema().dump(version)
+    definition = shared(ProcedureVersionSchema).dump(version)
     with db.unit_of_work() as uow:
         repository.store_version(uow.session, definition)
         uow.commit()

@@ -13,6 +13,7 @@ from motcua.web import OpsEndpoints
 from intake import handlers
 from intake.models import metadata
 from intake.settings import IntakeSettings
+from intake.versions import VersionCache
 
 
 class IntakeService(OpsEndpoints):
@@ -24,11 +25,12 @@ class IntakeService(OpsEndpoints):
     # Inside the gateway's call (10 s): shorter, so our 503 reaches it first.
     catalog = TimedRpcProxy("catalog", called="The catalogue", timeout_seconds=5)
     attachments = BuiltAtStart(partial(attachment_store, "intake"))  # local disk (INTAKE_ATTACHMENTS_DIR)
+    versions = BuiltAtStart(VersionCache.from_env)  # the procedure versions in force, kept a while
 
     @rpc
     def submit_dossier(self, submission: dict, idempotency_key: str | None = None) -> dict:
-        return handlers.submit_dossier(self.db, self.clock, self.catalog, self.attachments, self.settings,
-                                       submission, idempotency_key)
+        return handlers.submit_dossier(self.db, self.clock, self.catalog, self.versions, self.attachments,
+                                       self.settings, submission, idempotency_key)
 
     @rpc
     def get_receipt(self, dossier_code: str, tracking_key: str) -> dict:
@@ -50,8 +52,8 @@ class IntakeService(OpsEndpoints):
 
     @event_handler("catalog", "procedure_published")
     def on_procedure_published(self, envelope: dict) -> None:
-        handlers.keep_published_version(self.db, envelope)
+        handlers.keep_published_version(self.db, self.versions, envelope)
 
     @event_handler("postal", "pickup_handed_over")
     def on_pickup_handed_over(self, envelope: dict) -> None:
-        handlers.register_handover(self.db, self.catalog, envelope)
+        handlers.register_handover(self.db, self.catalog, self.versions, envelope)

@@ -32,6 +32,7 @@ from motcua.errors import (
 )
 from motcua.logs import correlation_id_var, dossier_context, valid_correlation_id
 from motcua.tracking import key_matches
+from motcua_contracts.base import shared
 from motcua_contracts.intake import NotificationPreferencesSchema
 from motcua_contracts.notify import NotificationLogEntrySchema
 from notify import repository
@@ -181,14 +182,14 @@ def notification_log(db: Db, dossier_code: object) -> list[dict]:
         rows = repository.log_for(uow.session, dossier_code)
     # A template since retired from the code keeps its rows, without a title.
     titles = {template_id: spec.title for template_id, spec in templates.TEMPLATES.items()}
-    return NotificationLogEntrySchema(many=True).dump(
+    return shared(NotificationLogEntrySchema, many=True).dump(
         [dict(row, template_title=titles.get(row["template_id"])) for row in rows])
 
 
 def set_preferences(db: Db, dossier_code: object, tracking_key: object, prefs: object) -> dict:
     """The citizen changes how they hear about the dossier (NotificationPreferencesSchema in and out)."""
     try:
-        loaded = NotificationPreferencesSchema().load(prefs)
+        loaded = shared(NotificationPreferencesSchema).load(prefs)
     except ValidationError as exc:
         raise ValidationFailed("The preferences are invalid.", marshmallow_fields(exc.messages)) from None
     chosen = repository.preferences_from_json(loaded)
@@ -198,7 +199,7 @@ def set_preferences(db: Db, dossier_code: object, tracking_key: object, prefs: o
             raise NotFound("No dossier matches this code and tracking key.")  # the same for both
         repository.set_preferences(uow.session, dossier_code, chosen)
         uow.commit()
-    return NotificationPreferencesSchema().dump(repository.preferences_json(chosen))
+    return shared(NotificationPreferencesSchema).dump(repository.preferences_json(chosen))
 
 
 def _add_rows(clock: TimeSource, settings: NotifySettings, sending: SendingSettings, session, envelope: dict,

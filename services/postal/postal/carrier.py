@@ -22,6 +22,7 @@ from marshmallow import ValidationError
 from motcua.config import env, env_float, http_port
 from motcua.logs import correlation_id_var
 from motcua_contracts.postal import CarrierOrderAcceptedSchema, CarrierOrderSchema
+from motcua_contracts.base import shared
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ class HttpCarrier:
             raise CarrierUnavailable(f"{self.name}: {type(exc).__name__}: {exc}") from exc
         if response.status_code in (200, 201):
             try:
-                accepted = CarrierOrderAcceptedSchema().load(response.json())
+                accepted = shared(CarrierOrderAcceptedSchema).load(response.json())
             except (ValueError, ValidationError) as exc:
                 raise CarrierUnavailable(f"{self.name}: unreadable answer to an order: {exc}") from exc
             if accepted["client_reference"] != body["client_reference"]:

@@ -28,6 +28,7 @@ from motcua.idempotency import check_key, first_answer
 from motcua.logs import dossier_context
 from motcua.procedures import Catalogue
 from motcua.tracking import key_matches, new_tracking_key, reissued_tracking_key, request_hash, sha256_hex
+from motcua_contracts.base import shared
 from motcua_contracts.catalog import ProcedureVersionSchema
 from motcua_contracts.postal import (
     BookPickupResultSchema, BookPickupSchema, CarrierCallbackSchema, PickupQuoteSchema, PickupViewSchema,
@@ -68,7 +69,7 @@ def quote_pickup(catalog: Catalogue, settings: PostalSettings, procedure_code: o
         raise ValidationFailed("The province is required.", {"province": ["Missing."]})
     version = _procedure(catalog, procedure_code)
     pickup.require_postal(version)
-    return PickupQuoteSchema().dump(quote(version, province, settings.tariff))
+    return shared(PickupQuoteSchema).dump(quote(version, province, settings.tariff))
 
 
 def book_pickup(db: Db, clock: TimeSource, catalog: Catalogue, carrier: Carrier, settings: PostalSettings,
@@ -92,7 +93,7 @@ def get_pickup(db: Db, pickup_id: object, tracking_key: object) -> dict:
     if not key_matches(tracking_key, row["tracking_key_hash"] if row else None):
         raise NotFound("No pickup has this id and tracking key.",
                        {"pickup_id": ["Check the pickup id and the tracking key you were given."]})
-    return PickupViewSchema().dump(pickup.view(row))
+    return shared(PickupViewSchema).dump(pickup.view(row))
 
 
 # --- the carrier's reports -------------------------------------------------------------------------
@@ -110,7 +111,7 @@ def receive_carrier_callback(db: Db, clock: TimeSource, settings: PostalSettings
         raise Unauthorized("Bad or stale signature.")
     try:
         raw = json.loads(body)
-        callback = CarrierCallbackSchema().load(raw)
+        callback = shared(CarrierCallbackSchema).load(raw)
     except ValueError:
         CALLBACKS.labels("malformed").inc()
         raise MalformedInput("The body is not JSON.") from None
@@ -209,11 +210,11 @@ def order_delivery(db: Db, clock: TimeSource, carrier: Carrier, settings: Postal
 def _book(db: Db, clock: TimeSource, catalog: Catalogue, carrier: Carrier, settings: PostalSettings,
           booking: object, idempotency_key: object) -> dict:
     try:
-        data = BookPickupSchema().load(booking)
+        data = shared(BookPickupSchema).load(booking)
     except ValidationError as exc:
         raise ValidationFailed("The pickup has invalid fields.", marshmallow_fields(exc.messages)) from None
     check_key(idempotency_key)
-    body_hash = request_hash(BookPickupSchema().dump(data))  # dumped: defaults explicit
+    body_hash = request_hash(shared(BookPickupSchema).dump(data))  # dumped: defaults explicit
     if (first := _replay(db, idempotency_key, body_hash)) is not None:
         return first
     now = clock()
@@ -233,7 +234,7 @@ def _book(db: Db, clock: TimeSource, catalog: Catalogue, carrier: Carrier, setti
                                {"address": [str(exc)]}) from None
     tracking_key, salt = new_tracking_key(idempotency_key, TRACKING_KEY_LABEL)
     row = pickup.new_pickup(pickup_id, data, version, accepted, sha256_hex(tracking_key), agency_fees, now)
-    result = BookPickupResultSchema().dump({**pickup.view(row), "tracking_key": tracking_key})
+    result = shared(BookPickupResultSchema).dump({**pickup.view(row), "tracking_key": tracking_key})
     try:
         with db.unit_of_work() as uow:
             repository.add_pickup(uow.session, row)
@@ -276,7 +277,7 @@ def _procedure(catalog: Catalogue, procedure_code: object) -> dict:
     except NotFound:
         raise NotFound("No published procedure has this code.",
                        {"procedure_code": [f"Unknown procedure {procedure_code!r}."]}) from None
-    return ProcedureVersionSchema().load(answer)
+    return shared(ProcedureVersionSchema).load(answer)
 
 
 def _apply(uow: UnitOfWork, kind: str, order: dict, callback: dict, raw: dict, now: datetime) -> tuple[str, dict]:

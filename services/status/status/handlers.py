@@ -30,6 +30,7 @@ from motcua.logs import dossier_context
 from motcua.national_codes import NATIONAL_STATUS_CODE, DossierState
 from motcua.storage import AttachmentStore
 from motcua.tracking import request_hash
+from motcua_contracts.base import shared
 from motcua_contracts.departments import (
     COMMAND_OUTCOME, DEPARTMENT_ACTIONS, WORK_EXCHANGE, WORK_ITEM_TYPES, DepartmentCommandSchema, work_routing_key,
 )
@@ -174,7 +175,7 @@ def public_view(db: Db, dossier_code: object, tracking_key: object) -> dict:
             raise NotFound("No dossier matches this code and tracking key.")
         history = repository.public_history(uow.session, dossier.code)
         delivery = repository.find_delivery(uow.session, dossier.code)
-    return PublicDossierViewSchema().dump({
+    return shared(PublicDossierViewSchema).dump({
         "dossier_code": dossier.code, "procedure_code": dossier.procedure_code,
         "procedure_name": dossier.procedure_name, "state": dossier.state,
         "national_status_code": NATIONAL_STATUS_CODE[dossier.state],
@@ -190,7 +191,7 @@ def apply_action(db: Db, clock: TimeSource, dossier_code: object, command: objec
     """Apply a command (DossierActionSchema); a repeated idempotency key returns the first outcome and
     changes nothing."""
     code = _dossier_code(dossier_code)
-    loaded = _load(DossierActionSchema(), command, "command")
+    loaded = _load(shared(DossierActionSchema), command, "command")
     cmd = Command(**{**loaded, "actor": Actor(**loaded["actor"]),
                      "missing_items": tuple(loaded["missing_items"] or ())})
     return execute(db, clock, code, cmd, fingerprint(code, loaded))
@@ -198,7 +199,7 @@ def apply_action(db: Db, clock: TimeSource, dossier_code: object, command: objec
 
 def authenticate(db: Db, clock: TimeSource, official: object) -> Official:
     """The official whose token the gateway verified, unless it expired or was revoked since."""
-    claims = _load(OfficialSchema(), official, "official's claims", prefix="official")
+    claims = _load(shared(OfficialSchema), official, "official's claims", prefix="official")
     if claims["expires_at"] <= clock():
         raise Unauthorized("The token has expired.")
     with db.unit_of_work() as uow:
@@ -210,11 +211,11 @@ def authenticate(db: Db, clock: TimeSource, official: object) -> Official:
 def desk_list(db: Db, clock: TimeSource, settings: StatusSettings, official: object, query: object) -> dict:
     """The official's desk (DeskQuerySchema in, DeskPageSchema out): what their agency holds or has held."""
     who = authenticate(db, clock, official)
-    wanted = _load(DeskQuerySchema(), query, "desk query")
+    wanted = _load(shared(DeskQuerySchema), query, "desk query")
     today = local_date(clock())
     with db.unit_of_work() as uow:
         rows, total = repository.desk_page(uow.session, None if who.city_admin else who.agency_code, wanted, today)
-    return DeskPageSchema().dump({"items": [_desk_item(row, today, settings) for row in rows], "page": wanted["page"],
+    return shared(DeskPageSchema).dump({"items": [_desk_item(row, today, settings) for row in rows], "page": wanted["page"],
                                   "per_page": wanted["per_page"], "total": total})
 
 
@@ -230,7 +231,7 @@ def desk_get(db: Db, clock: TimeSource, settings: StatusSettings, official: obje
         apologies = repository.apologies(uow.session, dossier.code)
         delivery = repository.find_delivery(uow.session, dossier.code)
     now = clock()
-    return DeskDossierDetailSchema().dump({
+    return shared(DeskDossierDetailSchema).dump({
         **_desk_item(vars(dossier), local_date(now), settings), "history": history,
         "apologies": [{"template": APOLOGY_TEMPLATE, **apology} for apology in apologies],
         "paused_working_days": dossier.paused_working_days(now), "return_method": dossier.return_method,
@@ -245,7 +246,7 @@ def desk_action(db: Db, clock: TimeSource, settings: StatusSettings, results: At
     """An official's action (DeskActionSchema in, ActionOutcomeSchema out), idempotent by its key."""
     who = authenticate(db, clock, official)
     code = _dossier_code(dossier_code)
-    loaded = _load(DeskActionSchema(), command, "action")
+    loaded = _load(shared(DeskActionSchema), command, "action")
     check_key(idempotency_key, required=True)
     document, content = _result_document(loaded["result_document"], settings.result_max_bytes)
     cmd = Command(
@@ -254,7 +255,7 @@ def desk_action(db: Db, clock: TimeSource, settings: StatusSettings, results: At
         assignee=loaded["assignee"], missing_items=tuple(loaded["missing_items"] or ()),
         fee_vnd=loaded["fee_vnd"], expected_version=loaded["expected_version"], result_document=document,
     )
-    inputs = {k: v for k, v in DeskActionSchema().dump(loaded).items() if k != "result_document"}
+    inputs = {k: v for k, v in shared(DeskActionSchema).dump(loaded).items() if k != "result_document"}
     fp = _fingerprint(code, {**inputs, "actor": asdict(cmd.actor), "result_document": document})
 
     def admit(session: Session, dossier: Dossier) -> Command:
@@ -294,7 +295,7 @@ def handle_department_command(db: Db, clock: TimeSource, envelope: Mapping[str, 
             answered.append(outcome)
 
         cmd = departments.command(data)
-        fp = _fingerprint(data["dossier_code"], {"department_command": DepartmentCommandSchema().dump(data)})
+        fp = _fingerprint(data["dossier_code"], {"department_command": shared(DepartmentCommandSchema).dump(data)})
 
         def admit(session: Session, dossier: Dossier) -> Command:
             permissions.check_holder(agency, cmd.action, dossier.code, dossier.holder_agency_code,
@@ -316,14 +317,14 @@ def handle_department_command(db: Db, clock: TimeSource, envelope: Mapping[str, 
 
 def revoke_token(db: Db, token_id: object, expires_at: object) -> dict:
     """Refuse an official's token from now on (TokenRevokedSchema); revoking twice is harmless."""
-    data = _load(TokenRevokedSchema(), {"token_id": token_id, "expires_at": expires_at}, "revocation")
+    data = _load(shared(TokenRevokedSchema), {"token_id": token_id, "expires_at": expires_at}, "revocation")
     if len(data["token_id"]) > 128:
         raise ValidationFailed("The token id is too long.", {"token_id": ["At most 128 characters."]})
     with db.unit_of_work() as uow:
         if repository.revoke(uow.session, data["token_id"], data["expires_at"]):
             uow.record_event("token_revoked", data)
         uow.commit()
-    return TokenRevokedSchema().dump(data)
+    return shared(TokenRevokedSchema).dump(data)
 
 
 def execute(db: Db, clock: TimeSource, code: str, cmd: Command, fp: str,
@@ -445,7 +446,7 @@ def _fingerprint(dossier_code: str, body: Mapping[str, Any]) -> str:
 def fingerprint(dossier_code: str, command: dict) -> str:
     """sha256 of the canonical JSON of the command (loaded, so defaults are explicit) minus its key."""
     return _fingerprint(dossier_code,
-                        {k: v for k, v in DossierActionSchema().dump(command).items() if k != "idempotency_key"})
+                        {k: v for k, v in shared(DossierActionSchema).dump(command).items() if k != "idempotency_key"})
 
 
 def _dossier_code(dossier_code: object) -> str:
@@ -502,7 +503,7 @@ def _delivery_summary(delivery) -> dict | None:
 
 
 def _outcome(dossier: Dossier) -> dict:
-    return ActionOutcomeSchema().dump({"dossier_code": dossier.code, "state": dossier.state, "version": dossier.version,
+    return shared(ActionOutcomeSchema).dump({"dossier_code": dossier.code, "state": dossier.state, "version": dossier.version,
                                        "appointment_date": dossier.appointment_date})
 
 

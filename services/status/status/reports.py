@@ -21,6 +21,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from motcua.calendar import TIMEZONE
 from motcua.db import Db, TimeSource
 from motcua.errors import Forbidden, ValidationFailed, marshmallow_fields
+from motcua_contracts.base import shared
 from motcua_contracts.reports import NationalSyncRecordSchema, OnTimeReportSchema, ReportQuerySchema
 from status.domain.kpi import OPEN_STATES, Bucket, on_time_rows
 from status.domain.national import national_record
@@ -61,7 +62,7 @@ def report_on_time(db: Db, clock: TimeSource, official: object, query: object) -
         buckets = _buckets(uow.session, period)
         names = _procedure_names(uow.session, {bucket.key for bucket in buckets}) \
             if period["group_by"] == "procedure" else {}
-    report = OnTimeReportSchema().dump({**period, "rows": on_time_rows(buckets, period["date_from"], period["date_to"])})
+    report = shared(OnTimeReportSchema).dump({**period, "rows": on_time_rows(buckets, period["date_from"], period["date_to"])})
     return {**report, "rows": [{**row, "name": names.get(row["key"])} for row in report["rows"]]}
 
 
@@ -82,7 +83,7 @@ def export_national(db: Db, clock: TimeSource, official: object, query: object) 
                                {"to": [f"At most {EXPORT_MAX_DAYS} days, 'from' and 'to' included."]})
     with db.unit_of_work() as uow:
         rows, requested = _exported(uow.session, period["date_from"], period["date_to"])
-    return NationalSyncRecordSchema(many=True).dump([national_record(row, requested.get(row["code"], ()))
+    return shared(NationalSyncRecordSchema, many=True).dump([national_record(row, requested.get(row["code"], ()))
                                                      for row in rows])
 
 
@@ -93,7 +94,7 @@ def _require_city_admin(db: Db, clock: TimeSource, official: object) -> None:
 
 def _load_query(query: object) -> dict:
     try:
-        return ReportQuerySchema().load(query)
+        return shared(ReportQuerySchema).load(query)
     except ValidationError as exc:
         raise ValidationFailed("The report query has invalid fields.", marshmallow_fields(exc.messages)) from None
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from motcua.db import insert_new
 from motcua.errors import Conflict, NotFound
 from motcua.national_codes import DossierState
+from motcua_contracts.base import shared
 from motcua_contracts.departments import CommandOutcomeSchema
 from status.domain import ClockPause, Dossier, HistoryEntry
 from status.domain.deadlines import OVERDUE_STATES
@@ -263,11 +264,11 @@ def find_department_command(session: Session, command_id: str) -> tuple[str, dic
     """(sending agency, outcome as first answered, loaded) of a department's command, if answered."""
     row = session.execute(sa.select(department_command.c.agency_code, department_command.c.outcome)
                           .where(department_command.c.command_id == command_id)).first()
-    return None if row is None else (row.agency_code, CommandOutcomeSchema().load(json.loads(row.outcome)))
+    return None if row is None else (row.agency_code, shared(CommandOutcomeSchema).load(json.loads(row.outcome)))
 
 
 def add_department_command(session: Session, outcome: Mapping[str, Any], at: datetime) -> None:
     """Keep a command's first answer; a twin answered concurrently raises IntegrityError (the message is retried)."""
     session.execute(department_command.insert().values(
         command_id=outcome["command_id"], agency_code=outcome["agency_code"],
-        outcome=json.dumps(CommandOutcomeSchema().dump(outcome), ensure_ascii=False), created_at=at))
+        outcome=json.dumps(shared(CommandOutcomeSchema).dump(outcome), ensure_ascii=False), created_at=at))
