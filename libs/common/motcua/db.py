@@ -7,6 +7,7 @@ whose event could be lost.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -194,16 +195,14 @@ class UnitOfWork:
             schema_version=event_version(self.producer, event_type),
         )
         headers = {"nameko.correlation_id": envelope["correlation_id"]}
-        self.session.execute(
-            self._outbox.insert().values(
-                event_id=envelope["event_id"],
-                exchange=exchange,
-                routing_key=routing_key,
-                body=json.dumps(envelope, ensure_ascii=False),
-                headers=json.dumps(headers),
-                created_at=utcnow(),
-            )
-        )
+        self.session.execute(_insert(self._outbox), {
+            "event_id": envelope["event_id"],
+            "exchange": exchange,
+            "routing_key": routing_key,
+            "body": json.dumps(envelope, ensure_ascii=False),
+            "headers": json.dumps(headers),
+            "created_at": utcnow(),
+        })
         self._recorded += 1
         return envelope
 
@@ -234,15 +233,23 @@ def procedure_in_force(table: sa.Table, day: date) -> sa.ColumnElement[bool]:
                    sa.or_(table.c.valid_to.is_(None), table.c.valid_to > day))
 
 
-INSERT_IF_NEW = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+# The statements are built once and their values sent as parameters: SQLAlchemy then finds them in its
+# compiled cache without walking the values each time (a tenth of a busy handler's time, issue 15).
+@functools.cache
+def _insert(table: sa.Table) -> sa.Insert:
+    return table.insert()
+
+
+@functools.cache
+def _insert_if_new(dialect: str, table: sa.Table) -> sa.Insert:
+    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect](table).on_conflict_do_nothing()
 
 
 def insert_new(session: Session, table: sa.Table, values: Mapping[str, Any]) -> bool:
     """Insert a row; False if a unique key of it exists already, when nothing changes and the transaction
     goes on. One statement (`ON CONFLICT DO NOTHING`), which also waits out a concurrent twin's transaction
     and yields to it if it commits."""
-    insert = INSERT_IF_NEW[session.get_bind().dialect.name](table).values(**values).on_conflict_do_nothing()
-    return session.execute(insert).rowcount == 1
+    return session.execute(_insert_if_new(session.get_bind().dialect.name, table), dict(values)).rowcount == 1
 
 
 def new_correlation_id() -> str:

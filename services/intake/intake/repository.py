@@ -59,7 +59,7 @@ def next_sequence(session: Session, agency_code: str, day: date) -> int:
 
 
 def add_dossier(session: Session, **values) -> None:
-    session.execute(dossier.insert().values(**values))
+    session.execute(dossier.insert(), values)
 
 
 def add_attachments(session: Session, dossier_code: str, rows: list[dict],
@@ -104,7 +104,7 @@ def find_code_by_pickup(session: Session, pickup_id: str) -> str | None:
 
 def add_idempotency_record(session: Session, **values) -> None:
     """Raises IntegrityError when another submission took the key first."""
-    session.execute(idempotency_record.insert().values(created_at=utcnow(), **values))
+    session.execute(idempotency_record.insert(), dict(created_at=utcnow(), **values))
 
 
 def find_idempotency_record(session: Session, key_hash: str) -> sa.Row | None:
@@ -113,7 +113,7 @@ def find_idempotency_record(session: Session, key_hash: str) -> sa.Row | None:
 
 def add_supplement(session: Session, **values) -> None:
     """Raises IntegrityError when another supplement took the idempotency key first."""
-    session.execute(supplement.insert().values(**values))
+    session.execute(supplement.insert(), values)
 
 
 def find_supplement(session: Session, idempotency_key: str) -> sa.Row | None:

@@ -13,7 +13,7 @@ from postal.models import booking_key, carrier_event, delivery, delivery_request
 
 
 def add_pickup(session: Session, values: Mapping[str, Any]) -> None:
-    session.execute(pickup.insert().values(**values))
+    session.execute(pickup.insert(), values)
 
 
 def find_pickup(session: Session, pickup_id: uuid.UUID, for_update: bool = False) -> dict | None:
@@ -27,7 +27,7 @@ def update_pickup(session: Session, pickup_id: uuid.UUID, changes: Mapping[str, 
 
 
 def add_booking_key(session: Session, values: Mapping[str, Any]) -> None:
-    session.execute(booking_key.insert().values(**values))
+    session.execute(booking_key.insert(), values)
 
 
 def find_booking_key(session: Session, key_hash: str) -> Mapping[str, Any] | None:
@@ -46,7 +46,7 @@ def find_delivery_request(session: Session, dossier_code: str) -> dict | None:
 
 
 def add_delivery(session: Session, values: Mapping[str, Any]) -> None:
-    session.execute(delivery.insert().values(**values))
+    session.execute(delivery.insert(), values)
 
 
 def find_delivery(session: Session, dossier_code: str) -> dict | None:

@@ -79,7 +79,7 @@ def state_entered_at(session: Session, code: str) -> datetime | None:
 
 
 def add(session: Session, aggregate: Dossier) -> None:
-    session.execute(dossier.insert().values(_values(aggregate)))
+    session.execute(dossier.insert(), _values(aggregate))
     _save_pauses(session, aggregate)
     _grant_access(session, aggregate)
 
@@ -101,7 +101,7 @@ def update(session: Session, aggregate: Dossier, expected_version: int) -> None:
 def _grant_access(session: Session, aggregate: Dossier) -> None:
     # The holder joins the agencies that held the dossier (the dossier's row lock serialises this).
     if not has_held(session, aggregate.code, aggregate.holder_agency_code):
-        session.execute(dossier_access.insert().values(dossier_code=aggregate.code,
+        session.execute(dossier_access.insert(), dict(dossier_code=aggregate.code,
                                                        agency_code=aggregate.holder_agency_code))
 
 
@@ -118,7 +118,7 @@ def _save_pauses(session: Session, aggregate: Dossier) -> None:
     ).all())
     for seq, pause in enumerate(aggregate.pauses, start=1):
         if seq not in stored:
-            session.execute(clock_pause.insert().values(
+            session.execute(clock_pause.insert(), dict(
                 dossier_code=aggregate.code, seq=seq, started_at=pause.started_at, ended_at=pause.ended_at,
                 reason=pause.reason))
         elif stored[seq] is None and pause.ended_at is not None:
@@ -128,7 +128,7 @@ def _save_pauses(session: Session, aggregate: Dossier) -> None:
 
 
 def add_history(session: Session, code: str, entry: HistoryEntry) -> None:
-    session.execute(dossier_history.insert().values(
+    session.execute(dossier_history.insert(), dict(
         dossier_code=code, seq=entry.seq, at=entry.at, action=entry.action, from_state=entry.from_state,
         to_state=entry.to_state,
         agency_code=entry.agency_code, actor_kind=entry.actor.kind, actor_id=entry.actor.id,
@@ -173,7 +173,7 @@ def save_delivery(session: Session, code: str, summary: Delivery, new: bool) -> 
     """Insert (`new`) or rewrite the summary; a twin's concurrent insert raises IntegrityError (retried)."""
     values = {name: getattr(summary, name) for name in _DELIVERY_COLUMNS}
     if new:
-        session.execute(delivery.insert().values(dossier_code=code, **values))
+        session.execute(delivery.insert(), dict(dossier_code=code, **values))
     else:
         session.execute(delivery.update().where(delivery.c.dossier_code == code).values(**values))
 
@@ -252,7 +252,7 @@ def find_outcome(session: Session, key: str) -> tuple[str, dict] | None:
 
 def add_outcome(session: Session, key: str, code: str, fingerprint: str, outcome: dict, at: datetime) -> None:
     try:
-        session.execute(command_outcome.insert().values(
+        session.execute(command_outcome.insert(), dict(
             idempotency_key=key, dossier_code=code, fingerprint=fingerprint, outcome=json.dumps(outcome),
             created_at=at))
     except IntegrityError:
@@ -269,6 +269,6 @@ def find_department_command(session: Session, command_id: str) -> tuple[str, dic
 
 def add_department_command(session: Session, outcome: Mapping[str, Any], at: datetime) -> None:
     """Keep a command's first answer; a twin answered concurrently raises IntegrityError (the message is retried)."""
-    session.execute(department_command.insert().values(
+    session.execute(department_command.insert(), dict(
         command_id=outcome["command_id"], agency_code=outcome["agency_code"],
         outcome=json.dumps(shared(CommandOutcomeSchema).dump(outcome), ensure_ascii=False), created_at=at))
