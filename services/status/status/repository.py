@@ -79,8 +79,10 @@ def state_entered_at(session: Session, code: str) -> datetime | None:
 
 
 def add(session: Session, aggregate: Dossier) -> None:
+    """A new dossier: nothing of it is stored yet, so its pauses and its holder's access are inserted unread."""
     session.execute(dossier.insert(), _values(aggregate))
-    _save_pauses(session, aggregate)
+    for seq, pause in enumerate(aggregate.pauses, start=1):
+        _insert_pause(session, aggregate.code, seq, pause)
     _grant_access(session, aggregate)
 
 
@@ -99,10 +101,8 @@ def update(session: Session, aggregate: Dossier, expected_version: int) -> None:
 
 
 def _grant_access(session: Session, aggregate: Dossier) -> None:
-    # The holder joins the agencies that held the dossier (the dossier's row lock serialises this).
-    if not has_held(session, aggregate.code, aggregate.holder_agency_code):
-        session.execute(dossier_access.insert(), dict(dossier_code=aggregate.code,
-                                                       agency_code=aggregate.holder_agency_code))
+    # The holder joins the agencies that held the dossier: one statement, nothing when it is there already.
+    insert_new(session, dossier_access, {"dossier_code": aggregate.code, "agency_code": aggregate.holder_agency_code})
 
 
 def has_held(session: Session, code: str, agency_code: str) -> bool:
@@ -118,13 +118,16 @@ def _save_pauses(session: Session, aggregate: Dossier) -> None:
     ).all())
     for seq, pause in enumerate(aggregate.pauses, start=1):
         if seq not in stored:
-            session.execute(clock_pause.insert(), dict(
-                dossier_code=aggregate.code, seq=seq, started_at=pause.started_at, ended_at=pause.ended_at,
-                reason=pause.reason))
+            _insert_pause(session, aggregate.code, seq, pause)
         elif stored[seq] is None and pause.ended_at is not None:
             session.execute(clock_pause.update()
                             .where(clock_pause.c.dossier_code == aggregate.code, clock_pause.c.seq == seq)
                             .values(ended_at=pause.ended_at))
+
+
+def _insert_pause(session: Session, code: str, seq: int, pause: ClockPause) -> None:
+    session.execute(clock_pause.insert(), dict(dossier_code=code, seq=seq, started_at=pause.started_at,
+                                               ended_at=pause.ended_at, reason=pause.reason))
 
 
 def add_history(session: Session, code: str, entry: HistoryEntry) -> None:
