@@ -45,6 +45,9 @@ def needs_apology(today: date) -> sa.ColumnElement[bool]:
     return sa.and_(overdue(today), dossier.c.appointment_date < today)
 
 
+STORED_PAUSES = "status.stored_pauses"  # session.info: {dossier code: {pause seq: ended_at}} as read
+
+
 def find(session: Session, code: str) -> Dossier | None:
     row = session.execute(sa.select(dossier).where(dossier.c.code == code)).mappings().first()
     if row is None:
@@ -53,6 +56,8 @@ def find(session: Session, code: str) -> Dossier | None:
         sa.select(clock_pause.c.started_at, clock_pause.c.reason, clock_pause.c.ended_at)
         .where(clock_pause.c.dossier_code == code).order_by(clock_pause.c.seq)
     ).all()
+    # What is stored, kept for this transaction's update: it need not read the pauses again (_save_pauses).
+    session.info.setdefault(STORED_PAUSES, {})[code] = {seq: p.ended_at for seq, p in enumerate(pauses, start=1)}
     document = row["result_document"]
     return Dossier(**{**row, "state": DossierState(row["state"]), "workflow": from_json(json.loads(row["workflow"])),
                       "fees": tuple(json.loads(row["fees"])),
@@ -112,10 +117,13 @@ def has_held(session: Session, code: str, agency_code: str) -> bool:
 
 
 def _save_pauses(session: Session, aggregate: Dossier) -> None:
-    # An action opens a pause or closes the open one: insert the new, close the ended.
-    stored = dict(session.execute(
-        sa.select(clock_pause.c.seq, clock_pause.c.ended_at).where(clock_pause.c.dossier_code == aggregate.code)
-    ).all())
+    # An action opens a pause or closes the open one: insert the new, close the ended. What this transaction
+    # read of them still holds: pauses change only with the dossier's version, which update() just checked.
+    stored = session.info.get(STORED_PAUSES, {}).pop(aggregate.code, None)
+    if stored is None:
+        stored = dict(session.execute(
+            sa.select(clock_pause.c.seq, clock_pause.c.ended_at).where(clock_pause.c.dossier_code == aggregate.code)
+        ).all())
     for seq, pause in enumerate(aggregate.pauses, start=1):
         if seq not in stored:
             _insert_pause(session, aggregate.code, seq, pause)
