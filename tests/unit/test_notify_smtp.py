@@ -1,6 +1,7 @@
 """SmtpEmailProvider against a real local SMTP server (aiosmtpd), reading what arrived."""
 import email
 import socket
+import time
 from email import policy
 
 import pytest
@@ -23,6 +24,7 @@ DATA_ANSWERS = {"spam@motcua.test": "554 5.7.1 Message refused", "full@motcua.te
 class Recorder:
     def __init__(self) -> None:
         self.envelopes = []
+        self.sessions = []  # the client's (address, port) of each message accepted: one per connection
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in RCPT_ANSWERS:
@@ -35,6 +37,7 @@ class Recorder:
         if answer:
             return answer
         self.envelopes.append(envelope)
+        self.sessions.append(session.peer)
         return "250 Message accepted"
 
 
@@ -108,6 +111,45 @@ def test_refusals_are_permanent_only_for_5xx(smtp_server, to, permanent, code):
     assert not result.accepted and result.permanent is permanent and result.retry_after is None
     assert f": {code} " in result.error
     assert recorder.envelopes == []
+
+
+def test_one_session_carries_message_after_message_also_after_a_refused_recipient(smtp_server):
+    controller, recorder = smtp_server
+    sender = provider(controller)
+    assert sender.send(message()).accepted
+    assert not sender.send(message("nobody@motcua.test")).accepted
+    assert sender.send(message("binh@example.vn")).accepted
+    assert len(recorder.envelopes) == 2 and len(set(recorder.sessions)) == 1
+    sender.close()
+
+
+def test_a_session_idle_too_long_is_closed_and_a_new_one_opened(smtp_server):
+    controller, recorder = smtp_server
+    seconds = [100.0]
+    sender = provider(controller, idle_seconds=30, monotonic=lambda: seconds[0])
+    assert sender.send(message()).accepted
+    seconds[0] += 31
+    assert sender.send(message()).accepted
+    assert len(recorder.envelopes) == 2 and len(set(recorder.sessions)) == 2
+    sender.close()
+
+
+def test_a_session_the_server_dropped_while_idle_costs_nothing_but_a_new_one():
+    recorder = Recorder()
+    # The server closes a client idle for 0.3 s, as mail servers do after their own timeout.
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port(), timeout=0.3)
+    controller.start()
+    try:
+        sender = provider(controller)
+        assert sender.send(message()).accepted
+        time.sleep(1)
+        result = sender.send(message("binh@example.vn"))
+        assert result.accepted, result.error
+        assert [e.rcpt_tos for e in recorder.envelopes] == [["an@example.vn"], ["binh@example.vn"]]
+        assert len(set(recorder.sessions)) == 2
+        sender.close()
+    finally:
+        controller.stop()
 
 
 def test_connection_refused_is_transient():

@@ -149,6 +149,8 @@ class Outbound(DependencyProvider):
     def stop(self) -> None:
         for pool in self.pools.values():
             pool.waitall()  # sends in flight end within their provider's timeout
+        for provider in self.providers.values():
+            provider.close()
 
     def get_dependency(self, worker_ctx) -> "Outbound":
         return self

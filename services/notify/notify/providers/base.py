@@ -44,7 +44,11 @@ class ProviderResult:
 class SmsProvider(Protocol):
     def send(self, message: OutgoingMessage) -> ProviderResult: ...
 
+    def close(self) -> None: ...  # the connections it keeps between messages, when the service stops
+
 
 @runtime_checkable
 class EmailProvider(Protocol):
     def send(self, message: OutgoingMessage) -> ProviderResult: ...
+
+    def close(self) -> None: ...  # the connections it keeps between messages, when the service stops

@@ -75,3 +75,6 @@ class HttpSmsProvider:
         if 400 <= status < 500:
             return ProviderResult.rejected(_error_text(response))  # invalid number, bad request
         return ProviderResult.transient(_error_text(response))
+
+    def close(self) -> None:
+        self._session.close()
