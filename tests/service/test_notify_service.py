@@ -193,6 +193,18 @@ def test_the_receipt_goes_by_email_and_sms_once_even_when_the_event_is_redeliver
     assert 'motcua_notification_event_to_send_seconds_count{channel="email",template="receipt"}' in text
 
 
+def test_a_queued_notice_goes_out_at_once_without_waiting_for_the_senders_next_pass(
+        container_factory, config, clock, catalog, database_url, monkeypatch):
+    monkeypatch.setenv("NOTIFY_SEND_INTERVAL_SECONDS", "3600")  # the timer's pass would come in an hour
+    container = container_factory(NotifyService, config)
+    replace_dependencies(container, clock=clock)
+    container.start()
+    submit(container)
+    received(container)
+    assert wait_status(database_url, "email", "sent", attempts=1)
+    assert wait_status(database_url, "sms", "sent", attempts=1)
+
+
 def test_a_notice_is_sent_under_the_correlation_id_of_the_event_that_queued_it(notify, database_url):
     """notify's sender is a timer, each send a greenlet of its own: the row keeps the event's id to log under."""
     submit(notify, phone=None)

@@ -141,10 +141,14 @@ def _record_outcome(db, row: Mapping[str, Any], outcome: str, values: Mapping[st
 class Outbound(DependencyProvider):
     """The providers, the sending settings, and one green pool of sends per channel."""
 
+    # How long a dispatch asked for after a commit waits, so the commits of that moment share one claim.
+    gather_seconds = 0.01
+
     def setup(self) -> None:
         self.settings = Settings.from_env()
         self.providers = {"email": SmtpEmailProvider.from_env(), "sms": HttpSmsProvider.from_env()}
         self.pools = {channel: GreenPool(self.settings.concurrency) for channel in self.providers}
+        self._dispatch_asked = False
 
     def stop(self) -> None:
         for pool in self.pools.values():
@@ -154,6 +158,22 @@ class Outbound(DependencyProvider):
 
     def get_dependency(self, worker_ctx) -> "Outbound":
         return self
+
+    def dispatch_soon(self, db, clock: Callable[[], datetime]) -> None:
+        """After a handler committed notifications: send them now instead of at the timer's next pass, which is
+        then only for retries and messages held by quiet hours; one dispatch serves the commits of a moment."""
+        if self._dispatch_asked:
+            return
+        self._dispatch_asked = True
+        self.container.spawn_managed_thread(lambda: self._dispatch_shortly(db, clock), identifier="notify_dispatch")
+
+    def _dispatch_shortly(self, db, clock: Callable[[], datetime]) -> None:
+        eventlet.sleep(self.gather_seconds)
+        self._dispatch_asked = False
+        try:
+            self.dispatch(db, clock)
+        except Exception:  # noqa: BLE001 - the rows stay due: the timer's next pass sends them
+            log.exception("sending the notifications just queued failed; the next pass tries again")
 
     def dispatch(self, db, clock: Callable[[], datetime]) -> None:
         """Claim as many due rows per channel as its pool has room for, and send each in the pool."""

@@ -39,6 +39,7 @@ class NotifyService(OpsEndpoints):
     def on_dossier_submitted(self, envelope: dict) -> None:
         handlers.record_recipient(self.db, self.clock, self.settings, self.outbound.settings, self._agency_name,
                                   envelope)
+        self.outbound.dispatch_soon(self.db, self.clock)
 
     @event_handler("postal", "pickup_booked")
     def on_pickup_booked(self, envelope: dict) -> None:
@@ -108,10 +109,12 @@ class NotifyService(OpsEndpoints):
     def _notify(self, producer: str, envelope: dict) -> None:
         handlers.notify_dossier(self.db, self.clock, self.settings, self.outbound.settings, self._agency_name,
                                 producer, envelope)
+        self.outbound.dispatch_soon(self.db, self.clock)
 
     def _notify_pickup(self, envelope: dict) -> None:
         handlers.notify_pickup(self.db, self.clock, self.settings, self.outbound.settings, self._agency_name,
                                envelope)
+        self.outbound.dispatch_soon(self.db, self.clock)
 
     def _agency_name(self, code: str) -> str | None:
         return self.agencies.name_of(code, self.catalog.list_agencies, self.clock())
