@@ -18,29 +18,17 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from urllib.parse import quote
 
 import pika
 import requests
 
-from common import latency_summary, start_stack
+from common import amqp_uri, latency_summary, new_vhost, start_stack
 from motcua.departments import Management
 from motcua.envelope import make_envelope
 from motcua.samples import sample_submission
 from motcua_contracts.departments import COMMANDS_EXCHANGE, command_routing_key, department_queue
 
 COMMUNE = "000.00.51.H24"
-MANAGEMENT = "http://127.0.0.1:15672/api"
-
-
-def new_vhost(cleanup: ExitStack) -> str:
-    name = f"mct-bench-{uuid.uuid4().hex[:8]}"
-    auth = ("guest", "guest")
-    requests.put(f"{MANAGEMENT}/vhosts/{quote(name, safe='')}", auth=auth, timeout=10).raise_for_status()
-    requests.put(f"{MANAGEMENT}/permissions/{quote(name, safe='')}/guest", auth=auth, timeout=10,
-                 json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
-    cleanup.callback(requests.delete, f"{MANAGEMENT}/vhosts/{quote(name, safe='')}", auth=auth, timeout=10)
-    return name
 
 
 def file_dossiers(gateway: str, total: int) -> list[str]:
@@ -97,8 +85,7 @@ def main() -> None:
     args = parser.parse_args()
     with ExitStack() as cleanup:
         vhost = new_vhost(cleanup)
-        uri = f"amqp://guest:guest@127.0.0.1:5672/{quote(vhost, safe='')}"
-        stack = start_stack(cleanup, args.postgres, {"AMQP_URI": uri})
+        stack = start_stack(cleanup, args.postgres, {"AMQP_URI": amqp_uri(vhost)})
         user, password = f"bench-department-{secrets.token_hex(4)}", secrets.token_urlsafe(16)
         management = Management(vhost=vhost)
         management.add_department(COMMUNE, user, password)
@@ -106,8 +93,8 @@ def main() -> None:
         codes = file_dossiers(stack.url("gateway"), args.dossiers)
         time.sleep(3)  # status registers them (and sends their dossier_registered items)
         print(f"{len(codes)} dossiers filed; the department decides ...", file=sys.stderr)
-        department_uri = f"amqp://{user}:{password}@127.0.0.1:5672/{quote(vhost, safe='')}"
-        print(json.dumps({"database": "PostgreSQL" if args.postgres else "SQLite", **decide(department_uri, codes)},
+        print(json.dumps({"database": "PostgreSQL" if args.postgres else "SQLite",
+                          **decide(amqp_uri(vhost, user, password), codes)},
                          indent=2))
 
 

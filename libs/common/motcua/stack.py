@@ -37,6 +37,17 @@ def program(service: str) -> tuple[tuple[str, ...], str]:
     return PROGRAMS.get(service, (("-m", "motcua.serve", service), "/readyz"))
 
 
+def replica_name(service: str, number: int) -> str:
+    """A process's name: the service's own for its first replica, `<service>-<n>` for the n-th after it."""
+    return service if number == 1 else f"{service}-{number}"
+
+
+def service_of(name: str) -> str:
+    """The service a process (`replica_name`) runs."""
+    service, _, number = name.rpartition("-")
+    return service if number.isdigit() else name
+
+
 POSTGRES_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 
 
@@ -108,7 +119,12 @@ def http_ok(url: str) -> bool:
 
 
 class LocalStack:
-    def __init__(self, env: dict[str, str], ports: dict[str, int], log_dir: Path):
+    """The services as processes: `ports` has each service's (its first replica's) HTTP port; `replicas` asks
+    for more processes of a service (`<service>-2`, ...: see replica_name), each on a free port of its own,
+    all sharing the service's databases and queues as a deployment's replicas do."""
+
+    def __init__(self, env: dict[str, str], ports: dict[str, int], log_dir: Path,
+                 replicas: dict[str, int] | None = None):
         self.ports = ports
         self.log_dir = log_dir
         self.processes: dict[str, subprocess.Popen] = {}
@@ -118,6 +134,18 @@ class LocalStack:
         if "gateway" in ports:
             # Every process knows where the portal is: notify's links follow it unless NOTIFY_PORTAL_URL is set.
             self.env["GATEWAY_HTTP_PORT"] = str(ports["gateway"])
+        self.replicas = {service: (replicas or {}).get(service, 1) for service in ports}
+        self.replica_ports = {replica_name(service, n): free_port()
+                              for service, count in self.replicas.items() for n in range(2, count + 1)}
+        self.replica_metrics_ports = {name: free_port() for name in self.replica_ports if service_of(name) == "gateway"}
+
+    def instances(self, service: str) -> list[str]:
+        """The names of a service's processes, its first replica first."""
+        return [replica_name(service, n) for n in range(1, self.replicas[service] + 1)]
+
+    def port(self, name: str) -> int:
+        """The HTTP port of a service (its first replica) or of one replica by name."""
+        return self.ports[name] if name in self.ports else self.replica_ports[name]
 
     def carrier_settings(self) -> dict[str, str]:
         """Postal speaks to the simulator and the simulator calls postal back, with an API key and a
@@ -156,53 +184,61 @@ class LocalStack:
         self._run("-m", "catalog.cli", "import", str(path))
 
     def start(self, services=START_ORDER, timeout: float = 60) -> None:
+        """Start each service's replicas together, and wait for them to be ready before the next service."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._run("-m", "motcua.topology", str(BROKER_DEFINITIONS))
         for service in services:
-            self.spawn(service)
-            self.wait_ready(service, timeout)
+            for name in self.instances(service):
+                self.spawn(name)
+            for name in self.instances(service):
+                self.wait_ready(name, timeout)
 
-    def environment(self, service: str) -> dict[str, str]:
-        """The environment one service's process runs with."""
-        return dict(self.env, **{f"{service.upper()}_HTTP_PORT": str(self.ports[service]), "HTTP_HOST": "127.0.0.1"})
+    def environment(self, name: str) -> dict[str, str]:
+        """The environment one service's process (or one replica's, by name) runs with."""
+        service = service_of(name)
+        own = {f"{service.upper()}_HTTP_PORT": str(self.port(name)), "HTTP_HOST": "127.0.0.1"}
+        if name in self.replica_metrics_ports:
+            own["GATEWAY_METRICS_PORT"] = str(self.replica_metrics_ports[name])
+        return dict(self.env, **own)
 
-    def spawn(self, service: str) -> None:
-        """Start one service's process, without waiting for it to be ready."""
-        args, _ = program(service)
-        with open(self.log_dir / f"{service}.log", "ab") as log:
-            self.processes[service] = subprocess.Popen(
-                [sys.executable, *args], env=self.environment(service), stdout=log, stderr=subprocess.STDOUT,
+    def spawn(self, name: str) -> None:
+        """Start one service's process (or one replica's, by name), without waiting for it to be ready."""
+        args, _ = program(service_of(name))
+        with open(self.log_dir / f"{name}.log", "ab") as log:
+            self.processes[name] = subprocess.Popen(
+                [sys.executable, *args], env=self.environment(name), stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C in a terminal reaches us, and we stop them in order
             )
 
-    def kill(self, service: str) -> None:
+    def kill(self, name: str) -> None:
         """End a service as a crash or the kernel's OOM killer would (SIGKILL): no shutdown code runs."""
-        process = self.processes[service]
+        process = self.processes[name]
         process.kill()
         process.wait()
 
-    def url(self, service: str, path: str = "") -> str:
-        return f"http://127.0.0.1:{self.ports[service]}{path}"
+    def url(self, name: str, path: str = "") -> str:
+        return f"http://127.0.0.1:{self.port(name)}{path}"
 
-    def metrics_url(self, service: str) -> str:
-        """Where Prometheus scrapes a service: the gateway's metrics port, the others' HTTP port."""
-        if service == "gateway":
-            return f"http://127.0.0.1:{self.env['GATEWAY_METRICS_PORT']}/metrics"
-        return self.url(service, "/metrics")
+    def metrics_url(self, name: str) -> str:
+        """Where Prometheus scrapes a service (or one replica, by name): the gateway's metrics port, the others'
+        HTTP port."""
+        if service_of(name) == "gateway":
+            return f"http://127.0.0.1:{self.replica_metrics_ports.get(name, self.env['GATEWAY_METRICS_PORT'])}/metrics"
+        return self.url(name, "/metrics")
 
-    def wait_ready(self, service: str, timeout: float) -> None:
+    def wait_ready(self, name: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            process = self.processes[service]
+            process = self.processes[name]
             if process.poll() is not None:
-                raise RuntimeError(f"{service} exited with {process.returncode}; see {self.log_dir / service}.log")
-            if http_ok(self.url(service, program(service)[1])):
+                raise RuntimeError(f"{name} exited with {process.returncode}; see {self.log_dir / name}.log")
+            if http_ok(self.url(name, program(service_of(name))[1])):
                 return
             time.sleep(0.3)
-        raise TimeoutError(f"{service} not ready after {timeout:.0f} s; see {self.log_dir / service}.log")
+        raise TimeoutError(f"{name} not ready after {timeout:.0f} s; see {self.log_dir / name}.log")
 
-    def stop_service(self, service: str, timeout: float = 15) -> None:
-        process = self.processes.pop(service, None)
+    def stop_service(self, name: str, timeout: float = 15) -> None:
+        process = self.processes.pop(name, None)
         if process is None or process.poll() is not None:
             return
         process.send_signal(signal.SIGTERM)
