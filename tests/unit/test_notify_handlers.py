@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 import pytest
 import sqlalchemy as sa
 
-from motcua.errors import NotFound, ServiceUnavailable
+from motcua.errors import NotYet, ServiceUnavailable
 from notify import handlers
 from notify.models import metadata, notification
 from notify.sending import Settings as SendingSettings
@@ -126,6 +126,6 @@ def test_the_citizen_is_told_on_the_channels_they_chose_with_the_portal_of_the_s
 
 
 def test_a_status_event_before_its_contact_is_retried_and_stores_nothing(db):
-    with pytest.raises(NotFound):
+    with pytest.raises(NotYet):
         notify(db, received())
     assert stored(db) == []

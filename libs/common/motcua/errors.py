@@ -94,6 +94,11 @@ class PermanentFailure(Exception):
     """A message that can never be processed (wrong shape, unknown reference): no retry."""
 
 
+class NotYet(Exception):
+    """What a message needs has not arrived yet (two producers' events come in no set order): the message is
+    retried after its delay, and logged as the expected wait it is, a warning, not an error."""
+
+
 def marshmallow_fields(messages) -> dict:
     """Flatten marshmallow's nested messages into {"a.b.0.c": ["msg", ...]}."""
     flat: dict[str, list[str]] = {}

@@ -34,7 +34,7 @@ from prometheus_client import REGISTRY, Counter
 from prometheus_client.core import GaugeMetricFamily
 
 from motcua.config import env
-from motcua.errors import PermanentFailure, marshmallow_fields
+from motcua.errors import NotYet, PermanentFailure, marshmallow_fields
 from motcua.logs import correlation_context, valid_correlation_id
 from motcua_contracts.base import shared
 from motcua_contracts.envelope import EnvelopeSchema
@@ -161,6 +161,10 @@ class ReliableEventHandler(EventHandler):
     """An event handler whose method receives the validated envelope (data loaded)."""
 
     queue_consumer = ReliableQueueConsumer()
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("expected_exceptions", NotYet)  # nameko logs these as warnings
+        super().__init__(*args, **kwargs)
 
     def setup(self):
         super().setup()

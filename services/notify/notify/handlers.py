@@ -27,7 +27,7 @@ from marshmallow import ValidationError
 from motcua import webhooks
 from motcua.db import Db, TimeSource
 from motcua.errors import (
-    MalformedInput, NotFound, PermanentFailure, ServiceUnavailable, Unauthorized, ValidationFailed,
+    MalformedInput, NotFound, NotYet, PermanentFailure, ServiceUnavailable, Unauthorized, ValidationFailed,
     marshmallow_fields,
 )
 from motcua.logs import correlation_id_var, dossier_context, valid_correlation_id
@@ -103,7 +103,7 @@ def notify_dossier(db: Db, clock: TimeSource, settings: NotifySettings, sending:
         who = repository.find_recipient(uow.session, data["dossier_code"])
         if who is None:
             # intake's event has not arrived yet (two exchanges, no order between them): retried later.
-            raise NotFound(f"No recipient for dossier {data['dossier_code']} yet.")
+            raise NotYet(f"No recipient for dossier {data['dossier_code']} yet.")
         context = {**data, "given_name": who["given_name"], "procedure_name": who["procedure_name"],
                    "agency_name": agency}
         if event_type == "dossier_overdue":
@@ -135,7 +135,7 @@ def notify_pickup(db: Db, clock: TimeSource, settings: NotifySettings, sending: 
             if event_type == "pickup_booked":
                 raise PermanentFailure("pickup_booked carries no applicant: nobody to tell")
             # the booking's event has not arrived yet: retried later.
-            raise NotFound(f"No recipient for pickup {data['pickup_id']} yet.")
+            raise NotYet(f"No recipient for pickup {data['pickup_id']} yet.")
         context = {**data, "given_name": who["given_name"], "procedure_name": who["procedure_name"],
                    "agency_name": agency}
         with dossier_context(who["dossier_code"]):

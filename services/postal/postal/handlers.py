@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from motcua import webhooks
 from motcua.db import Db, TimeSource, UnitOfWork
 from motcua.errors import (
-    MalformedInput, NotFound, PermanentFailure, ServiceUnavailable, Unauthorized, ValidationFailed,
+    MalformedInput, NotFound, NotYet, PermanentFailure, ServiceUnavailable, Unauthorized, ValidationFailed,
     marshmallow_fields, refusals_counted,
 )
 from motcua.fees import fees_due
@@ -189,7 +189,7 @@ def order_delivery(db: Db, clock: TimeSource, carrier: Carrier, settings: Postal
         request = repository.find_delivery_request(uow.session, code)
         if request is None:
             # intake's event has not arrived yet (two exchanges, no order between them): retried later.
-            raise NotFound(f"No delivery request for dossier {code} yet.")
+            raise NotYet(f"No delivery request for dossier {code} yet.")
         max_attempts = settings.max_delivery_attempts
         order = delivery.carrier_order(request, settings.office, max_attempts, settings.callback_url)
         try:

@@ -3,8 +3,9 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
 import requests
+import requests.adapters
 
-from motcua.config import env, env_bool, env_float
+from motcua.config import env, env_bool, env_float, env_int
 from notify.domain.sms import strip_diacritics
 from notify.providers.base import OutgoingMessage, ProviderResult
 
@@ -33,10 +34,14 @@ def _error_text(response: requests.Response) -> str:
 
 class HttpSmsProvider:
     def __init__(self, url: str, api_key: str, sender: str, timeout: float = 5,
-                 ascii_only: bool = False) -> None:
+                 ascii_only: bool = False, connections: int = 10) -> None:
         self.url, self.api_key, self.sender = url, api_key, sender
         self.timeout, self.ascii_only = timeout, ascii_only
         self._session = requests.Session()  # keep-alive to the gateway across messages
+        # One kept connection for each send that may run at once (NOTIFY_SEND_CONCURRENCY), not requests' 10.
+        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=connections)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
 
     @classmethod
     def from_env(cls) -> "HttpSmsProvider":
@@ -46,6 +51,7 @@ class HttpSmsProvider:
             sender=env("NOTIFY_SMS_SENDER", "MOTCUA"),
             timeout=env_float("NOTIFY_SMS_TIMEOUT", 5),
             ascii_only=env_bool("NOTIFY_SMS_ASCII", False),
+            connections=env_int("NOTIFY_SEND_CONCURRENCY", 10),
         )
 
     def send(self, message: OutgoingMessage) -> ProviderResult:
