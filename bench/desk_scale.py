@@ -27,8 +27,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the test module holds the seed
 
-from department_commands import new_vhost  # noqa: E402
-from common import latency_summary  # noqa: E402
+from common import amqp_uri, latency_summary, new_vhost  # noqa: E402
 from motcua.calendar import local_date  # noqa: E402
 from motcua.db import make_engine  # noqa: E402
 from motcua.migrations import upgrade  # noqa: E402
@@ -72,7 +71,7 @@ def main() -> None:
 
         vhost = new_vhost(cleanup)
         root = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="motcua-bench-")))
-        amqp = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+        amqp = amqp_uri(vhost)
         stack = cleanup.enter_context(LocalStack({"AMQP_URI": amqp, "STATUS_DATABASE_URL": url, "LOG_LEVEL": "WARNING",
                                                   "MOTCUA_VAR_DIR": str(root)}, {"status": free_port()}, root / "log"))
         stack.start(["status"])
