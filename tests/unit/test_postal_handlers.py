@@ -11,7 +11,7 @@ from carrier_simulator import rules
 from carrier_simulator.simulator import Settings as SimulatorSettings
 from carrier_simulator.simulator import Simulator
 from motcua.errors import (
-    Conflict, NotFound, PermanentFailure, ServiceUnavailable, Unauthorized, ValidationFailed,
+    Conflict, NotFound, NotYet, PermanentFailure, ServiceUnavailable, Unauthorized, ValidationFailed,
 )
 from motcua_contracts.postal import CarrierOrderAcceptedSchema, CarrierOrderSchema
 from postal import handlers
@@ -170,7 +170,7 @@ def test_a_report_not_signed_with_the_shared_secret_or_on_no_order_changes_nothi
 
 def test_a_completed_dossier_is_ordered_from_the_carrier_once(db, carrier):
     clock = PinnedClock(NOW)
-    with pytest.raises(NotFound):  # status's news before intake's: retried until the delivery request is there
+    with pytest.raises(NotYet):  # status's news before intake's: retried until the delivery request is there
         handlers.order_delivery(db, clock, carrier, SETTINGS, as_received("status", "dossier_completed",
                                                                           completed(CODE)))
     handlers.take_submitted_dossier(db, clock, as_received("intake", "dossier_submitted", submitted(CODE)))
