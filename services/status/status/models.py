@@ -45,8 +45,14 @@ dossier = sa.Table(
     sa.Column("legal_due_date", sa.Date, nullable=False),
     sa.Column("result_document", sa.Text),  # JSON: filename, sha256, size_bytes, storage_key
     sa.Column("overdue_since", sa.Date),
-    # The desk's work queue: an agency's dossiers in a state, soonest due first.
+    # The desk's work queue: an agency's dossiers in a state, soonest due first (and counted from the index).
     sa.Index(None, "holder_agency_code", "state", "appointment_date"),
+    # The desk's page (status.repository.desk_page): what an agency holds, in the desk's order...
+    sa.Index(None, "holder_agency_code", "appointment_date", "code"),
+    # ...and what it received and another agency holds now, a few of its dossiers (the predicate is the query's).
+    sa.Index(None, "agency_code", "appointment_date", "code", postgresql_include=["state"],
+             postgresql_where=sa.text("agency_code <> holder_agency_code"),
+             sqlite_where=sa.text("agency_code <> holder_agency_code")),
     # The overdue sweep: unfinished dossiers whose date passed, city-wide.
     sa.Index(None, "state", "appointment_date"),
     # The dossier gauges (status.gauges): open dossiers by state and holder, their dates, from the index alone.
@@ -59,7 +65,7 @@ dossier_access = sa.Table(
     "dossier_access", metadata,
     sa.Column("dossier_code", DOSSIER_CODE, sa.ForeignKey("dossier.code"), primary_key=True),
     sa.Column("agency_code", AGENCY_CODE, primary_key=True),
-    sa.Index(None, "agency_code"),
+    sa.Index(None, "agency_code", "dossier_code"),  # the desk counts it, and reads it for what was held in between
 )
 
 revoked_token = sa.Table(
