@@ -269,9 +269,17 @@ def _insert(table: sa.Table) -> sa.Insert:
     return table.insert()
 
 
+DIALECT_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def dialect_insert(session: Session, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+    """The dialect's INSERT, which has ON CONFLICT (PostgreSQL and SQLite spell it the same)."""
+    return DIALECT_INSERT[session.get_bind().dialect.name](table)
+
+
 @functools.cache
 def _insert_if_new(dialect: str, table: sa.Table) -> sa.Insert:
-    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect](table).on_conflict_do_nothing()
+    return DIALECT_INSERT[dialect](table).on_conflict_do_nothing()
 
 
 def insert_new(session: Session, table: sa.Table, values: Mapping[str, Any]) -> bool:

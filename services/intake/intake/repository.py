@@ -5,17 +5,11 @@ import uuid
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from motcua.db import UTCDateTime, procedure_in_force, utcnow
+from motcua.db import UTCDateTime, dialect_insert, procedure_in_force, utcnow
 
 from intake.models import attachment, code_sequence, dossier, idempotency_record, procedure_version, supplement
-
-
-def _insert(session: Session, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
-    """The dialect's INSERT, which has ON CONFLICT (PostgreSQL and SQLite spell it the same)."""
-    return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def store_version(session: Session, definition: dict) -> None:
@@ -23,7 +17,7 @@ def store_version(session: Session, definition: dict) -> None:
     values = {"status": definition["status"], "valid_from": date.fromisoformat(definition["valid_from"]),
               "valid_to": definition["valid_to"] and date.fromisoformat(definition["valid_to"]),
               "definition": definition, "stored_at": utcnow()}
-    statement = _insert(session, procedure_version).values(
+    statement = dialect_insert(session, procedure_version).values(
         procedure_code=definition["procedure_code"], version=definition["version"], **values)
     session.execute(statement.on_conflict_do_update(index_elements=["procedure_code", "version"], set_=values))
 
@@ -52,7 +46,7 @@ def next_sequence(session: Session, agency_code: str, day: date) -> int:
     Concurrent transactions queue on the row lock, and each sees the value the previous one
     committed; a rolled-back submission gives its number back.
     """
-    statement = _insert(session, code_sequence).values(agency_code=agency_code, day=day, last_value=1)
+    statement = dialect_insert(session, code_sequence).values(agency_code=agency_code, day=day, last_value=1)
     statement = statement.on_conflict_do_update(
         index_elements=["agency_code", "day"], set_={"last_value": code_sequence.c.last_value + 1})
     return session.execute(statement.returning(code_sequence.c.last_value)).scalar_one()
